@@ -1,0 +1,1 @@
+"""derive: machine-checked BPTT mathematics."""

@@ -1,0 +1,1 @@
+"""Lecture derivations written with the public derive API."""
