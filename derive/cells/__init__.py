@@ -1,0 +1,5 @@
+"""Cells from the lectures, each defined with the public `derive.Cell` API."""
+
+from .rnn import rnn
+
+__all__ = ["rnn"]

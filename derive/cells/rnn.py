@@ -1,0 +1,29 @@
+"""The vanilla RNN of CS7015 Lecture 14 (../shared/seeds/002_eb405f471485c68d.txt)."""
+
+from __future__ import annotations
+
+from .. import activations
+from ..cell import Cell
+from ..ir import nll, softmax
+
+
+def rnn(activation: str = "tanh") -> Cell:
+    """a_t = W s_{t-1} + U x_t + b,  s_t = sigma(a_t),  y_t = softmax(V s_t + c),  L_t = -log y_{t,c_t}.
+
+    Module 14.2 gives s_i = sigma(U x_i + W s_{i-1} + b), y_i = O(V s_i + c);
+    Module 14.3 the loss L_t(theta) = -log(y_{tc}).  Shapes: x in R^n, s in R^d,
+    y in R^k, W in R^{d x d}, U in R^{d x n}, V in R^{k x d} (the slide prints
+    U in R^{n x d} and V in R^{d x k}, transposed against its own equations).
+    """
+    sigma = activations.get(activation)
+    cell = Cell("rnn", dims=("n", "d", "k"), description=f"vanilla RNN ({sigma.name}), CS7015 Lecture 14")
+    n, d, k = cell.dims
+    W, U, b = cell.param("W", (d, d)), cell.param("U", (d, n)), cell.param("b", (d,))
+    V, c = cell.param("V", (k, d)), cell.param("c", (k,))
+    x, e = cell.input("x", (n,)), cell.label("e", k)
+    s = cell.state("s", (d,))
+    a = cell.define("a", W @ s.prev + U @ x + b)
+    cell.define("s", sigma(a))
+    y = cell.define("y", softmax(V @ s + c))
+    cell.loss("L", nll(y, e))
+    return cell

@@ -1,0 +1,397 @@
+"""Vector-level expressions: the language in which a cell's equations are written.
+
+A cell equation is written the way a slide writes it, with Python operators:
+
+    a = W @ s.prev + U @ x + b          # CS7015 Lecture 14, Module 14.3
+    s = logistic(a)
+
+``@`` is the matrix product, ``+``/``-`` add, ``*`` between two vectors is the
+element-wise (Hadamard) product, ``1 - u`` is ``OneMinus(u)``, an activation
+applied to a vector is element-wise.  Every node checks its operand shapes when
+it is built (a mismatch names both shapes) and knows three things:
+
+- ``lower(env)``: the element-level SymPy matrix, given SymPy matrices for its leaves;
+- ``evaluate(env)``: the float64 NumPy value, given arrays for its leaves;
+- ``children``: its operands, for printing and dependency analysis.
+
+Shapes are tuples of dimensions; a dimension is a SymPy symbol (n, d, k) or a
+positive integer.  Vectors are columns: shape (d,) lowers to a d x 1 matrix.
+Scalars have shape ().
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import sympy as sp
+
+from .errors import ShapeError
+
+__all__ = [
+    "Expr", "Sym", "MatMul", "Add", "Neg", "Hadamard", "OneMinus", "Apply",
+    "Softmax", "NLL", "as_expr", "softmax", "nll", "fmt_shape",
+]
+
+Shape = tuple
+
+
+def fmt_shape(shape: Shape) -> str:
+    if shape == ():
+        return "scalar"
+    if len(shape) == 1:
+        return f"vector in R^{shape[0]}"
+    return "matrix in R^{" + " x ".join(map(str, shape)) + "}"
+
+
+def _same(d1, d2) -> bool:
+    return sp.simplify(sp.sympify(d1) - sp.sympify(d2)) == 0
+
+
+def _same_shape(s1: Shape, s2: Shape) -> bool:
+    return len(s1) == len(s2) and all(_same(a, b) for a, b in zip(s1, s2))
+
+
+class Expr:
+    """Base class of vector-level expressions (immutable, hashable)."""
+
+    children: tuple = ()
+
+    @property
+    def shape(self) -> Shape:  # pragma: no cover - every subclass sets it
+        raise NotImplementedError
+
+    # -- operators, as on a slide ------------------------------------------
+    def __matmul__(self, other):
+        return MatMul(self, as_expr(other))
+
+    def __add__(self, other):
+        return Add(self, as_expr(other))
+
+    def __radd__(self, other):
+        return Add(as_expr(other), self)
+
+    def __sub__(self, other):
+        return Add(self, Neg(as_expr(other)))
+
+    def __rsub__(self, other):
+        if other == 1:
+            return OneMinus(self)
+        return Add(as_expr(other), Neg(self))
+
+    def __neg__(self):
+        return Neg(self)
+
+    def __mul__(self, other):
+        return Hadamard(self, as_expr(other))
+
+    def leaves(self) -> "list[Sym]":
+        """Leaf symbols in first-appearance order (deterministic)."""
+        out: list[Sym] = []
+        stack = [self]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, Sym):
+                if e not in out:
+                    out.append(e)
+            else:
+                stack.extend(reversed(e.children))
+        return out
+
+
+def as_expr(x: Any) -> Expr:
+    if isinstance(x, Expr):
+        return x
+    raise ShapeError(f"expected a derive vector expression, got {x!r} of type {type(x).__name__}")
+
+
+@dataclass(frozen=True, eq=True)
+class Sym(Expr):
+    """A leaf: a parameter, an input, or a node of the cell, possibly at the previous step.
+
+    ``lag=1`` means "at time t-1" (``s.prev``).  ``role`` is one of
+    "param", "input", "label", "node".
+    """
+
+    name: str
+    shape_: Shape
+    role: str
+    lag: int = 0
+
+    @property
+    def shape(self) -> Shape:
+        return self.shape_
+
+    @property
+    def prev(self) -> "Sym":
+        """The same quantity one time step earlier (s_{t-1})."""
+        if self.role != "node":
+            raise ShapeError(f"only cell nodes have a previous value; {self.name!r} is a {self.role}")
+        return Sym(self.name, self.shape_, self.role, self.lag + 1)
+
+    def lower(self, env: Mapping) -> sp.Matrix:
+        return env[self.key]
+
+    def evaluate(self, env: Mapping) -> np.ndarray:
+        return env[self.key]
+
+    @property
+    def key(self) -> "tuple[str, int]":
+        return (self.name, self.lag)
+
+    def __repr__(self) -> str:
+        return self.name + ("" if not self.lag else f"[t-{self.lag}]")
+
+
+@dataclass(frozen=True)
+class MatMul(Expr):
+    A: Expr
+    B: Expr
+
+    def __post_init__(self):
+        sa, sb = self.A.shape, self.B.shape
+        if len(sa) != 2 or len(sb) not in (1, 2) or not _same(sa[1], sb[0]):
+            raise ShapeError(
+                f"cannot multiply {self.A!r} ({fmt_shape(sa)}) by {self.B!r} ({fmt_shape(sb)}): "
+                "inner dimensions must agree"
+            )
+
+    @property
+    def children(self):
+        return (self.A, self.B)
+
+    @property
+    def shape(self):
+        return (self.A.shape[0],) + tuple(self.B.shape[1:])
+
+    def lower(self, env):
+        return self.A.lower(env) * self.B.lower(env)
+
+    def evaluate(self, env):
+        return self.A.evaluate(env) @ self.B.evaluate(env)
+
+    def __repr__(self):
+        return f"({self.A!r} @ {self.B!r})"
+
+
+@dataclass(frozen=True)
+class Add(Expr):
+    left: Expr
+    right: Expr
+
+    def __post_init__(self):
+        if not _same_shape(self.left.shape, self.right.shape):
+            raise ShapeError(
+                f"cannot add {self.left!r} ({fmt_shape(self.left.shape)}) and "
+                f"{self.right!r} ({fmt_shape(self.right.shape)}): shapes differ"
+            )
+
+    @property
+    def children(self):
+        return (self.left, self.right)
+
+    @property
+    def shape(self):
+        return self.left.shape
+
+    def lower(self, env):
+        return self.left.lower(env) + self.right.lower(env)
+
+    def evaluate(self, env):
+        return self.left.evaluate(env) + self.right.evaluate(env)
+
+    def __repr__(self):
+        return f"({self.left!r} + {self.right!r})"
+
+
+@dataclass(frozen=True)
+class Neg(Expr):
+    x: Expr
+
+    @property
+    def children(self):
+        return (self.x,)
+
+    @property
+    def shape(self):
+        return self.x.shape
+
+    def lower(self, env):
+        return -self.x.lower(env)
+
+    def evaluate(self, env):
+        return -self.x.evaluate(env)
+
+    def __repr__(self):
+        return f"-{self.x!r}"
+
+
+@dataclass(frozen=True)
+class Hadamard(Expr):
+    """Element-wise product u ⊙ v of two vectors of the same size."""
+
+    left: Expr
+    right: Expr
+
+    def __post_init__(self):
+        if len(self.left.shape) != 1 or not _same_shape(self.left.shape, self.right.shape):
+            raise ShapeError(
+                f"element-wise product needs two vectors of one size, got {self.left!r} "
+                f"({fmt_shape(self.left.shape)}) and {self.right!r} ({fmt_shape(self.right.shape)})"
+            )
+
+    @property
+    def children(self):
+        return (self.left, self.right)
+
+    @property
+    def shape(self):
+        return self.left.shape
+
+    def lower(self, env):
+        return self.left.lower(env).multiply_elementwise(self.right.lower(env))
+
+    def evaluate(self, env):
+        return self.left.evaluate(env) * self.right.evaluate(env)
+
+    def __repr__(self):
+        return f"({self.left!r} ⊙ {self.right!r})"
+
+
+@dataclass(frozen=True)
+class OneMinus(Expr):
+    """1 - u, element-wise (the GRU's update complement)."""
+
+    x: Expr
+
+    def __post_init__(self):
+        if len(self.x.shape) != 1:
+            raise ShapeError(f"1 - u needs a vector u, got {self.x!r} ({fmt_shape(self.x.shape)})")
+
+    @property
+    def children(self):
+        return (self.x,)
+
+    @property
+    def shape(self):
+        return self.x.shape
+
+    def lower(self, env):
+        return self.x.lower(env).applyfunc(lambda e: 1 - e)
+
+    def evaluate(self, env):
+        return 1.0 - self.x.evaluate(env)
+
+    def __repr__(self):
+        return f"(1 - {self.x!r})"
+
+
+@dataclass(frozen=True)
+class Apply(Expr):
+    """An activation applied element-wise: sigma(a)."""
+
+    act: Any  # derive.activations.Activation
+    x: Expr
+
+    def __post_init__(self):
+        if len(self.x.shape) != 1:
+            raise ShapeError(f"{self.act.name} is applied to vectors, got {self.x!r} ({fmt_shape(self.x.shape)})")
+
+    @property
+    def children(self):
+        return (self.x,)
+
+    @property
+    def shape(self):
+        return self.x.shape
+
+    def lower(self, env):
+        f = self.act.function
+        return self.x.lower(env).applyfunc(f)
+
+    def evaluate(self, env):
+        return self.act.numpy(self.x.evaluate(env))
+
+    def __repr__(self):
+        return f"{self.act.name}({self.x!r})"
+
+
+@dataclass(frozen=True)
+class Softmax(Expr):
+    """y = softmax(z): y_i = exp(z_i) / sum_j exp(z_j)."""
+
+    x: Expr
+
+    def __post_init__(self):
+        if len(self.x.shape) != 1:
+            raise ShapeError(f"softmax is applied to a vector, got {self.x!r} ({fmt_shape(self.x.shape)})")
+
+    @property
+    def children(self):
+        return (self.x,)
+
+    @property
+    def shape(self):
+        return self.x.shape
+
+    def lower(self, env):
+        z = self.x.lower(env)
+        e = z.applyfunc(sp.exp)
+        total = sum(e)
+        return e.applyfunc(lambda v: v / total)
+
+    def evaluate(self, env):
+        z = self.x.evaluate(env)
+        e = np.exp(z - np.max(z, axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    def __repr__(self):
+        return f"softmax({self.x!r})"
+
+
+@dataclass(frozen=True)
+class NLL(Expr):
+    """L = -log y_c, the cross-entropy with a one-hot label e_c: -sum_i e_i log y_i.
+
+    (CS7015 Lecture 14, Module 14.3: L_t(theta) = -log(y_{t c}).)
+    """
+
+    y: Expr
+    label: Expr
+
+    def __post_init__(self):
+        if len(self.y.shape) != 1 or not _same_shape(self.y.shape, self.label.shape):
+            raise ShapeError(
+                f"-log y_c needs a probability vector and a one-hot label of one size, got "
+                f"{self.y!r} ({fmt_shape(self.y.shape)}) and {self.label!r} ({fmt_shape(self.label.shape)})"
+            )
+
+    @property
+    def children(self):
+        return (self.y, self.label)
+
+    @property
+    def shape(self):
+        return ()
+
+    def lower(self, env):
+        y, e = self.y.lower(env), self.label.lower(env)
+        return sp.Matrix([[-sum(e[i] * sp.log(y[i]) for i in range(y.shape[0]))]])
+
+    def evaluate(self, env):
+        y, e = self.y.evaluate(env), self.label.evaluate(env)
+        return np.asarray(-np.sum(e * np.log(y)))
+
+    def __repr__(self):
+        return f"nll({self.y!r}, {self.label!r})"
+
+
+def softmax(z: Expr) -> Softmax:
+    """softmax(z), element i = exp(z_i) / sum_j exp(z_j)."""
+    return Softmax(as_expr(z))
+
+
+def nll(y: Expr, label: Expr) -> NLL:
+    """-log y_c for the one-hot label vector ``label``."""
+    return NLL(as_expr(y), as_expr(label))
