@@ -127,11 +127,13 @@ class Canon:
         table: dict[NodeRef, Poly] = {x: Poly({EMPTY: 1})}
         for v in order[lo + 1: hi + 1]:
             acc = Poly()
+            is_sum = self.graph.nodes[v].kind == "total"
             for p in self.graph.nodes[v].parents:
                 sub = table.get(p)
                 if sub:
                     for w, c in sub.items():
-                        nw = self.cons((v, p), w)
+                        # ∂L/∂L_t = 1 for the total loss L = Σ_t L_t: no factor to record.
+                        nw = w if is_sum else self.cons((v, p), w)
                         acc[nw] = acc.get(nw, 0) + c
             if acc:
                 table[v] = acc
@@ -147,7 +149,8 @@ class Canon:
         for path in self.view.inner_paths(f, x):
             w = EMPTY
             for v, p in reversed(list(zip(path[:-1], path[1:]))):
-                w = self.cons((v, p), w)
+                if self.graph.nodes[v].kind != "total":
+                    w = self.cons((v, p), w)
             out[w] = out.get(w, 0) + 1
         return out
 

@@ -1,0 +1,214 @@
+"""Numbers for every term: a forward pass, local Jacobians, totals, finite differences.
+
+Three independent ways to get a derivative of the unrolled graph:
+
+- ``Evaluator.evaluate(term)``: the symbolic local Jacobians (lambdified) combined
+  exactly as the term says (products in its order, sums), totals by reverse
+  accumulation over the graph (the path sum, computed);
+- ``Evaluator.finite_difference(f, x)``: central differences of the forward pass,
+  perturbing x (a parameter, or any node by intervention), float64;
+- `derive.reference`: the hand-vectorised NumPy BPTT, compared in `derive.verify`.
+
+Jacobians are 2-D: rows index the entries of f, columns those of x, matrices
+flattened row by row (so ∂L/∂W is 1 x d^2 and reshapes to the d x d gradient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Term, Zero
+from .errors import InvalidValue, NotSupported
+from .graph import Graph, NodeRef, View
+from .local import LocalJacobians
+
+__all__ = ["Instance", "Evaluator", "local_jacobians"]
+
+_LOCAL_CACHE: dict = {}
+
+
+def local_jacobians(graph: Graph) -> LocalJacobians:
+    """The (cached) local Jacobians of the graph's cell at the graph's sizes."""
+    key = (id(graph.cell), tuple(sorted((str(k), v) for k, v in graph.dims.items())))
+    hit = _LOCAL_CACHE.get(key)
+    if hit is None or hit.cell is not graph.cell:
+        hit = LocalJacobians(graph.cell, graph.dims)
+        _LOCAL_CACHE[key] = hit
+    return hit
+
+
+@dataclass
+class Instance:
+    """Values for every leaf of a graph: parameters, inputs, one-hot labels, initial states."""
+
+    values: "dict[NodeRef, np.ndarray]"
+    seed: "int | None" = None
+
+    @classmethod
+    def random(cls, graph: Graph, seed: int = 0, scale: float = 0.5, init_scale: float = 0.5) -> "Instance":
+        """A seeded random instance: N(0, scale^2) parameters and inputs, random labels.
+
+        Initial states are random too (scale ``init_scale``) so derivatives with
+        respect to s_0 are not trivially zero.
+        """
+        rng = np.random.default_rng(seed)
+        values = {}
+        for ref, info in graph.nodes.items():
+            if info.kind in ("node", "total"):
+                continue
+            shape = tuple(graph.size(ref) and d for d in info.shape)
+            if info.kind == "label":
+                onehot = np.zeros(shape)
+                onehot[rng.integers(shape[0])] = 1.0
+                values[ref] = onehot
+            elif info.kind == "init":
+                values[ref] = init_scale * rng.standard_normal(shape)
+            else:
+                values[ref] = scale * rng.standard_normal(shape)
+        return cls(values, seed)
+
+
+class Evaluator:
+    """Numeric values of nodes and derivative terms on one instance of a graph."""
+
+    def __init__(self, graph: Graph, instance: Instance, view: "View | None" = None):
+        self.graph = graph
+        self.instance = instance
+        self.view = view or graph.view()
+        self.local = local_jacobians(graph)
+        missing = [str(r) for r, i in graph.nodes.items() if i.kind not in ("node", "total") and r not in instance.values]
+        if missing:
+            raise InvalidValue("the instance has no value for " + ", ".join(missing[:5]))
+        self.values = self.forward()
+        self._atomic: dict = {}
+        self._reverse: dict = {}
+
+    # -- forward ---------------------------------------------------------------------
+    def forward(self, overrides: "dict[NodeRef, np.ndarray] | None" = None) -> "dict[NodeRef, np.ndarray]":
+        """Every node's value; ``overrides`` replaces chosen nodes' values (an intervention)."""
+        values = dict(self.instance.values)
+        if overrides:
+            values.update(overrides)
+        for ref, info in self.graph.nodes.items():
+            if overrides and ref in overrides:
+                continue
+            if info.kind == "node":
+                env = {key: values[src] for key, src in info.inputs}
+                values[ref] = np.asarray(info.expr.evaluate(env), dtype=np.float64)
+            elif info.kind == "total":
+                values[ref] = np.asarray(sum(values[src] for _, src in info.inputs), dtype=np.float64)
+        return values
+
+    # -- local Jacobians -----------------------------------------------------------------
+    def atomic(self, v: NodeRef, p: NodeRef) -> np.ndarray:
+        """∂v/∂p for p a direct input of v, from the lambdified SymPy Jacobian."""
+        key = (v, p)
+        if key not in self._atomic:
+            info = self.graph.nodes[v]
+            if info.kind == "total":
+                J = np.ones((1, 1))
+            else:
+                keys = [k for k, src in info.inputs if src == p]
+                if not keys:
+                    raise InvalidValue(f"{p} is not a direct input of {v}")
+                leaf_values = {k: np.ravel(self.values[src]) for k, src in info.inputs}
+                args = [leaf_values[k] for k in self.local.leaf_keys(v.name)]
+                J = sum(self.local.function(v.name, k)(*args) for k in keys)
+            self._atomic[key] = np.asarray(J, dtype=np.float64)
+        return self._atomic[key]
+
+    def explicit(self, f: NodeRef, x: NodeRef) -> np.ndarray:
+        """∂⁺f/∂x in the view: sum over chains through folded nodes of products of atomic Jacobians."""
+        if f == x:
+            return np.eye(self.graph.size(f))
+        out = None
+        for path in self.view.inner_paths(f, x):
+            J = self.atomic(path[0], path[1])
+            for v, p in zip(path[1:-1], path[2:]):
+                J = J @ self.atomic(v, p)
+            out = J if out is None else out + J
+        if out is None:
+            return np.zeros((self.graph.size(f), self.graph.size(x)))
+        return out
+
+    def total(self, f: NodeRef, x: NodeRef) -> np.ndarray:
+        """∂f/∂x by reverse accumulation from f (all paths), cached per f."""
+        if f not in self._reverse:
+            self._reverse[f] = self._sweep(f)
+        G = self._reverse[f].get(x)
+        if G is None:
+            return np.zeros((self.graph.size(f), self.graph.size(x)))
+        return G
+
+    def _sweep(self, f: NodeRef) -> "dict[NodeRef, np.ndarray]":
+        order = self.graph.order
+        G = {f: np.eye(self.graph.size(f))}
+        for v in reversed(order[: order.index(f) + 1]):
+            Gv = G.get(v)
+            if Gv is None:
+                continue
+            for p in self.graph.nodes[v].parents:
+                contrib = Gv @ self.atomic(v, p)
+                G[p] = G[p] + contrib if p in G else contrib
+        return G
+
+    # -- terms ----------------------------------------------------------------------------
+    def evaluate(self, term: Term) -> "np.ndarray | None":
+        """The numeric value of a term with concrete indices (None stands for an exact zero)."""
+        if isinstance(term, D):
+            f, x = self.graph.node(term.f), self.graph.node(term.x)
+            return self.explicit(f, x) if term.explicit else self.total(f, x)
+        if isinstance(term, Prod):
+            out = None
+            for i, factor in enumerate(term.factors):
+                v = self.evaluate(factor)
+                if v is None:
+                    return None
+                out = v if i == 0 else out @ v
+            return out
+        if isinstance(term, Sum):
+            out = None
+            for t in term.terms:
+                v = self.evaluate(t)
+                if v is not None:
+                    out = v if out is None else out + v
+            return out
+        if isinstance(term, Brace):
+            return self.evaluate(term.body)
+        if isinstance(term, Zero):
+            return None
+        if isinstance(term, (SumOver, ProdOver)):
+            return self.evaluate(term.expand_indexed())
+        raise NotSupported(f"cannot evaluate a {type(term).__name__} numerically")
+
+    # -- finite differences -----------------------------------------------------------
+    def finite_difference(self, f: NodeRef, x: NodeRef, eps: float = 1e-5) -> np.ndarray:
+        """Central differences of f with respect to x (a leaf, or any node by intervention)."""
+        f, x = self.graph.node(f), self.graph.node(x)
+        base = np.asarray(self.values[x], dtype=np.float64)
+        flat = base.ravel()
+        J = np.empty((self.graph.size(f), flat.size))
+        for i in range(flat.size):
+            cols = []
+            for sign in (1.0, -1.0):
+                pert = flat.copy()
+                pert[i] += sign * eps
+                vals = self._forward_from(x, pert.reshape(base.shape))
+                cols.append(np.ravel(vals[f]))
+            J[:, i] = (cols[0] - cols[1]) / (2 * eps)
+        return J
+
+    def _forward_from(self, x: NodeRef, value: np.ndarray):
+        info = self.graph.nodes[x]
+        if info.kind in ("node", "total"):
+            return self.forward({x: value})
+        inst = dict(self.instance.values)
+        inst[x] = value
+        saved = self.instance.values
+        try:
+            self.instance.values = inst
+            return self.forward()
+        finally:
+            self.instance.values = saved
