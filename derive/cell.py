@@ -44,6 +44,7 @@ class Cell:
     name: str
     dims: tuple = ("n", "d", "k")
     description: str = ""
+    reference: "object | None" = None  # optional: (graph, instance) -> {param NodeRef: dL/dparam}, an independent BPTT
     symbols: "dict[str, Sym]" = field(default_factory=dict, init=False)
     equations: "dict[str, Expr]" = field(default_factory=dict, init=False)
     losses: "list[str]" = field(default_factory=list, init=False)
