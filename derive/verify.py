@@ -139,6 +139,10 @@ def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, wh
         if not (isinstance(lhs, D)):
             raise DeriveError(f"{der.id}: a local formula must stand under a single derivative")
         local = local_jacobians(graph)
+        f, x = graph.node(lhs.f), graph.node(lhs.x)
+        if not lhs.explicit and canon.paths(f, x) != canon.explicit(f, x):
+            return CheckResult(der.id, i, "symbolic", False, f"{lhs} has paths through other variables of the "
+                               "ordered network, so it is not a local Jacobian", where)
         J = symbolic_explicit(graph, canon.view, graph.node(lhs.f), graph.node(lhs.x), local) if lhs.explicit \
             or graph.node(lhs.x) in canon.view.parents(graph.node(lhs.f)) else None
         if J is None:

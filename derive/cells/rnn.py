@@ -26,4 +26,26 @@ def rnn(activation: str = "tanh") -> Cell:
     cell.define("s", sigma(a))
     y = cell.define("y", softmax(V @ s + c))
     cell.loss("L", nll(y, e))
+    cell.reference = _reference(sigma.name)
     return cell
+
+
+def _reference(activation: str):
+    """An independent gradient: the hand-vectorised NumPy BPTT on a batch of one sequence."""
+
+    def gradients(graph, instance):
+        import numpy as np
+
+        from ..graph import NodeRef
+        from ..reference import rnn as ref
+
+        v, T = instance.values, graph.T
+        params = {p: v[NodeRef(p)] for p in ("W", "U", "b", "V", "c")}
+        X = np.stack([v[NodeRef("x", t)] for t in range(1, T + 1)])[:, None, :]
+        labels = np.array([[int(np.argmax(v[NodeRef("e", t)]))] for t in range(1, T + 1)])
+        res = ref.bptt(params, X, labels, s0=v[NodeRef("s", 0)][None, :], activation=activation)
+        out = {NodeRef(p): g for p, g in res.grads.items()}
+        out[NodeRef("s", 0)] = res.grad_s0[0]
+        return out
+
+    return gradients
