@@ -1,0 +1,135 @@
+"""The command line: ``derive build | list | show | verify | audit``.
+
+Exit codes: 0 success, 1 a check (or a compilation) failed, 2 bad usage or bad input.
+Errors are one line on stderr naming the offending value; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import DeriveError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="derive",
+        description="Machine-checked, lecture-ready mathematics for BPTT, vanishing/exploding gradients, "
+                    "LSTMs and GRUs.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser("build", help="derive, verify and typeset every derivation in proofs/ (the main job)",
+                       description="Collect the derivations of proofs/, verify every step (exactly and "
+                                   "numerically), and write equations/<id>.tex, lectures.tex, slides.tex and "
+                                   "figures/ to the output folder; compile the PDFs when TeX Live is installed.")
+    b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build)")
+    b.add_argument("--notation", default="cs7015", help="notation profile: cs7015 (default), appliednlp, cs224n")
+    b.add_argument("--T", type=int, default=4, help="time steps of the unrolled examples, 1..12 (default: 4)")
+    b.add_argument("--only", nargs="+", metavar="ID", help="build only these derivation ids (see `derive list`)")
+    b.add_argument("--no-pdf", action="store_true", help="write the .tex files but do not compile them")
+
+    sub.add_parser("list", help="list every derivation with its id and source lecture")
+
+    s = sub.add_parser("show", help="print one derivation's LaTeX on stdout")
+    s.add_argument("id", help="a derivation id (see `derive list`)")
+    s.add_argument("--notation", default="cs7015", help="notation profile (default: cs7015)")
+    s.add_argument("--T", type=int, default=4, help="time steps of the unrolled examples (default: 4)")
+
+    v = sub.add_parser("verify", help="run every check; exit 0 when all hold, 1 when any fails")
+    v.add_argument("-k", dest="pattern", help="only checks whose id contains PATTERN")
+    v.add_argument("--format", choices=("text", "json", "junit"), default="text", help="output format")
+
+    a = sub.add_parser("audit", help="check every lecture equation as printed; report holds / fails / not checkable")
+    a.add_argument("-k", dest="pattern", help="only claims whose id contains PATTERN")
+    a.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    return p
+
+
+def main(argv: "list[str] | None" = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _COMMANDS[args.command](args)
+    except DeriveError as exc:
+        print(f"derive {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("derive: interrupted", file=sys.stderr)
+        return 130
+
+
+def _build(args) -> int:
+    from .build import BuildOptions, build
+
+    return build(BuildOptions(out=args.out, notation=args.notation, T=args.T, only=args.only,
+                              pdf=not args.no_pdf))
+
+
+def _list(args) -> int:
+    from .content import collect_derivations
+
+    ders = collect_derivations()
+    width = max(len(d.id) for d in ders)
+    for d in ders:
+        print(f"{d.id:<{width}}  {d.title}  [{d.source}]")
+    return 0
+
+
+def _show(args) -> int:
+    from .build import MAX_BUILD_T, render_derivation
+    from .content import collect_derivations, select
+    from .errors import InvalidValue
+    from .notation import get_notation
+
+    get_notation(args.notation)
+    if not 1 <= args.T <= MAX_BUILD_T:
+        raise InvalidValue(f"--T must be an integer in [1, {MAX_BUILD_T}], got {args.T}")
+    (d,) = select(collect_derivations(T=args.T), [args.id])
+    sys.stdout.write(render_derivation(d, args.notation))
+    return 0
+
+
+def _verify(args) -> int:
+    try:
+        from .catalog import main_verify
+    except ImportError:
+        main_verify = None
+    if main_verify is not None:
+        return main_verify(pattern=args.pattern, fmt=args.format)
+    from .content import collect_derivations
+    from .verify import Report, verify
+
+    report = Report()
+    for d in collect_derivations():
+        if args.pattern and args.pattern not in d.id:
+            continue
+        report.extend(verify(d))
+    for r in report.results:
+        if not r.passed:
+            print(r)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _audit(args) -> int:
+    try:
+        from .catalog import main_audit
+    except ImportError:
+        raise DeriveError("the lecture catalog is not available in this installation") from None
+    return main_audit(pattern=args.pattern, fmt=args.format)
+
+
+_COMMANDS = {"build": _build, "list": _list, "show": _show, "verify": _verify, "audit": _audit}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
