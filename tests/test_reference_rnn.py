@@ -372,3 +372,11 @@ def test_rnn_jacobian_norms_track_the_bound_for_small_inputs():
     demo = demos.rnn_jacobian_norms(T=100, d=8, gamma_lambda=0.9, input_scale=0.01)
     rate = demo.norms[99] ** (1 / 99)               # observed per-step decay
     assert 0.85 < rate <= 0.9
+
+
+def test_backward_rejects_params_that_do_not_fit_the_cache():
+    params, X, labels, s0 = make_problem(T=3, B=2, n=2, d=3, k=3)
+    cache = rnn.forward(params, X, labels, s0=s0)
+    other = rnn.init_params(n=2, d=4, k=3)
+    with pytest.raises(ShapeError, match="d = 4 but the cache was computed with d = 3"):
+        rnn.backward(other, cache)

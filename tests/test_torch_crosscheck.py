@@ -113,7 +113,9 @@ def test_gru_pytorch_variant_matches_torch():
     g = {name: p.grad.numpy() for name, p in module.named_parameters()}
     r_, z_, n_ = slice(0, D), slice(D, 2 * D), slice(2 * D, 3 * D)
     params = {
-        "W_u": -w["weight_hh_l0"][z_], "U_u": -w["weight_ih_l0"][z_], "b_u": -(w["bias_ih_l0"][z_] + w["bias_hh_l0"][z_]),
+        # PyTorch's z is our 1 - u = sigma(-a_u): negate the update gate's weights.
+        "W_u": -w["weight_hh_l0"][z_], "U_u": -w["weight_ih_l0"][z_],
+        "b_u": -(w["bias_ih_l0"][z_] + w["bias_hh_l0"][z_]),
         "W_r": w["weight_hh_l0"][r_], "U_r": w["weight_ih_l0"][r_], "b_r": w["bias_ih_l0"][r_] + w["bias_hh_l0"][r_],
         "W_h": w["weight_hh_l0"][n_], "U_h": w["weight_ih_l0"][n_], "b_h": w["bias_ih_l0"][n_],
         "b_hn": w["bias_hh_l0"][n_], "V": V, "c": c,

@@ -55,7 +55,7 @@ import numpy as np
 
 from .. import activations
 from ..errors import UnknownName
-from .rnn import (affine, check_params, check_sequence, check_state, check_truncate, diag_embed,
+from .rnn import (affine, check_cache, check_params, check_sequence, check_state, check_truncate, diag_embed,
                   output_backward, output_layer, random_params, reverse_accumulate, truncated_accumulate)
 
 __all__ = ["VARIANTS", "param_shapes", "GRUCache", "GRUResult", "init_params", "forward", "backward", "bptt",
@@ -198,7 +198,8 @@ def carry_path(cache: GRUCache) -> np.ndarray:
 
 def step_jacobians(params: Mapping, cache: GRUCache) -> np.ndarray:
     """dh_t/dh_{t-1} (T, B, d, d) (module docstring)."""
-    p, _ = check_params(params, param_shapes(cache.variant))
+    p, sizes = check_params(params, param_shapes(cache.variant))
+    check_cache(sizes, cache, cache.h)
     d = cache.d
     dgate, dcell = _derivatives(cache)
     u, r, h_prev = cache.u, cache.r, cache.h[:-1]
@@ -217,7 +218,8 @@ def backward(params: Mapping, cache: GRUCache, *, truncate: "int | None" = None)
     Truncation is `rnn.backward`'s definition with dh_t/dh_{t-1} as the
     recurrent factor; grad_h0 keeps dL_t/dh_0 iff t <= tau.
     """
-    p, _ = check_params(params, param_shapes(cache.variant))
+    p, sizes = check_params(params, param_shapes(cache.variant))
+    check_cache(sizes, cache, cache.h)
     tau = check_truncate(truncate)
     T, d = cache.a.shape[0], cache.d
     dV, dc, dH_out = output_backward(p["V"], cache.h[1:], cache.y, cache.labels)

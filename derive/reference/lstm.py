@@ -48,7 +48,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import activations
-from .rnn import (affine, check_params, check_sequence, check_state, check_truncate, diag_embed,
+from .rnn import (affine, check_cache, check_params, check_sequence, check_state, check_truncate, diag_embed,
                   output_backward, output_layer, random_params, reverse_accumulate, truncated_accumulate)
 
 __all__ = ["PARAM_SHAPES", "BLOCKS", "LSTMCache", "LSTMResult", "init_params", "forward", "backward", "bptt",
@@ -188,7 +188,8 @@ def forget_path(cache: LSTMCache) -> np.ndarray:
 
 def step_jacobians(params: Mapping, cache: LSTMCache) -> np.ndarray:
     """d(s_t, h_t)/d(s_{t-1}, h_{t-1}) (T, B, 2d, 2d), block order [s, h] (module docstring)."""
-    p, _ = check_params(params, PARAM_SHAPES)
+    p, sizes = check_params(params, PARAM_SHAPES)
+    check_cache(sizes, cache, cache.s)
     d = cache.d
     dgate, dcell, dout = _derivatives(cache)
     o, i, f, s_prev = cache.o, cache.i, cache.f, cache.s[:-1]
@@ -212,7 +213,8 @@ def backward(params: Mapping, cache: LSTMCache, *, truncate: "int | None" = None
     the paths with at most tau factors; the parameter gradients are full for
     tau >= T-1, grad_s0/grad_h0 keep dL_t/d(s_0, h_0) iff t <= tau.
     """
-    p, _ = check_params(params, PARAM_SHAPES)
+    p, sizes = check_params(params, PARAM_SHAPES)
+    check_cache(sizes, cache, cache.s)
     tau = check_truncate(truncate)
     T, d = cache.a.shape[0], cache.d
     dV, dc, dH_out = output_backward(p["V"], cache.h[1:], cache.y, cache.labels)

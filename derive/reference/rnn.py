@@ -54,8 +54,9 @@ from ..errors import InvalidValue, ShapeError, UnknownName, positive_int
 __all__ = [
     "PARAM_SHAPES", "RNNCache", "BPTTResult",
     "init_params", "forward", "backward", "bptt", "step_jacobians",
-    "random_params", "diag_embed", "affine", "output_layer", "output_backward", "reverse_accumulate", "truncated_accumulate",
-    "check_params", "check_sequence", "check_state", "check_truncate",
+    "random_params", "diag_embed", "affine", "output_layer", "output_backward",
+    "reverse_accumulate", "truncated_accumulate",
+    "check_params", "check_sequence", "check_state", "check_truncate", "check_cache",
 ]
 
 # Parameter shapes in terms of the sizes n (input), d (state), k (classes).
@@ -74,7 +75,8 @@ def check_params(params: Mapping, shapes: "Mapping[str, tuple[str, ...]]") -> "t
     and every other parameter must agree.
     """
     if not isinstance(params, Mapping):
-        raise InvalidValue(f"params must be a dict of arrays with keys {', '.join(shapes)}, got {type(params).__name__}")
+        raise InvalidValue(f"params must be a dict of arrays with keys {', '.join(shapes)}, "
+                           f"got {type(params).__name__}")
     for key in params:
         if key not in shapes:
             raise UnknownName("parameter", key, list(shapes))
@@ -133,6 +135,14 @@ def check_state(name: str, state, B: int, d: int) -> np.ndarray:
     return state
 
 
+def check_cache(sizes: "dict[str, int]", cache, state: np.ndarray) -> None:
+    """The params given to a backward pass must have the sizes (n, d, k) the forward pass used."""
+    used = {"n": cache.X.shape[-1], "d": state.shape[-1], "k": cache.y.shape[-1]}
+    for dim, size in used.items():
+        if sizes[dim] != size:
+            raise ShapeError(f"params have {dim} = {sizes[dim]} but the cache was computed with {dim} = {size}")
+
+
 def check_truncate(truncate) -> "int | None":
     """tau: None (full BPTT) or an integer >= 0."""
     return None if truncate is None else positive_int("truncate", truncate, minimum=0)
@@ -179,7 +189,9 @@ LocalBackward = Callable[["int | slice", tuple], "tuple[dict, tuple]"]
 
 
 def reverse_accumulate(local: LocalBackward, upstream: tuple, T: int) -> "tuple[dict, tuple]":
-    """Full BPTT: dL/ds_{t-1} = (dL_{t-1}/ds_{t-1} + dL/ds_t ds_t/ds_{t-1}), for t = T..1.
+    """Full BPTT, the reverse recursion for t = T..1 (g_t = dL/ds_t, total derivative)::
+
+        g_T = dL_T/ds_T,     g_{t-1} = dL_{t-1}/ds_{t-1} + g_t ds_t/ds_{t-1}
 
     ``upstream[i][t-1]`` is dL_t/dstate_t (explicit, through the output layer).
     Returns the pre-activation gradients (T, B, .) and the gradient at the
@@ -343,7 +355,8 @@ def backward(params: Mapping, cache: RNNCache, *, truncate: "int | None" = None)
     ds_t/ds_0 has t factors, so ``grad_s0`` keeps dL_t/ds_0 iff t <= tau (it
     equals the full one for tau >= T).  Cost O(T tau), not block truncation.
     """
-    p, _ = check_params(params, PARAM_SHAPES)
+    p, sizes = check_params(params, PARAM_SHAPES)
+    check_cache(sizes, cache, cache.s)
     tau = check_truncate(truncate)
     T = cache.a.shape[0]
     dV, dc, dS_out = output_backward(p["V"], cache.s[1:], cache.y, cache.labels)

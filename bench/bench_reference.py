@@ -1,0 +1,117 @@
+"""Benchmark the NumPy BPTT references (a script, not a test): ``python bench/bench_reference.py``.
+
+Prints, in one run (about half a minute on 2 cores):
+
+1. a large float64 NumPy matmul's GFLOP/s (N = 1024, 2048): the machine's peak;
+2. vanilla RNN forward + backward, `derive.reference.rnn.bptt` (batched, input and
+   output projections hoisted into one matmul each) against a straightforward loop
+   (one sequence at a time, one step at a time, matrix-vector products), at
+   (T, d, n, k, batch) = (100, 64, 32, 32, 16) and (1000, 128, 64, 64, 32) --
+   the column order of shared/MEASUREMENTS.md: T steps, d state size, n input
+   size, k classes, batch B;
+3. LSTM forward + backward at (T, d, n, B) = (100, 64, 32, 16) and (500, 128, 64, 32),
+   with k = n classes.
+
+GFLOP/s of a BPTT counts only the matrix products (per step and sequence:
+RNN 4nd + 6d^2 + 6dk, LSTM 16nd + 24d^2 + 6dk, forward + backward); the
+element-wise work (tanh, softmax) is not counted, so the ratio to the matmul
+peak understates how busy the machine is.  Do not run PyTorch in the same
+process (MEASUREMENTS.md: the thread pools fight).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from derive.reference import lstm, rnn  # noqa: E402
+
+
+def median_time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def matmul_gflops(N: int) -> float:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(N, N)), rng.normal(size=(N, N))
+    return 2 * N**3 / median_time(lambda: a @ b, 5) / 1e9
+
+
+def naive_rnn_bptt(params, X, labels):
+    """Straightforward BPTT: each sequence on its own, each step a matrix-vector product."""
+    W, U, b, V, c = (params[key] for key in "WUbVc")
+    grads = {key: np.zeros_like(value) for key, value in params.items()}
+    loss = 0.0
+    T, B, _ = X.shape
+    for j in range(B):
+        s, ys = [np.zeros(W.shape[0])], []
+        for t in range(T):
+            s.append(np.tanh(W @ s[-1] + U @ X[t, j] + b))
+            z = V @ s[-1] + c
+            y = np.exp(z - z.max())
+            ys.append(y / y.sum())
+            loss -= np.log(ys[-1][labels[t, j]])
+        carry = np.zeros_like(s[0])
+        for t in range(T - 1, -1, -1):
+            dz = ys[t].copy()
+            dz[labels[t, j]] -= 1.0
+            grads["V"] += np.outer(dz, s[t + 1])
+            grads["c"] += dz
+            da = (V.T @ dz + carry) * (1.0 - s[t + 1] ** 2)
+            grads["W"] += np.outer(da, s[t])
+            grads["U"] += np.outer(da, X[t, j])
+            grads["b"] += da
+            carry = W.T @ da
+    return loss, grads
+
+
+def problem(T, n, k, B, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(T, B, n)), rng.integers(0, k, size=(T, B))
+
+
+def main() -> None:
+    print("NumPy", np.__version__, "| float64 | BLAS threads as configured by the environment\n")
+    peak = max(matmul_gflops(1024), matmul_gflops(2048))
+    print(f"matmul N=1024..2048: {peak:.1f} GFLOP/s (peak used for the ratios below)\n")
+
+    print("vanilla RNN, forward + backward (T, d, n, k, batch)")
+    print(f"  {'size':<26} {'derive.reference':>16} {'per-step loop':>14} {'speed-up':>9} "
+          f"{'GFLOP/s':>8} {'of peak':>8}")
+    for (T, d, n, k, B), repeats in (((100, 64, 32, 32, 16), 20), ((1000, 128, 64, 64, 32), 3)):
+        params = rnn.init_params(n, d, k)
+        X, labels = problem(T, n, k, B)
+        ours = median_time(lambda: rnn.bptt(params, X, labels), repeats)
+        naive = median_time(lambda: naive_rnn_bptt(params, X, labels), 1)
+        gflops = T * B * (4 * n * d + 6 * d * d + 6 * d * k) / ours / 1e9
+        print(f"  {str((T, d, n, k, B)):<26} {ours * 1e3:>13.1f} ms {naive * 1e3:>11.0f} ms "
+              f"{naive / ours:>8.1f}x {gflops:>8.2f} {gflops / peak:>8.1%}")
+    ref = rnn.bptt(params, X, labels)
+    _, naive_grads = naive_rnn_bptt(params, X, labels)
+    err = max(np.abs(ref.grads[key] - naive_grads[key]).max() / np.abs(naive_grads[key]).max() for key in params)
+    print(f"  (largest relative difference between the two at the last size: {err:.1e})\n")
+
+    print("LSTM, forward + backward (T, d, n, batch), k = n")
+    print(f"  {'size':<26} {'derive.reference':>16} {'GFLOP/s':>8} {'of peak':>8}")
+    for (T, d, n, B), repeats in (((100, 64, 32, 16), 10), ((500, 128, 64, 32), 3)):
+        k = n
+        params = lstm.init_params(n, d, k)
+        X, labels = problem(T, n, k, B)
+        ours = median_time(lambda: lstm.bptt(params, X, labels), repeats)
+        gflops = T * B * (16 * n * d + 24 * d * d + 6 * d * k) / ours / 1e9
+        print(f"  {str((T, d, n, B)):<26} {ours * 1e3:>13.1f} ms {gflops:>8.2f} {gflops / peak:>8.1%}")
+
+
+if __name__ == "__main__":
+    main()
