@@ -95,7 +95,14 @@ def ordered_network_rule(view: View, f: NodeRef, theta: NodeRef, memo: "dict | N
     memo = {} if memo is None else memo
     parents = view.parents(f)
     expl = [D(f, theta, True)] if theta in parents else []
-    impl = [(u, D(f, u)) for u in parents if u != theta and _depends(view.graph, u, theta, memo)]
+    impl = []
+    for u in parents:
+        if u == theta or not _depends(view.graph, u, theta, memo):
+            continue
+        # The lecture writes the total ∂f/∂u; that is right only when u reaches f through no other
+        # variable (true for the RNN).  Otherwise the explicit ∂⁺f/∂u avoids counting paths twice.
+        via_other = any(w != u and _depends(view.graph, w, u, {}) for w in parents)
+        impl.append((u, D(f, u, explicit=via_other)))
     return expl, impl
 
 

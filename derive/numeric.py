@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Term, Zero
-from .errors import InvalidValue, NotSupported
+from .errors import InvalidValue, NotSupported, ShapeError
 from .graph import Graph, NodeRef, View
 from .local import LocalJacobians
 
@@ -166,6 +166,9 @@ class Evaluator:
                 v = self.evaluate(factor)
                 if v is None:
                     return None
+                if i and out.shape[1] != v.shape[0]:
+                    raise ShapeError(f"cannot multiply {Prod(term.factors[:i])} ({out.shape[0]}x{out.shape[1]}) by "
+                                     f"{factor} ({v.shape[0]}x{v.shape[1]}): the Jacobians do not chain")
                 out = v if i == 0 else out @ v
             return out
         if isinstance(term, Sum):

@@ -218,8 +218,8 @@ class LocalForm(Term):
         def sub(r):
             return None if r is None else NodeRef(r.name, _subs_time(r.t, mapping))
 
-        return LocalForm(self.kind, self.template, tuple((p, sub(r)) for p, r in self.vectors),
-                         sub(self.matrix), sub(self.outer))
+        return type(self)(self.kind, self.template, tuple((p, sub(r)) for p, r in self.vectors),
+                          sub(self.matrix), sub(self.outer))
 
     @classmethod
     def of(cls, st: Structure, f_index=None) -> "LocalForm":

@@ -222,7 +222,7 @@ def _check_numeric(ev: Evaluator, der: Derivation, lhs: Term, steps, where: str,
         try:
             got = _value(ev, rhs, lhs)
         except DeriveError as exc:
-            out.append(CheckResult(der.id, i, "numeric-fd", False, f"cannot evaluate: {exc}", where))
+            out.append(CheckResult(der.id, i, "numeric-fd", False, f"the step cannot be evaluated: {exc}", where))
             continue
         if reference is not None and isinstance(reference, np.ndarray):
             rtol = RTOL_FD if against == "finite differences" else RTOL_EXACT
