@@ -168,13 +168,20 @@ def _flatten_sum(terms: "list[Term]") -> Term:
 def _users(view: View, f: NodeRef, theta: NodeRef) -> "list[NodeRef]":
     """Variables u that use θ explicitly and on which f depends (f itself included), latest first."""
     graph = view.graph
-    memo: dict = {}
-    out = []
-    for v in reversed(graph.order[: graph.order.index(f) + 1]):
-        if view.is_variable(v) and graph.nodes[v].kind == "node" and theta in view.parents(v):
-            if v == f or _depends(graph, f, v, memo):
-                out.append(v)
-    return out
+    above = _ancestors(graph, f)
+    return [v for v in reversed(graph.order[: graph.order.index(f) + 1])
+            if v in above and view.is_variable(v) and graph.nodes[v].kind == "node" and theta in view.parents(v)]
+
+
+def _ancestors(graph: Graph, f: NodeRef) -> "set[NodeRef]":
+    """f and every node f depends on."""
+    seen, stack = {f}, [f]
+    while stack:
+        for p in graph.nodes[stack.pop()].parents:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return seen
 
 
 def short_circuit(graph: Graph, f, theta, keep=None) -> Term:
