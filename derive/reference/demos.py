@@ -34,7 +34,7 @@ from . import lstm, rnn
 __all__ = ["RNNJacobianNorms", "ForgetPathDemo", "max_derivative", "rnn_jacobian_norms", "lstm_forget_path"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RNNJacobianNorms:
     """||ds_T/ds_{T-l}||_2 and the bound (gamma lambda)^l, for l = 0..T-1 (arrays of length T)."""
 
@@ -46,7 +46,7 @@ class RNNJacobianNorms:
     activation: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ForgetPathDemo:
     """The LSTM's cell-state path over lags l = 0..T-1 (arrays of length T).
 

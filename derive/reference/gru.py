@@ -76,7 +76,7 @@ def param_shapes(variant: str = "cs224n") -> "dict[str, tuple[str, ...]]":
     return {**shapes, "V": ("k", "d"), "c": ("k",)}
 
 
-@dataclass
+@dataclass(eq=False)
 class GRUCache:
     """The forward pass.  Steps t = 1..T are indices 0..T-1; ``h[0]`` = h0.
 
@@ -115,7 +115,7 @@ class GRUCache:
         return self.gates[..., self.d:]
 
 
-@dataclass
+@dataclass(eq=False)
 class GRUResult:
     """Loss, gradients and Jacobians of one batch.
 

@@ -68,7 +68,7 @@ def _stacked(p: dict, letter: str) -> np.ndarray:
     return np.concatenate([p[letter + sfx] for sfx in BLOCKS])
 
 
-@dataclass
+@dataclass(eq=False)
 class LSTMCache:
     """The forward pass.  Steps t = 1..T are indices 0..T-1; state arrays start at index 0.
 
@@ -112,7 +112,7 @@ class LSTMCache:
         return self.gates[..., 2 * self.d:]
 
 
-@dataclass
+@dataclass(eq=False)
 class LSTMResult:
     """Loss, gradients and Jacobians of one batch.
 

@@ -235,7 +235,7 @@ def truncated_accumulate(local: LocalBackward, upstream: tuple, T: int, tau: int
 # ---------------------------------------------------------------------------
 # The vanilla RNN
 # ---------------------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)
 class RNNCache:
     """Everything the forward pass computed; arrays index steps 0..T-1 for t = 1..T.
 
@@ -259,7 +259,7 @@ class RNNCache:
     activation: str
 
 
-@dataclass
+@dataclass(eq=False)
 class BPTTResult:
     """Loss, gradients and per-step Jacobians of one batch.
 
