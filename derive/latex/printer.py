@@ -1,0 +1,365 @@
+r"""The LaTeX printer: one ``_print_<ClassName>`` per concept, dispatched by class.
+
+SymPy's printer finds ``_print_<Name>`` by walking the class hierarchy, so the
+derivative terms (`derive.algebra`), the vector expressions (`derive.ir`), the
+slide concepts (`derive.latex.objects`) and ordinary SymPy expressions (time
+indices, bounds such as ``(\gamma \lambda)^{t - k}``) print through one object.
+Every notation choice comes from the `derive.notation.Notation` in the
+``notation`` setting; ``time`` is the step a cell equation is written at.
+
+Conventions (each one a decision, stated once here):
+
+- explicit derivative ``\frac{\partial^{+} s_{4}}{\partial W}`` (CS7015 Module 14.3);
+- a product is juxtaposition in the given order; a factor that is a sum is
+  bracketed ``\left[ ... \right]`` as on the slide, an indexed sum or product
+  that is not the last factor is bracketed too (it would otherwise swallow the
+  factors after it);
+- ``ProdOver``: the chain-rule order (descending, largest index leftmost) is a
+  plain ``\prod_{j=k + 1}^{t}``, as all three lectures write it; the ascending
+  order prints ``\mathop{\overrightarrow{\prod}}\limits_{j=k + 1}^{t}`` (the
+  arrow points the way the index grows), so the two never print alike;
+- cross-entropy ``-\log (y_{t})_{c_{t}}``: component c_t of the vector y_t,
+  which reads the same in every notation (``-\log (\hat{y}^{(t)})_{c^{(t)}}``);
+- time indices are printed by SymPy, with the terms of index arithmetic in
+  slide order (positive, negative, constant): ``s_{t - 1}``, ``(\gamma \lambda)^{t - k}``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
+
+from .. import algebra, ir
+from ..activations import ActivationApplied, ActivationPrime
+from ..cell import Cell
+from ..errors import InvalidValue, NotSupported
+from ..graph import NodeRef
+from ..notation import get_notation
+from . import objects as ob
+
+__all__ = ["LatexPrinter", "latex"]
+
+_NORM_ORDERS = {1: "1", "inf": r"\infty", "fro": "F"}
+_TEXT_FORBIDDEN = "\\{}_^&%#~"
+_SINGLE_TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z]|\d+")  # raw LaTeX that is one symbol: x, \gamma, 4
+
+
+class LatexPrinter(_SympyLatexPrinter):
+    r"""SymPy's LaTeX printer, taught the concepts of `derive`.
+
+    Settings (besides SymPy's): ``notation`` (a profile name or `Notation`,
+    default ``"cs7015"``) and ``time`` (the step of a cell equation: a name
+    such as ``"t"``, an int, or a SymPy expression; default ``"t"``).
+
+    Example::
+
+        >>> from derive.algebra import D, node
+        >>> print(LatexPrinter({"notation": "cs224n"}).doprint(D(node("s", 4), node("W"), explicit=True)))
+        \frac{\partial^{+} h^{(4)}}{\partial W_{h}}
+    """
+
+    printmethod = "_derive_latex"
+    _default_settings = {**_SympyLatexPrinter._default_settings, "notation": "cs7015", "time": "t"}
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self.notation = get_notation(self._settings["notation"])
+        time = self._settings["time"]
+        if isinstance(time, str):  # "t", "k", "t + 1": names are integer time indices
+            time = sp.sympify(time, locals={n: algebra.idx(n) for n in re.findall(r"[A-Za-z]\w*", time)})
+        self.time = sp.sympify(time)
+
+    def _print(self, expr, **kwargs):
+        # SymPy skips intermediate classes of a Function when dispatching, so the
+        # activation functions (one generated class per activation) are caught here.
+        if isinstance(expr, ActivationApplied):
+            return self._apply(expr.activation.latex, expr.args[0], kwargs.get("exp"))
+        if isinstance(expr, ActivationPrime):
+            return self._apply(expr.activation.latex + "'", expr.args[0], kwargs.get("exp"))
+        return super()._print(expr, **kwargs)
+
+    def emptyPrinter(self, expr):
+        raise NotSupported(
+            f"no LaTeX rule for {type(expr).__name__} ({expr!r}); "
+            f"add a _print_{type(expr).__name__} method to derive.latex.LatexPrinter"
+        )
+
+    def _print_str(self, s: str) -> str:
+        return s  # raw LaTeX, e.g. r"\gamma \lambda" as the right side of a bound
+
+    def _print_int(self, n: int) -> str:
+        return str(n)  # SymPy prints an Integer through its Python int
+
+    def _as_ordered_terms(self, expr, order=None):
+        # Index arithmetic reads as on a slide: t - k + 1, not SymPy's -k + t + 1
+        # (positive terms, then negative ones, then the constant; stable otherwise).
+        terms = super()._as_ordered_terms(expr, order=order)
+        symbols = expr.free_symbols
+        if not symbols or not all(s.is_integer for s in symbols) or not expr.is_polynomial() \
+                or sp.Poly(expr, *sorted(symbols, key=str)).total_degree() > 1:
+            return terms
+        return sorted(terms, key=lambda term: (term.is_number, term.could_extract_minus_sign()))
+
+    # -- helpers -----------------------------------------------------------------
+    def _time(self, t) -> "str | None":
+        return None if t is None else self._print(sp.sympify(t))
+
+    def _is_atom(self, x) -> bool:
+        """Whether x reads as one symbol (no brackets needed around it)."""
+        if isinstance(x, str):
+            return _SINGLE_TOKEN.fullmatch(x) is not None
+        if isinstance(x, (ir.Sym, NodeRef, ob.Entry, ob.Norm, ob.Diag, ob.Applied, ob.Prime)):
+            return True
+        if isinstance(x, (ir.Apply, ir.Softmax, ir.OneMinus)):
+            return True
+        return isinstance(x, sp.Basic) and (x.is_Atom or isinstance(x, (sp.Function, sp.Indexed)))
+
+    def _call(self, head: str, x) -> str:
+        """head(x): plain parentheses around an atom, growing ones otherwise."""
+        body = self._print(x)
+        if self._is_atom(x):
+            return f"{head}({body})"
+        return rf"{head}\left({body}\right)"
+
+    def _apply(self, head: str, arg, exp=None) -> str:
+        tex = self._call(head, arg)
+        return f"{tex}^{{{exp}}}" if exp is not None else tex
+
+    def _paren(self, x, kinds) -> str:
+        body = self._print(x)
+        return rf"\left({body}\right)" if isinstance(x, kinds) else body
+
+    def _text(self, text: str) -> str:
+        parts = text.split("$")
+        if len(parts) % 2 == 0:
+            raise InvalidValue(f"text {text!r} has an unmatched '$'")
+        for words in parts[::2]:
+            bad = [ch for ch in _TEXT_FORBIDDEN if ch in words]
+            if bad:
+                raise InvalidValue(
+                    f"text {text!r} contains {bad[0]!r} outside $...$; write mathematics between dollars"
+                )
+        return rf"\text{{{text}}}"
+
+    # -- derive.graph / derive.algebra ---------------------------------------------
+    def _print_NodeRef(self, ref: NodeRef) -> str:
+        return self.notation.symbol(ref.name, self._time(ref.t))
+
+    def _print_D(self, d: algebra.D) -> str:
+        op = self.notation.explicit_mark if d.explicit else r"\partial"
+        return rf"\frac{{{op} {self._print(d.f)}}}{{\partial {self._print(d.x)}}}"
+
+    def _print_Zero(self, expr) -> str:
+        return "0"  # both derive.algebra.Zero and SymPy's S.Zero
+
+    def _factor(self, f, last: bool) -> str:
+        """One factor of an ordered product, bracketed where juxtaposition would mislead."""
+        if isinstance(f, algebra.Sum):
+            return rf"\left[ {self._print(f)} \right]"
+        if isinstance(f, algebra.Brace) and isinstance(f.body, algebra.Sum):
+            return rf"\underbrace{{\left[ {self._print(f.body)} \right]}}_{{{self._text(f.label)}}}"
+        if isinstance(f, (algebra.SumOver, algebra.ProdOver)) and not last:
+            return rf"\left[ {self._print(f)} \right]"
+        if isinstance(f, (ir.Add, ir.Neg, ir.Hadamard)) or (isinstance(f, sp.Basic) and f.is_Add):
+            return rf"\left({self._print(f)}\right)"
+        return self._print(f)
+
+    def _print_Prod(self, p: algebra.Prod) -> str:
+        if not p.factors:
+            return "I"
+        n = len(p.factors)
+        return " ".join(self._factor(f, i == n - 1) for i, f in enumerate(p.factors))
+
+    def _print_Sum(self, s, **kwargs) -> str:
+        if not isinstance(s, algebra.Sum):
+            return super()._print_Sum(s, **kwargs)
+        if not s.terms:
+            return "0"
+        return " + ".join(self._print(t) for t in s.terms)
+
+    def _print_Brace(self, b: algebra.Brace) -> str:
+        return rf"\underbrace{{{self._print(b.body)}}}_{{{self._text(b.label)}}}"
+
+    def _body(self, body) -> str:
+        """The body of an indexed sum or product is bracketed like a last factor."""
+        return self._factor(body, last=True)
+
+    def _limits(self, index, lo, hi) -> str:
+        return f"_{{{self._print(index)}={self._print(sp.sympify(lo))}}}^{{{self._print(sp.sympify(hi))}}}"
+
+    def _print_SumOver(self, s: algebra.SumOver) -> str:
+        return rf"\sum{self._limits(s.index, s.lo, s.hi)} {self._body(s.body)}"
+
+    def _print_ProdOver(self, p: algebra.ProdOver) -> str:
+        op = self.notation.descending_product if p.descending else self.notation.ascending_product
+        return f"{op}{self._limits(p.index, p.lo, p.hi)} {self._body(p.body)}"
+
+    # -- derive.ir: the cell equations ----------------------------------------------
+    def _print_Sym(self, s: ir.Sym) -> str:
+        if s.role == "param":
+            return self.notation.symbol(s.name)
+        return self.notation.symbol(s.name, self._time(self.time - s.lag))
+
+    def _print_MatMul(self, m, **kwargs) -> str:
+        if not isinstance(m, ir.MatMul):
+            return super()._print_MatMul(m, **kwargs)
+        wrap = (ir.Add, ir.Neg, ir.Hadamard)
+        return f"{self._paren(m.A, wrap)} {self._paren(m.B, wrap)}"
+
+    def _print_Add(self, a, **kwargs) -> str:
+        if not isinstance(a, ir.Add):
+            return super()._print_Add(a, **kwargs)
+        if isinstance(a.right, ir.Neg):
+            return f"{self._print(a.left)} - {self._paren(a.right.x, (ir.Add, ir.Neg))}"
+        return f"{self._print(a.left)} + {self._print(a.right)}"
+
+    def _print_Neg(self, n: ir.Neg) -> str:
+        return "-" + self._paren(n.x, (ir.Add, ir.Neg))
+
+    def _print_Hadamard(self, h: ir.Hadamard) -> str:
+        wrap = (ir.Add, ir.Neg)
+        return rf"{self._paren(h.left, wrap)} \odot {self._paren(h.right, wrap)}"
+
+    def _print_OneMinus(self, o: ir.OneMinus) -> str:
+        return f"(1 - {self._paren(o.x, (ir.Add, ir.Neg))})"
+
+    def _print_Apply(self, a: ir.Apply) -> str:
+        return self._call(a.act.latex, a.x)
+
+    def _print_Softmax(self, s: ir.Softmax) -> str:
+        return self._call(r"\operatorname{softmax}", s.x)
+
+    def _print_NLL(self, n: ir.NLL) -> str:
+        time = self._time(self.time - (n.label.lag if isinstance(n.label, ir.Sym) else 0))
+        index = self.notation.timed(self.notation.class_index, time)
+        y = self._print(n.y)
+        y = f"({y})" if isinstance(n.y, ir.Sym) else rf"\left({y}\right)"
+        return rf"-\log {y}_{{{index}}}"
+
+    def _print_Cell(self, cell: Cell) -> str:
+        return self._print(ob.cell_equations(cell))
+
+    # -- derive.latex.objects --------------------------------------------------------
+    def _print_Diag(self, d: ob.Diag) -> str:
+        return self._call(r"\operatorname{diag}", d.v)
+
+    def _print_Applied(self, a: ob.Applied) -> str:
+        return self._call(a.act.latex, a.x)
+
+    def _print_Prime(self, p: ob.Prime) -> str:
+        return self._call(p.act.latex + "'", p.x)
+
+    def _print_Norm(self, n: ob.Norm) -> str:
+        sub = "" if n.ord == 2 else f"_{{{_NORM_ORDERS[n.ord]}}}"
+        return rf"\left\lVert {self._print(n.x)} \right\rVert{sub}"
+
+    def _print_Power(self, p: ob.Power) -> str:
+        base = self._print(p.base)
+        if not self._is_atom(p.base):
+            base = rf"\left({base}\right)"
+        return f"{base}^{{{self._print(p.exponent)}}}"
+
+    def _print_Entry(self, e: ob.Entry) -> str:
+        idx = [self._print(sp.sympify(i) if isinstance(i, (int, str)) else i) for i in e.indices]
+        if e.of.t is None and all(len(i) == 1 for i in idx):
+            idx = ["".join(idx)]  # W_{qr}, as the slide writes it
+        return self.notation.symbol(e.of.name, self._time(e.of.t), tuple(idx))
+
+    def _print_Text(self, t: ob.Text) -> str:
+        return self._text(t.text)
+
+    def _print_Relation(self, r: ob.Relation) -> str:
+        return f"{self._print(r.lhs)} {ob.relation(r.rel)} {self._print(r.rhs)}"
+
+    def _print_Chain(self, c: ob.Chain) -> str:
+        return self._print(c.first) + "".join(f" {ob.relation(rel)} {self._print(x)}" for rel, x in c.steps)
+
+    def _print_Equation(self, e: ob.Equation, align: bool = False) -> str:
+        lhs = self._print(e.lhs)
+        lines = [f"{ob.relation(rel)} {self._print(x)}" for rel, x in e.rhs_lines]
+        if len(lines) == 1 and not align:
+            return f"{lhs} {lines[0]}"
+        rows = [f"{lhs} &{lines[0]}"] + [f"&{line}" for line in lines[1:]]
+        if align:
+            return r" \\ ".join(rows)
+        return r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"
+
+    def _print_System(self, s: ob.System) -> str:
+        rows = [self._print_Equation(e, align=True) for e in s.equations]
+        return r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"
+
+    # -- derive.structure: local Jacobians in vector notation ----------------------------
+    def _elementwise(self, form, index=None) -> str:
+        """The element-wise vector of a LocalForm: placeholders become nodes, products of vectors ⊙."""
+        subs = {}
+        for ph, ref in form.vectors:
+            target = ob.Entry(ref, (index,)) if index is not None else ref
+            subs[ph] = _Rendered(self._print(target))
+        expr = form.template.xreplace(subs)
+        if isinstance(expr, sp.Mul) and index is None:
+            vec = [a for a in expr.args if a.free_symbols]
+            const = [a for a in expr.args if not a.free_symbols]
+            body = r" \odot ".join(self._print(a) if not a.is_Add else rf"\left({self._print(a)}\right)"
+                                    for a in vec)
+            return (self._print(sp.Mul(*const)) + " " if const else "") + body
+        return self._print(expr)
+
+    def _print_LocalForm(self, f) -> str:
+        if f.kind == "zero":
+            return "0"
+        if f.kind == "identity":
+            return "I"
+        if f.kind == "matrix":
+            return self._print(f.matrix)
+        if f.kind == "diag":
+            return rf"\operatorname{{diag}}\left({self._elementwise(f)}\right)"
+        if f.kind == "diag_matrix":
+            return rf"\operatorname{{diag}}\left({self._elementwise(f)}\right) {self._print(f.matrix)}"
+        if f.kind == "delta_outer":
+            p, r = sp.Symbol("p"), sp.Symbol("r")
+            v = self._elementwise(f, p)
+            u = self._print(ob.Entry(f.outer, (r,)))
+            return rf"\left[ \delta_{{pq}} \, {v} \, {u} \right]_{{p,q,r}}"
+        raise NotSupported(f"no LaTeX rule for a local form of kind {f.kind!r}")
+
+    # -- SymPy objects the engine produces -------------------------------------------
+    def _print_KroneckerDelta(self, expr, exp=None) -> str:
+        idx = [self._print(i) for i in expr.args]
+        joined = "".join(idx) if all(len(i) == 1 for i in idx) else ", ".join(idx)
+        tex = rf"\delta_{{{joined}}}"
+        return f"\\left({tex}\\right)^{{{exp}}}" if exp is not None else tex
+
+
+def latex(obj, notation="cs7015", *, time="t", **settings) -> str:
+    r"""LaTeX (math mode, no delimiters) for any `derive` object or SymPy expression.
+
+    Args:
+        obj: a derivative term, a vector expression, a `Cell`, a `NodeRef`, an
+            object of `derive.latex.objects`, or a SymPy expression.
+        notation: a registered profile name (``"cs7015"``, ``"appliednlp"``,
+            ``"cs224n"``) or a `Notation`.
+        time: the step cell equations are written at (``"t"``, ``3``, ...).
+        **settings: SymPy printer settings.
+
+    Example::
+
+        >>> from derive.algebra import D, node
+        >>> print(latex(D(node("s", 4), node("W"))))
+        \frac{\partial s_{4}}{\partial W}
+        >>> print(latex(D(node("s", 4), node("W")), notation="appliednlp"))
+        \frac{\partial h^{[4]}}{\partial U}
+
+    Raises:
+        derive.errors.UnknownName: an unregistered notation.
+        derive.errors.NotSupported: an object with no printing rule.
+    """
+    return LatexPrinter({"notation": notation, "time": time, **settings}).doprint(obj)
+
+
+class _Rendered(sp.Symbol):
+    """A SymPy symbol that prints as a given LaTeX string (a node in the current notation)."""
+
+    def _latex(self, printer):
+        return self.name
