@@ -19,7 +19,7 @@ Conventions (each one a decision, stated once here):
   order prints ``\mathop{\overrightarrow{\prod}}\limits_{j=k + 1}^{t}`` (the
   arrow points the way the index grows), so the two never print alike;
 - cross-entropy ``-\log (y_{t})_{c_{t}}``: component c_t of the vector y_t,
-  which reads the same in every notation (``-\log (\hat{y}^{(t)})_{c^{(t)}}``);
+  which reads the same in every notation (cs224n: ``-\log (\hat{y}^{(t)})_{w^{(t)}}``);
 - time indices are printed by SymPy, with the terms of index arithmetic in
   slide order (positive, negative, constant): ``s_{t - 1}``, ``(\gamma \lambda)^{t - k}``.
 """
@@ -51,7 +51,9 @@ class LatexPrinter(_SympyLatexPrinter):
 
     Settings (besides SymPy's): ``notation`` (a profile name or `Notation`,
     default ``"cs7015"``) and ``time`` (the step of a cell equation: a name
-    such as ``"t"``, an int, or a SymPy expression; default ``"t"``).
+    such as ``"t"``, an int, or a SymPy expression; default ``"t"``) and ``cell``
+    (the cell whose engine names are printed, a name or a `Cell`; default
+    ``"rnn"``; printing a `Cell` uses that cell).
 
     Example::
 
@@ -61,11 +63,13 @@ class LatexPrinter(_SympyLatexPrinter):
     """
 
     printmethod = "_derive_latex"
-    _default_settings = {**_SympyLatexPrinter._default_settings, "notation": "cs7015", "time": "t"}
+    _default_settings = {**_SympyLatexPrinter._default_settings, "notation": "cs7015", "time": "t", "cell": "rnn"}
 
     def __init__(self, settings=None):
         super().__init__(settings)
         self.notation = get_notation(self._settings["notation"])
+        cell = self._settings["cell"]
+        self.cell = cell.name if isinstance(cell, Cell) else cell
         time = self._settings["time"]
         if isinstance(time, str):  # "t", "k", "t + 1": names are integer time indices
             time = sp.sympify(time, locals={n: algebra.idx(n) for n in re.findall(r"[A-Za-z]\w*", time)})
@@ -103,6 +107,9 @@ class LatexPrinter(_SympyLatexPrinter):
         return sorted(terms, key=lambda term: (term.is_number, term.could_extract_minus_sign()))
 
     # -- helpers -----------------------------------------------------------------
+    def _symbol(self, name: str, time: "str | None" = None, indices: tuple = ()) -> str:
+        return self.notation.symbol(name, time, indices, cell=self.cell)
+
     def _time(self, t) -> "str | None":
         return None if t is None else self._print(sp.sympify(t))
 
@@ -145,7 +152,7 @@ class LatexPrinter(_SympyLatexPrinter):
 
     # -- derive.graph / derive.algebra ---------------------------------------------
     def _print_NodeRef(self, ref: NodeRef) -> str:
-        return self.notation.symbol(ref.name, self._time(ref.t))
+        return self._symbol(ref.name, self._time(ref.t))
 
     def _print_D(self, d: algebra.D) -> str:
         op = self.notation.explicit_mark if d.explicit else r"\partial"
@@ -199,8 +206,8 @@ class LatexPrinter(_SympyLatexPrinter):
     # -- derive.ir: the cell equations ----------------------------------------------
     def _print_Sym(self, s: ir.Sym) -> str:
         if s.role == "param":
-            return self.notation.symbol(s.name)
-        return self.notation.symbol(s.name, self._time(self.time - s.lag))
+            return self._symbol(s.name)
+        return self._symbol(s.name, self._time(self.time - s.lag))
 
     def _print_MatMul(self, m, **kwargs) -> str:
         if not isinstance(m, ir.MatMul):
@@ -239,7 +246,24 @@ class LatexPrinter(_SympyLatexPrinter):
         return rf"-\log {y}_{{{index}}}"
 
     def _print_Cell(self, cell: Cell) -> str:
-        return self._print(ob.cell_equations(cell))
+        outer, self.cell = self.cell, cell.name
+        try:
+            self._check_distinct(cell)
+            return self._print(ob.cell_equations(cell))
+        finally:
+            self.cell = outer
+
+    def _check_distinct(self, cell: Cell) -> None:
+        """Two names of one cell must not print alike (a profile made for another cell)."""
+        seen: dict[str, str] = {}
+        for name in cell.symbols:
+            tex = self._symbol(name)
+            if tex in seen:
+                raise InvalidValue(
+                    f"notation {self.notation.name!r} writes both {seen[tex]!r} and {name!r} of cell "
+                    f"{cell.name!r} as {tex}; give the profile an entry cells[{cell.name!r}]"
+                )
+            seen[tex] = name
 
     # -- derive.latex.objects --------------------------------------------------------
     def _print_Diag(self, d: ob.Diag) -> str:
@@ -265,7 +289,7 @@ class LatexPrinter(_SympyLatexPrinter):
         idx = [self._print(sp.sympify(i) if isinstance(i, (int, str)) else i) for i in e.indices]
         if e.of.t is None and all(len(i) == 1 for i in idx):
             idx = ["".join(idx)]  # W_{qr}, as the slide writes it
-        return self.notation.symbol(e.of.name, self._time(e.of.t), tuple(idx))
+        return self._symbol(e.of.name, self._time(e.of.t), tuple(idx))
 
     def _print_Text(self, t: ob.Text) -> str:
         return self._text(t.text)
@@ -332,7 +356,7 @@ class LatexPrinter(_SympyLatexPrinter):
         return f"\\left({tex}\\right)^{{{exp}}}" if exp is not None else tex
 
 
-def latex(obj, notation="cs7015", *, time="t", **settings) -> str:
+def latex(obj, notation="cs7015", *, time="t", cell="rnn", **settings) -> str:
     r"""LaTeX (math mode, no delimiters) for any `derive` object or SymPy expression.
 
     Args:
@@ -341,6 +365,8 @@ def latex(obj, notation="cs7015", *, time="t", **settings) -> str:
         notation: a registered profile name (``"cs7015"``, ``"appliednlp"``,
             ``"cs224n"``) or a `Notation`.
         time: the step cell equations are written at (``"t"``, ``3``, ...).
+        cell: the cell whose engine names ``obj`` uses (a name or a `Cell`):
+            the profiles map the same name differently per cell.
         **settings: SymPy printer settings.
 
     Example::
@@ -355,7 +381,7 @@ def latex(obj, notation="cs7015", *, time="t", **settings) -> str:
         derive.errors.UnknownName: an unregistered notation.
         derive.errors.NotSupported: an object with no printing rule.
     """
-    return LatexPrinter({"notation": notation, "time": time, **settings}).doprint(obj)
+    return LatexPrinter({"notation": notation, "time": time, "cell": cell, **settings}).doprint(obj)
 
 
 class _Rendered(sp.Symbol):
