@@ -9,10 +9,11 @@ of edge derivatives; CS7015 Lecture 14, Module 14.3, "summing over all the
 paths").  Matrices never commute here, so a swapped factor order, a dropped
 term or a shifted index all change the form.
 
-Words are hash-consed (a word is ``(first factor, rest)`` with an id), so
-prepending is O(1) and concatenation is memoised: the path-sum form of
-∂L_t/∂W at T = 1000 is proved in O(T^2) small steps, never through the
-exponential expression tree.
+Words are hash-consed (a word is ``(all but the last edge, last edge)`` with an
+id), so appending an edge is O(1) and equal words are equal ids.  One reverse
+sweep from f gives the paths from f to every node; a product appends the
+(short) right factor.  The path-sum form of ∂s_T/∂W is proved in O(T) words,
+never through the exponential expression tree.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = ["Canon", "Poly", "count_paths"]
 
 EMPTY = 0
 MAX_WORDS = 2_000_000
+_TOO_MANY = object()  # marks a node with more paths than MAX_WORDS
 
 
 class Poly(dict):
@@ -49,43 +51,41 @@ class Canon:
 
     graph: Graph
     view: View
-    _head: list = field(default_factory=lambda: [None])
-    _tail: list = field(default_factory=lambda: [None])
+    _init: list = field(default_factory=lambda: [None])
+    _last: list = field(default_factory=lambda: [None])
     _ids: dict = field(default_factory=dict)
     _concat: dict = field(default_factory=dict)
-    _paths: dict = field(default_factory=dict)
+    _from: dict = field(default_factory=dict)
 
-    # -- hash-consed words -----------------------------------------------------
-    def cons(self, edge: "tuple[NodeRef, NodeRef]", tail: int) -> int:
-        key = (edge, tail)
-        w = self._ids.get(key)
-        if w is None:
-            w = len(self._head)
-            self._head.append(edge)
-            self._tail.append(tail)
-            self._ids[key] = w
-        return w
+    # -- hash-consed words: a word is (everything but its last edge, its last edge) -------------
+    def snoc(self, w: int, edge: "tuple[NodeRef, NodeRef]") -> int:
+        """The word w followed by one more edge, O(1)."""
+        key = (w, edge)
+        out = self._ids.get(key)
+        if out is None:
+            out = len(self._last)
+            self._init.append(w)
+            self._last.append(edge)
+            self._ids[key] = out
+        return out
 
     def concat(self, w1: int, w2: int) -> int:
-        """The word w1 followed by w2 (memoised, iterative)."""
-        if w2 == EMPTY:
-            return w1
-        stack = []
-        w = w1
-        while w != EMPTY and (w, w2) not in self._concat:
-            stack.append(w)
-            w = self._tail[w]
-        out = w2 if w == EMPTY else self._concat[(w, w2)]
-        for w in reversed(stack):
-            out = self.cons(self._head[w], out)
-            self._concat[(w, w2)] = out
+        """The word w1 followed by w2: O(length of w2), memoised."""
+        key = (w1, w2)
+        out = self._concat.get(key)
+        if out is None:
+            out = w1
+            for edge in self.edges(w2):
+                out = self.snoc(out, edge)
+            self._concat[key] = out
         return out
 
     def edges(self, w: int) -> "list[tuple[NodeRef, NodeRef]]":
         out = []
         while w != EMPTY:
-            out.append(self._head[w])
-            w = self._tail[w]
+            out.append(self._last[w])
+            w = self._init[w]
+        out.reverse()
         return out
 
     def describe(self, w: int) -> str:
@@ -112,34 +112,38 @@ class Canon:
     # -- derivatives as path sums --------------------------------------------------
     def paths(self, f: NodeRef, x: NodeRef) -> Poly:
         """∂f/∂x as the sum over atomic paths f <- ... <- x."""
-        if f == x:
-            return Poly({EMPTY: 1})
-        key = (f, x)
-        if key in self._paths:
-            return self._paths[key]
-        n = count_paths(self.graph, f, x)
-        if n > MAX_WORDS:
-            raise NotSupported(f"∂{f}/∂{x} is a sum over {n} paths (limit {MAX_WORDS}); "
-                               "check this identity numerically instead")
-        # Dynamic programming in topological order, from x up to f.
-        order = self.graph.order
-        lo, hi = order.index(x), order.index(f)
-        table: dict[NodeRef, Poly] = {x: Poly({EMPTY: 1})}
-        for v in order[lo + 1: hi + 1]:
-            acc = Poly()
-            is_sum = self.graph.nodes[v].kind == "total"
-            for p in self.graph.nodes[v].parents:
-                sub = table.get(p)
-                if sub:
-                    for w, c in sub.items():
-                        # ∂L/∂L_t = 1 for the total loss L = Σ_t L_t: no factor to record.
-                        nw = w if is_sum else self.cons((v, p), w)
-                        acc[nw] = acc.get(nw, 0) + c
-            if acc:
-                table[v] = acc
-        out = table.get(f, Poly())
-        self._paths[key] = out
+        table = self._from.get(f)
+        if table is None:
+            table = self._from[f] = self._sweep(f)
+        out = table.get(x, Poly())
+        if out is _TOO_MANY:
+            raise NotSupported(f"∂{f}/∂{x} is a sum over {count_paths(self.graph, f, x)} paths "
+                               f"(limit {MAX_WORDS}); check this identity numerically instead")
         return out
+
+    def _sweep(self, f: NodeRef) -> "dict[NodeRef, Poly]":
+        """Paths from f to every node below it: reverse topological order, one edge appended at a time."""
+        nodes = self.graph.nodes
+        table: dict[NodeRef, Poly] = {f: Poly({EMPTY: 1})}
+        for v in reversed(self.graph.order[: self.graph.position[f] + 1]):
+            words = table.get(v)
+            if not words:
+                continue
+            is_sum = nodes[v].kind == "total"
+            for p in nodes[v].parents:
+                acc = table.get(p)
+                if acc is _TOO_MANY:
+                    continue
+                if words is _TOO_MANY or len(words) + len(acc or ()) > MAX_WORDS:
+                    table[p] = _TOO_MANY
+                    continue
+                if acc is None:
+                    acc = table[p] = Poly()
+                for w, c in words.items():
+                    # ∂L/∂L_t = 1 for the total loss L = Σ_t L_t: no factor to record.
+                    nw = w if is_sum else self.snoc(w, (v, p))
+                    acc[nw] = acc.get(nw, 0) + c
+        return table
 
     def explicit(self, f: NodeRef, x: NodeRef) -> Poly:
         """∂⁺f/∂x: the paths from f to x whose inner nodes are all folded (not variables)."""
@@ -148,9 +152,9 @@ class Canon:
         out = Poly()
         for path in self.view.inner_paths(f, x):
             w = EMPTY
-            for v, p in reversed(list(zip(path[:-1], path[1:]))):
+            for v, p in zip(path[:-1], path[1:]):
                 if self.graph.nodes[v].kind != "total":
-                    w = self.cons((v, p), w)
+                    w = self.snoc(w, (v, p))
             out[w] = out.get(w, 0) + 1
         return out
 
@@ -202,10 +206,10 @@ def count_paths(graph: Graph, f: NodeRef, x: NodeRef) -> int:
     """The exact number of paths from f down to x (Python big integers), O(edges)."""
     if f == x:
         return 1
-    order = graph.order
-    lo, hi = order.index(x), order.index(f)
+    pos = graph.position
+    lo, hi = pos[x], pos[f]
     count = {x: 1}
-    for v in order[lo + 1: hi + 1]:
+    for v in graph.order[lo + 1: hi + 1]:
         c = sum(count.get(p, 0) for p in graph.nodes[v].parents)
         if c:
             count[v] = c

@@ -169,7 +169,7 @@ def _users(view: View, f: NodeRef, theta: NodeRef) -> "list[NodeRef]":
     """Variables u that use θ explicitly and on which f depends (f itself included), latest first."""
     graph = view.graph
     above = _ancestors(graph, f)
-    return [v for v in reversed(graph.order[: graph.order.index(f) + 1])
+    return [v for v in reversed(graph.order[: graph.position[f] + 1])
             if v in above and view.is_variable(v) and graph.nodes[v].kind == "node" and theta in view.parents(v)]
 
 

@@ -183,6 +183,11 @@ class Graph:
         return list(self.nodes)
 
     @cached_property
+    def position(self) -> "dict[NodeRef, int]":
+        """Each node's index in `order`."""
+        return {r: i for i, r in enumerate(self.order)}
+
+    @cached_property
     def children(self) -> "dict[NodeRef, list[NodeRef]]":
         out: dict[NodeRef, list[NodeRef]] = {r: [] for r in self.nodes}
         for r, info in self.nodes.items():

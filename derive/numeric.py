@@ -145,7 +145,7 @@ class Evaluator:
     def _sweep(self, f: NodeRef) -> "dict[NodeRef, np.ndarray]":
         order = self.graph.order
         G = {f: np.eye(self.graph.size(f))}
-        for v in reversed(order[: order.index(f) + 1]):
+        for v in reversed(order[: self.graph.position[f] + 1]):
             Gv = G.get(v)
             if Gv is None:
                 continue
