@@ -82,7 +82,12 @@ def problem(T, n, k, B, seed=0):
 
 
 def main() -> None:
-    print("NumPy", np.__version__, "| float64 | BLAS threads as configured by the environment\n")
+    print("NumPy", np.__version__, "| float64 | BLAS threads as configured by the environment")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > 0.5:
+        print(f"warning: load average {load:.1f} -- other processes compete for the cores, and multi-threaded")
+        print("BLAS degrades badly under contention: the timings below are not representative.")
+    print()
     peak = max(matmul_gflops(1024), matmul_gflops(2048))
     print(f"matmul N=1024..2048: {peak:.1f} GFLOP/s (peak used for the ratios below)\n")
 
