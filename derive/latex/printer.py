@@ -62,7 +62,7 @@ class LatexPrinter(_SympyLatexPrinter):
         \frac{\partial^{+} h^{(4)}}{\partial W_{h}}
     """
 
-    printmethod = "_derive_latex"
+    printmethod = "_latex"  # SymPy's convention: an object with _latex(printer) prints itself
     _default_settings = {**_SympyLatexPrinter._default_settings, "notation": "cs7015", "time": "t", "cell": "rnn"}
 
     def __init__(self, settings=None):
