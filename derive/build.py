@@ -42,13 +42,13 @@ class BuildOptions:
     only: "list[str] | None" = None
     pdf: bool = True
     figures: bool = True
-    log: object = field(default=sys.stderr)
+    log: object = None  # a text stream for progress; None means sys.stderr at run time
 
 
-def _latex(obj, notation: str) -> str:
+def _latex(obj, notation: str, cell=None) -> str:
     from .latex import latex
 
-    return latex(obj, notation=notation)
+    return latex(obj, notation=notation, **({"cell": cell} if cell is not None else {}))
 
 
 def _colour(tex: str) -> str:
@@ -59,10 +59,10 @@ def _colour(tex: str) -> str:
 
 def render_derivation(d: Derivation, notation: str, report: "Report | None" = None) -> str:
     """An ``align*`` block: the left-hand side, then ``= step`` per line, each marked with its verdict."""
-    lhs = _latex(d.lhs, notation)
+    lhs = _latex(d.lhs, notation, d.cell)
     rows = []
     for i, step in enumerate(d.steps):
-        rhs = _latex(step.rhs, notation)
+        rhs = _latex(step.rhs, notation, d.cell)
         mark = ""
         if report is not None:
             mark = rf" && \text{{\footnotesize [{report.verdict(d.id, i)}]}}"
@@ -225,7 +225,7 @@ def build(opts: BuildOptions) -> int:
     """Run the whole job; returns the exit code (0 ok, 1 a check or compilation failed)."""
     from .notation import get_notation
 
-    log = opts.log
+    log = opts.log or sys.stderr
     get_notation(opts.notation)  # an unknown notation fails before any work
     if isinstance(opts.T, bool) or not isinstance(opts.T, int) or not 1 <= opts.T <= MAX_BUILD_T:
         raise InvalidValue(f"--T must be an integer in [1, {MAX_BUILD_T}], got {opts.T!r}")
@@ -249,19 +249,24 @@ def build(opts: BuildOptions) -> int:
     texts = {d.id: render_derivation(d, opts.notation, report) for d in ders}
     step_texts = {}
     for d in ders:
-        lhs = _latex(d.lhs, opts.notation)
-        step_texts[d.id] = [(lhs if i == 0 else r"\phantom{=}") + " &= " + _latex(s.rhs, opts.notation)
+        lhs = _latex(d.lhs, opts.notation, d.cell)
+        step_texts[d.id] = [(lhs if i == 0 else r"\phantom{=}") + " &= " + _latex(s.rhs, opts.notation, d.cell)
                             for i, s in enumerate(d.steps)]
     colored = {d.id: [_colour(t) for t in step_texts[d.id]] for d in ders}
+    times["print"] = time.perf_counter() - t0
     figs = []
     files: dict[Path, "str | bytes"] = {}
     if opts.figures and not opts.only:
+        t0 = time.perf_counter()
         figs, fig_files = _figures(opts.out)
         files.update(fig_files)
+        times["figures"] = time.perf_counter() - t0
+        print(f"figures: {len(fig_files)} files ({times['figures']:.1f} s)", file=log, flush=True)
+    t0 = time.perf_counter()
     files.update({opts.out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
     files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs)
     files[opts.out / "slides.tex"] = slides(ders, colored, opts.notation)
-    times["print"] = time.perf_counter() - t0
+    times["print"] += time.perf_counter() - t0
     print(f"print: {len(files)} files ({times['print']:.1f} s)", file=log, flush=True)
 
     t0 = time.perf_counter()
