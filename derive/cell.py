@@ -124,6 +124,12 @@ class Cell:
         self.losses.append(name)
         return sym
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the cell's equations, typeset."""
+        from .latex import latex
+
+        return "$\\displaystyle " + latex(self, cell=self) + "$"
+
     # -- queries ---------------------------------------------------------------
     def of_role(self, role: str) -> "list[Sym]":
         return [s for s in self.symbols.values() if s.role == role]

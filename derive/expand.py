@@ -63,6 +63,14 @@ class Derivation:
             return binding["T"]
         return max([v for v in binding.values()] + [1])
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the chain of equalities, typeset."""
+        from .latex import latex
+
+        lhs = latex(self.lhs, cell=self.cell)
+        rows = [(lhs if i == 0 else "") + " &= " + latex(s.rhs, cell=self.cell) for i, s in enumerate(self.steps)]
+        return "$\\displaystyle \\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$"
+
     def instantiate(self, binding: "dict[str, int]") -> "tuple[Term, list[Term]]":
         return self.lhs.instantiate(**binding), [s.rhs.instantiate(**binding) for s in self.steps]
 

@@ -86,6 +86,12 @@ class Expr:
     def __mul__(self, other):
         return Hadamard(self, as_expr(other))
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the expression, typeset."""
+        from .latex import latex
+
+        return "$\\displaystyle " + latex(self) + "$"
+
     def leaves(self) -> "list[Sym]":
         """Leaf symbols in first-appearance order (deterministic)."""
         out: list[Sym] = []

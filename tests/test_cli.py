@@ -131,3 +131,14 @@ def test_console_script_is_installed():
         pytest.skip("the console script is not on PATH (package not installed with pip)")
     proc = subprocess.run([exe, "list"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "l14-expand-s4-W" in proc.stdout
+
+
+def test_objects_render_themselves_in_jupyter():
+    from derive.cells import rnn
+    from proofs.lecture14_bptt import derivations
+
+    d = derivations()[0]
+    assert d._repr_latex_().startswith(r"$\displaystyle \begin{aligned}\frac{\partial s_{4}}{\partial W} &= ")
+    assert r"s_{t} &= \tanh(a_{t})" in rnn()._repr_latex_()
+    assert rnn().equations["a"]._repr_latex_() == r"$\displaystyle W s_{t - 1} + U x_{t} + b$"
+    assert d.steps[0].rhs._repr_latex_().startswith(r"$\displaystyle \underbrace{")
