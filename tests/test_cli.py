@@ -36,7 +36,7 @@ def test_show_prints_the_latex(capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["show", "nope"], "unknown derivation id 'nope'; expected one of: l14-expand-s4-W"),
+    (["show", "nope"], "unknown derivation id 'nope'; expected one of: "),
     (["show", "l14-bptt-W", "--notation", "klingon"], "unknown notation 'klingon'; expected one of: "),
     (["build", "--T", "0", "--no-pdf"], "--T must be an integer in [1, 12], got 0"),
     (["build", "--T", "13", "--no-pdf"], "--T must be an integer in [1, 12], got 13"),
@@ -45,6 +45,8 @@ def test_show_prints_the_latex(capsys):
 def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path):
     code, out, err = run(argv + (["--out", str(tmp_path / "o")] if argv[0] == "build" else []), capsys)
     assert code == 2 and message in err and "Traceback" not in err
+    if "derivation id" in message:
+        assert "l14-expand-s4-W" in err
     assert not (tmp_path / "o").exists()
 
 
