@@ -32,6 +32,7 @@ from .verify import Report, verify
 __all__ = ["BuildOptions", "build", "render_derivation", "article", "slides", "write_atomic", "compile_pdf"]
 
 MAX_BUILD_T = 12
+SLIDE_MAX_TERMS = 12  # a longer sum shows its first terms on a slide (the article has them all)
 
 
 @dataclass
@@ -57,16 +58,48 @@ def _colour(tex: str) -> str:
               .replace(r"_{\text{implicit}}", r"_{\color{implicitcolor}\text{implicit}}")
 
 
+MAX_FRACS_PER_ROW = 8
+
+
+def step_rows(rhs, notation: str, cell, max_terms: "int | None" = None) -> "list[str]":
+    """A right-hand side as one or more rows: a long sum is broken after a ``+`` (never inside a term).
+
+    With ``max_terms`` (slides), a sum longer than that shows its first terms and says how many follow.
+    """
+    from .algebra import Sum
+
+    if not isinstance(rhs, Sum):
+        return [_latex(rhs, notation, cell)]
+    terms = [_latex(t, notation, cell) for t in rhs.terms]
+    hidden = 0
+    if max_terms is not None and len(terms) > max_terms:
+        hidden = len(terms) - max_terms
+        terms = terms[:max_terms]
+    rows, row, width = [], [], 0
+    for t in terms:
+        w = max(1, t.count(r"\frac"))
+        if row and width + w > MAX_FRACS_PER_ROW:
+            rows.append(" + ".join(row))
+            row, width = [], 0
+        row.append(t)
+        width += w
+    rows.append(" + ".join(row))
+    if hidden:
+        rows[-1] += rf" + \cdots \text{{ ({hidden} more terms)}}"
+    return rows
+
+
 def render_derivation(d: Derivation, notation: str, report: "Report | None" = None) -> str:
     """An ``align*`` block: the left-hand side, then ``= step`` per line, each marked with its verdict."""
     lhs = _latex(d.lhs, notation, d.cell)
     rows = []
     for i, step in enumerate(d.steps):
-        rhs = _latex(step.rhs, notation, d.cell)
+        parts = step_rows(step.rhs, notation, d.cell)
         mark = ""
         if report is not None:
             mark = rf" && \text{{\footnotesize [{report.verdict(d.id, i)}]}}"
-        rows.append((lhs if i == 0 else "") + f" &= {rhs}{mark}")
+        rows.append((lhs if i == 0 else "") + f" &= {parts[0]}{mark}")
+        rows.extend(rf"&\quad + {p}" for p in parts[1:])
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
 
 
@@ -149,21 +182,41 @@ def _checks_table(derivations, report: Report) -> str:
     return "\n\n".join(r"{\small " + t + "}" for t in out)
 
 
-def slides(derivations, texts_by_step: "dict[str, list[str]]", notation: str) -> str:
-    """Beamer: one frame sequence per derivation, one new line of the chain per overlay."""
+SLIDE_MAX_ROWS = 4
+
+
+def slides(derivations, lhs: "dict[str, str]", rhs_rows: "dict[str, list[list[str]]]", notation: str) -> str:
+    """Beamer: one frame sequence per derivation, one new step of the chain per overlay.
+
+    ``rhs_rows[id]`` holds, per step, the rows of its right-hand side.  A
+    derivation with more rows than fit on a slide continues on further frames
+    ("cont."), each starting again from its left-hand side.
+    """
     parts = [r"\documentclass{beamer}", PREAMBLE.strip().replace(r"\usepackage{xcolor}" + "\n", ""),
              r"\setbeamertemplate{navigation symbols}{}", r"\title{Backpropagation through time}",
              r"\subtitle{machine-checked with \texttt{derive}}", r"\date{}", r"\begin{document}",
              r"\begin{frame}\titlepage\end{frame}"]
     for d in derivations:
-        lines = texts_by_step[d.id]
-        parts.append(rf"\begin{{frame}}{{{_escape(d.title)}}}")
-        parts.append(rf"{{\footnotesize {_escape(d.source)}}}")
-        parts.append(r"\resizebox{\linewidth}{!}{$\displaystyle\begin{aligned}")
-        rows = [(r"\uncover<%d->{" % (i + 1)) + line + "}" for i, line in enumerate(lines)]
-        parts.append(" \\\\\n".join(rows))
-        parts.append(r"\end{aligned}$}")
-        parts.append(r"\end{frame}")
+        groups, current, used = [], [], 0
+        for rows in rhs_rows[d.id]:
+            if current and used + len(rows) > SLIDE_MAX_ROWS:
+                groups.append(current)
+                current, used = [], 0
+            current.append(rows)
+            used += len(rows)
+        groups.append(current)
+        for g, steps in enumerate(groups):
+            parts.append(rf"\begin{{frame}}{{{_escape(d.title)}{' (cont.)' if g else ''}}}")
+            parts.append(rf"{{\footnotesize {_escape(d.source)}}}")
+            parts.append(r"\resizebox{\linewidth}{!}{$\displaystyle\begin{aligned}")
+            lines = []
+            for i, rows in enumerate(steps):
+                first = (lhs[d.id] if i == 0 else "") + " &= " + rows[0]
+                body = " \\\\ &\\quad + ".join([first] + rows[1:])
+                lines.append(r"\uncover<%d->{%s}" % (i + 1, _colour(body)))
+            parts.append(" \\\\\n".join(lines))
+            parts.append(r"\end{aligned}$}")
+            parts.append(r"\end{frame}")
     parts.append(r"\end{document}")
     return "\n".join(parts) + "\n"
 
@@ -247,12 +300,9 @@ def build(opts: BuildOptions) -> int:
 
     t0 = time.perf_counter()
     texts = {d.id: render_derivation(d, opts.notation, report) for d in ders}
-    step_texts = {}
-    for d in ders:
-        lhs = _latex(d.lhs, opts.notation, d.cell)
-        step_texts[d.id] = [(lhs if i == 0 else r"\phantom{=}") + " &= " + _latex(s.rhs, opts.notation, d.cell)
-                            for i, s in enumerate(d.steps)]
-    colored = {d.id: [_colour(t) for t in step_texts[d.id]] for d in ders}
+    lhs = {d.id: _latex(d.lhs, opts.notation, d.cell) for d in ders}
+    rhs_rows = {d.id: [step_rows(st.rhs, opts.notation, d.cell, max_terms=SLIDE_MAX_TERMS) for st in d.steps]
+                for d in ders}
     times["print"] = time.perf_counter() - t0
     figs = []
     files: dict[Path, "str | bytes"] = {}
@@ -265,7 +315,7 @@ def build(opts: BuildOptions) -> int:
     t0 = time.perf_counter()
     files.update({opts.out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
     files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs)
-    files[opts.out / "slides.tex"] = slides(ders, colored, opts.notation)
+    files[opts.out / "slides.tex"] = slides(ders, lhs, rhs_rows, opts.notation)
     times["print"] += time.perf_counter() - t0
     print(f"print: {len(files)} files ({times['print']:.1f} s)", file=log, flush=True)
 
