@@ -132,12 +132,14 @@ PREAMBLE = r"""\usepackage[T1]{fontenc}
 \usepackage{amsmath,amssymb,mathrsfs}
 \usepackage{xcolor}
 \usepackage{graphicx}
+\usepackage{tikz}
 \definecolor{explicitcolor}{RGB}{0,114,178}
 \definecolor{implicitcolor}{RGB}{213,94,0}
 """
 
 
-def article(derivations, texts: "dict[str, str]", report: Report, notation: str, figures=()) -> str:
+def article(derivations, texts: "dict[str, str]", report: Report, notation: str, figures=(),
+            diagrams_=()) -> str:
     """The article: every derivation step by step, each step's verification, an appendix of checks."""
     parts = [r"\documentclass[11pt]{article}", r"\usepackage[margin=1.8cm]{geometry}", PREAMBLE.strip(),
              r"\allowdisplaybreaks", r"\title{Backpropagation through time, machine-checked}",
@@ -154,6 +156,10 @@ def article(derivations, texts: "dict[str, str]", report: Report, notation: str,
         if whys:
             parts.append(r"\noindent\textit{Steps:} " + "; ".join(whys) + ".")
         parts.append("")
+    for dia in diagrams_:
+        parts.append(r"\begin{figure}[ht]\centering")
+        parts.append(rf"\resizebox{{\linewidth}}{{!}}{{\input{{figures/{dia['id']}.tikz}}}}")
+        parts.append(rf"\caption{{{_escape(dia['caption'])}}}\end{{figure}}")
     for fig in figures:
         parts.append(r"\begin{figure}[ht]\centering")
         parts.append(rf"\includegraphics[width=0.8\linewidth]{{{fig['path']}}}")
@@ -314,7 +320,9 @@ def build(opts: BuildOptions) -> int:
         print(f"figures: {len(fig_files)} files ({times['figures']:.1f} s)", file=log, flush=True)
     t0 = time.perf_counter()
     files.update({opts.out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
-    files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs)
+    dias = diagrams(opts.notation) if opts.figures and not opts.only else []
+    files.update({opts.out / "figures" / f"{dia['id']}.tikz": dia["tex"] for dia in dias})
+    files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs, dias)
     files[opts.out / "slides.tex"] = slides(ders, lhs, rhs_rows, opts.notation)
     times["print"] += time.perf_counter() - t0
     print(f"print: {len(files)} files ({times['print']:.1f} s)", file=log, flush=True)
@@ -343,6 +351,41 @@ def build(opts: BuildOptions) -> int:
         times["compile"] = time.perf_counter() - t0
     print("times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), file=log)
     return code
+
+
+def _t(t):
+    return None if t is None else str(t)
+
+
+def diagrams(notation: str) -> "list[dict]":
+    """TikZ drawings generated from graph objects, a chosen path highlighted (CS7015 Lecture 14, Module 14.3:
+    the path from L_4 to W through s_1; Lecture 111: the LSTM dependency graph)."""
+    from .cells import rnn
+    from .graph import unroll
+    from .notation import get_notation
+    from .tikz import find_path, tikz_unrolled
+
+    nota = get_notation(notation)
+    out = []
+    g = unroll(rnn(), 4)
+    v = g.view()
+    path = find_path(v, "L_4", "W", through=["s_1"])
+    out.append({"id": "rnn-unrolled", "tex": tikz_unrolled(v, highlight=path,
+                                                           symbol=lambda n, t: nota.symbol(n, _t(t), cell="rnn")),
+                "caption": "The unrolled RNN (T = 4); highlighted: the path from L_4 to W through s_1."})
+    try:
+        from .cells.lstm import lstm
+    except ImportError:
+        return out
+    cell = lstm()
+    g = unroll(cell, 2)
+    v = g.full_view()
+    path = find_path(v, "L_2", "s_1")
+    out.append({"id": "lstm-dependencies", "tex": tikz_unrolled(v, highlight=path, params="labels",
+                                                                symbol=lambda n, t: nota.symbol(n, _t(t), cell=cell.name)),
+                "caption": "The LSTM dependency graph over two steps (gates and states as nodes, parameters on "
+                           "the edges); highlighted: one path from L_2 to s_1."})
+    return out
 
 
 def _figures(out: Path):
