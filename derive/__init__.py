@@ -18,7 +18,7 @@ Example::
     print(verify(d).summary())
 """
 
-from . import activations
+from . import activations, bounds, clipping
 from .algebra import D, Brace, Prod, ProdOver, Sum, SumOver, Term, Zero, explicit, idx, node, total
 from .canon import Canon, count_paths
 from .cell import Cell
@@ -32,7 +32,7 @@ from .structure import LocalForm, Structure, explicit_structure
 from .verify import CheckResult, Report, verify
 
 __all__ = [
-    "activations", "Cell", "unroll", "Graph", "NodeRef", "View",
+    "activations", "bounds", "clipping", "Cell", "unroll", "Graph", "NodeRef", "View",
     "D", "Brace", "Prod", "ProdOver", "Sum", "SumOver", "Term", "Zero", "explicit", "idx", "node", "total",
     "Canon", "count_paths", "Derivation", "Step", "bptt_form", "enumerate_paths", "path_sum", "product_form",
     "recursive_expansion", "short_circuit", "total_loss_form", "Evaluator", "Instance",
