@@ -96,11 +96,14 @@ class Graph:
 
     def shape_of(self, shape: tuple) -> tuple:
         """Shape with the concrete dimensions substituted where known."""
-        out = []
-        for dim in shape:
-            v = sp.sympify(dim).subs(self.dims)
-            out.append(int(v) if v.is_Integer else v)
-        return tuple(out)
+        cache = self.__dict__.setdefault("_shapes", {})
+        if shape not in cache:
+            out = []
+            for dim in shape:
+                v = sp.sympify(dim).subs(self.dims)
+                out.append(int(v) if v.is_Integer else v)
+            cache[shape] = tuple(out)
+        return cache[shape]
 
     def _add(self, ref, kind, shape, expr=None, inputs=()):
         self.nodes[ref] = NodeInfo(ref, kind, self.shape_of(shape), expr, tuple(inputs))
