@@ -124,6 +124,41 @@ _UNICODE = {"∂": r"$\partial$", "⁺": r"$^{+}$", "Σ": r"$\Sigma$", "Π": r"$
             "ω": r"$\omega$", "α": r"$\alpha$", "β": r"$\beta$", "μ": r"$\mu$", "ρ": r"$\rho$", "̃": ""}
 
 
+_MATHY = re.compile(r"[∂_^σθγλτδΣΠ⊙≤‖′⁺]")
+_MATH_UNICODE = {"∂": r"\partial ", "⁺": "^{+}", "σ": r"\sigma ", "θ": r"\theta ", "γ": r"\gamma ", "λ": r"\lambda ",
+                 "τ": r"\tau ", "δ": r"\delta ", "Σ": r"\sum ", "Π": r"\prod ", "⊙": r"\odot ", "≤": r"\leq ",
+                 "‖": r"\| ", "′": "'", "→": r"\to ", "←": r"\leftarrow ", "·": r"\cdot ", "×": r"\times "}
+
+
+def _math_token(tok: str) -> str:
+    """One whitespace-free token of a title typeset as maths: s_4 -> s_{4}, ∂ -> \\partial."""
+    out, i = [], 0
+    while i < len(tok):
+        ch = tok[i]
+        if ch in "_^":
+            j = i + 1
+            if j < len(tok) and tok[j] == "{":
+                k = tok.find("}", j)
+                k = len(tok) - 1 if k < 0 else k
+                out.append(ch + "{" + "".join(_MATH_UNICODE.get(c, c) for c in tok[j + 1:k]) + "}")
+                i = k + 1
+                continue
+            k = j
+            while k < len(tok) and (tok[k].isalnum() or tok[k] in "+-") and not (k > j and tok[k] in "+-"):
+                k += 1
+            out.append(ch + "{" + tok[j:k] + "}")
+            i = k
+            continue
+        out.append(_MATH_UNICODE.get(ch, ch if ord(ch) < 128 else "?"))
+        i += 1
+    return "$" + "".join(out).replace("diag", r"\operatorname{diag}") + "$"
+
+
+def _title(text: str) -> str:
+    """A derivation title for LaTeX: words stay text, tokens with maths in them become maths."""
+    return " ".join(_math_token(t) if _MATHY.search(t) else _escape(t) for t in text.split(" "))
+
+
 def _unicode_to_tex(text: str) -> str:
     return "".join(_UNICODE.get(ch, ch if ord(ch) < 128 else "?") for ch in text)
 
@@ -149,7 +184,7 @@ def article(derivations, texts: "dict[str, str]", report: Report, notation: str,
              "\\emph{numeric} means agreement with central finite differences and the NumPy BPTT on seeded "
              f"instances. Notation: \\texttt{{{_escape(notation)}}}.", ""]
     for d in derivations:
-        parts.append(rf"\section{{{_escape(d.title)}}}\label{{sec:{d.id}}}")
+        parts.append(rf"\section{{{_title(d.title)}}}\label{{sec:{d.id}}}")
         parts.append(rf"\noindent\textit{{Source:}} {_escape(d.source)}. \textit{{Id:}} \texttt{{{_escape(d.id)}}}.")
         parts.append(texts[d.id])
         whys = [f"({i + 1}) {_escape(s.why)}" for i, s in enumerate(d.steps) if s.why]
@@ -212,7 +247,7 @@ def slides(derivations, lhs: "dict[str, str]", rhs_rows: "dict[str, list[list[st
             used += len(rows)
         groups.append(current)
         for g, steps in enumerate(groups):
-            parts.append(rf"\begin{{frame}}{{{_escape(d.title)}{' (cont.)' if g else ''}}}")
+            parts.append(rf"\begin{{frame}}{{{_title(d.title)}{' (cont.)' if g else ''}}}")
             parts.append(rf"{{\footnotesize {_escape(d.source)}}}")
             parts.append(r"\resizebox{\linewidth}{!}{$\displaystyle\begin{aligned}")
             lines = []
