@@ -1,0 +1,161 @@
+"""A pytest plugin: every derivation (and catalog claim) of a course repository is a test item.
+
+A course that writes its own derivations with `derive` gets them checked by
+plain ``pytest``.  Files named ``derivations_*.py`` or ``*_derivations.py``
+(or matching the globs of the ini option ``derive_files``) are imported, and
+
+- each `derive.Derivation` returned by their ``derivations()`` becomes one item,
+  checked by `derive.verify` (exactly and numerically); a failure names the
+  step, the method, the instance and both values;
+- each `derive.catalog.Claim` returned by their ``claims()`` becomes one item,
+  checked by `derive.catalog.check_claim`: it passes when its verdict is the
+  one it expects (``expected``, default "holds") and its correction holds; a
+  failure prints the counterexample.
+
+Registered through the ``pytest11`` entry point (``derive = "derive.pytest_plugin"``),
+or explicitly with ``pytest -p derive.pytest_plugin``.  Example course file
+``derivations_rnn.py``::
+
+    from derive import unroll, recursive_expansion
+    from derive.cells import rnn
+
+    def derivations():
+        return [recursive_expansion(unroll(rnn(), 3), "s_3", "W", id="expand-s3-W")]
+
+``pytest -v`` then reports ``derivations_rnn.py::expand-s3-W PASSED``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+DEFAULT_PATTERNS = ("derivations_*.py", "*_derivations.py")
+
+
+def pytest_addoption(parser):
+    parser.addini("derive_files", type="linelist", default=[],
+                  help="glob(s) of files whose derivations()/claims() are collected by derive "
+                       f"(default: {' '.join(DEFAULT_PATTERNS)})")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "derive: a derivation or lecture claim checked by derive")
+
+
+def _patterns(config) -> "tuple[str, ...]":
+    return tuple(config.getini("derive_files")) or DEFAULT_PATTERNS
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.suffix == ".py" and any(fnmatch.fnmatch(file_path.name, p) for p in _patterns(parent.config)):
+        return DeriveFile.from_parent(parent, path=file_path)
+    return None
+
+
+class DeriveFile(pytest.File):
+    """A course file: one item per derivation and per claim it returns."""
+
+    def collect(self):
+        module = self._import()
+        if callable(getattr(module, "derivations", None)):
+            for d in module.derivations():
+                yield DerivationItem.from_parent(self, name=d.id, derivation=d)
+        if callable(getattr(module, "claims", None)):
+            for c in module.claims():
+                yield ClaimItem.from_parent(self, name=c.id, claim=c)
+
+    def _import(self):
+        from derive.errors import DeriveError
+
+        path = Path(self.path)
+        name = f"_derive_course_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(path.parent))  # a course file may import its neighbours
+        try:
+            spec.loader.exec_module(module)
+        except DeriveError as exc:
+            raise self.CollectError(f"{path.name}: {exc}") from None
+        finally:
+            sys.path.remove(str(path.parent))
+        sys.modules[name] = module
+        return module
+
+
+class DeriveCheckFailed(Exception):
+    """A derivation step or claim that did not check; ``args[0]`` is the report text."""
+
+
+class DerivationItem(pytest.Item):
+    """One derivation: every step, every binding, exactly and numerically (`derive.verify`)."""
+
+    def __init__(self, *, derivation, **kwargs):
+        super().__init__(**kwargs)
+        self.derivation = derivation
+        self.add_marker("derive")
+
+    def runtest(self):
+        from derive import verify
+
+        report = verify(self.derivation)
+        if not report.ok:
+            d = self.derivation
+            lines = [f"derivation {d.id} ({d.title}{', ' + d.source if d.source else ''}): "
+                     f"{report.summary()}"]
+            if not report.results:
+                lines.append("no checks ran (no bindings?)")
+            for r in report.failures():
+                lines.append(f"  step {r.step + 1} [{r.method}] {r.where}: {r.detail}")
+            raise DeriveCheckFailed("\n".join(lines))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, DeriveCheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"derivation {self.derivation.id}"
+
+
+class ClaimItem(pytest.Item):
+    """One lecture claim: its verdict must be the expected one and its correction must hold."""
+
+    def __init__(self, *, claim, **kwargs):
+        super().__init__(**kwargs)
+        self.claim = claim
+        self.add_marker("derive")
+
+    def runtest(self):
+        from derive.catalog import check_claim
+
+        r = check_claim(self.claim)
+        want = self.claim.expected or "holds"
+        bad = r.verdict != want or (r.correction is not None and r.correction.verdict != "holds")
+        if bad:
+            c = self.claim
+            lines = [f"claim {c.id} ({c.source}): expected {want}, got {r.verdict}", f"  {c.statement}"]
+            if r.reason:
+                lines.append(f"  {r.reason}")
+            if r.counterexample is not None:
+                cx = r.counterexample
+                lines.append(f"  counterexample: {cx.instance}")
+                lines.append(f"    {cx.detail}")
+            else:
+                lines += [f"  [{k.method}] {k.where_text()}: {k.detail}" for k in r.checks if not k.passed][:3]
+            if r.correction is not None and r.correction.verdict != "holds":
+                lines.append(f"  correction {r.correction.claim.id}: {r.correction.verdict} {r.correction.reason}")
+            raise DeriveCheckFailed("\n".join(lines))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, DeriveCheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"claim {self.claim.id}"

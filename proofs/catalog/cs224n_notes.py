@@ -1,0 +1,182 @@
+"""Notes on the CS224n lecture "Vanishing gradients and fancy RNNs" (seeds/003_9ba40663132a09fb.txt).
+
+Notation CS224n: h^{(t)} = σ(W_h h^{(t-1)} + W_x x^{(t)} + b_1), losses J^{(t)}(θ);
+mapped onto the engine's RNN by `derive.catalog.LECTURE_NAMES["cs224n"]`
+(W_h -> W, W_x -> U, b_1 -> b).  The GRU claims use `derive.cells.gru`, whose
+names are the notes' own (u, r, h_tilde, W_u, U_u, b_u, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from derive import activations, unroll
+from derive.catalog import Bound, Claim, Computed, Exact, Identity, Pending, gamma_of
+from derive.cells import rnn
+from derive.graph import NodeRef
+from derive.numeric import Evaluator, Instance
+
+from . import norm_clipping, source
+
+SOURCE = "003_9ba40663132a09fb.txt"
+NOTATION = "cs224n"
+src = source(SOURCE)
+
+BOTH = ("tanh", "logistic")
+GAPS = [{"i": i, "j": j, "T": 4} for i, j in ((2, 1), (3, 1), (4, 0))]
+DIAG = "diag(sigma'(W_h h^{(t-1)} + W_x x^{(t)} + b_1))"
+
+
+def _gru_cell():
+    try:
+        from derive.cells.gru import gru
+    except ImportError:
+        raise Pending("derive.cells.gru (the GRU cell) is not installed") from None
+    return gru()
+
+
+def _gru_equations(rng):
+    """The engine's GRU cell against the notes' four equations, recomputed in NumPy."""
+    seed = int(rng.integers(1 << 30))
+    g = unroll(_gru_cell(), 3, {"n": 3, "d": 2, "k": 4})
+    v = Evaluator(g, Instance.random(g, seed)).values
+    sig, P = activations.get("logistic").numpy, (lambda name: v[NodeRef(name)])
+    engine, printed = [], []
+    for t in (1, 2, 3):
+        h, x = v[NodeRef("h", t - 1)], v[NodeRef("x", t)]
+        u = sig(P("W_u") @ h + P("U_u") @ x + P("b_u"))
+        r = sig(P("W_r") @ h + P("U_r") @ x + P("b_r"))
+        h_new = np.tanh(P("W_h") @ (r * h) + P("U_h") @ x + P("b_h"))
+        printed.append((1 - u) * h + u * h_new)
+        engine.append(v[NodeRef("h", t)])
+    return np.array(engine), np.array(printed), {"instance seed": seed, "T": 3}
+
+
+def _gru_keeps(rng):
+    """Update gate ~ 0 (b_u = -40): the step Jacobian ∂h^{(t)}/∂h^{(t-1)} is the identity."""
+    seed = int(rng.integers(1 << 30))
+    g = unroll(_gru_cell(), 3, {"n": 3, "d": 2, "k": 4})
+    inst = Instance.random(g, seed)
+    inst.values[NodeRef("b_u")] = np.full(2, -40.0)
+    ev = Evaluator(g, inst)
+    J = ev.total(NodeRef("h", 3), NodeRef("h", 2))
+    return J, np.eye(2), {"instance seed": seed, "b_u": -40.0, "u": float(ev.values[NodeRef("u", 3)].max())}
+
+
+def _clip_alg1(g, threshold):
+    """Algorithm 1: if ||ĝ|| >= threshold then ĝ <- threshold/||ĝ|| ĝ."""
+    n = np.linalg.norm(g)
+    return threshold / n * g if n >= threshold else g
+
+
+def claims() -> "list[Claim]":
+    out = []
+    out.append(Claim(
+        "cs224n-recall", src("'Recall'", "h^{(t)} = σ(W_h h^{(t-1)} + W_x x^{(t)} + b_1)"), NOTATION,
+        Identity("h^{(t)}", "sigma(W_h h^{(t-1)} + W_x x^{(t)} + b_1)", rnn, [{"t": 1, "T": 2}, {"t": 2, "T": 2}],
+                 activations=BOTH), kind="definition", expected="holds"))
+    out.append(Claim(
+        "cs224n-jacobian", src("'Therefore' (chain rule)", "∂h^{(t)}/∂h^{(t-1)} = diag(σ'(W_h h^{(t-1)} + W_x x^{(t)} "
+                                                          "+ b_1)) W_h"), NOTATION,
+        Identity("dh^{(t)}/dh^{(t-1)}", f"{DIAG} W_h", rnn, [{"t": 1, "T": 2}, {"t": 2, "T": 2}], activations=BOTH),
+        expected="holds"))
+    out.append(Claim(
+        "cs224n-chain", src("gradient of J^{(i)} w.r.t. h^{(j)}", "∂J^{(i)}(θ)/∂h^{(j)} = ∂J^{(i)}(θ)/∂h^{(i)} "
+                                                                  "Π_{j<t≤i} ∂h^{(t)}/∂h^{(t-1)}"), NOTATION,
+        Identity("dJ^{(i)}(theta)/dh^{(j)}", "dJ^{(i)}(theta)/dh^{(i)} prod_{j<t<=i} dh^{(t)}/dh^{(t-1)}", rnn, GAPS),
+        expected="holds", reading="Π read in the chain-rule order (largest t leftmost)"))
+    corrected = Identity("dJ^{(i)}(theta)/dh^{(j)}", f"dJ^{{(i)}}(theta)/dh^{{(i)}} prod_{{j<t<=i}} {DIAG} W_h",
+                         rnn, GAPS, activations=BOTH)
+    out.append(Claim(
+        "cs224n-power", src("gradient of J^{(i)} w.r.t. h^{(j)}",
+                            "= ∂J^{(i)}(θ)/∂h^{(i)} W_h^{(i-j)} Π_{j<t≤i} diag(σ'(W_h h^{(t-1)} + W_x x^{(t)} + b_1))"),
+        NOTATION,
+        Identity("dJ^{(i)}(theta)/dh^{(j)}", f"dJ^{{(i)}}(theta)/dh^{{(i)}} W_h^{{(i-j)}} prod_{{j<t<=i}} {DIAG}", rnn,
+                 GAPS, activations=BOTH),
+        expected="fails",
+        reading="W_h^{(i-j)} is the matrix power; pulling W_h out of the product commutes d x d matrices",
+        correction=Claim("cs224n-power:corrected", src("gradient of J^{(i)} w.r.t. h^{(j)}"), NOTATION, corrected,
+                         expected="holds")))
+    out.append(Claim(
+        "cs224n-norm-bound", src("'Consider matrix L2 norms'", "||∂J^{(i)}/∂h^{(j)}|| ≤ ||∂J^{(i)}/∂h^{(i)}|| "
+                                                               "||W_h||^{(i-j)} Π_{j<t≤i} ||diag(σ'(...))||"), NOTATION,
+        Bound("||dJ^{(i)}(theta)/dh^{(j)}||", "<=",
+              f"||dJ^{{(i)}}(theta)/dh^{{(i)}}|| ||W_h||^{{(i-j)}} prod_{{j<t<=i}} ||{DIAG}||", rnn, GAPS),
+        expected="holds",
+        reading="true although the equality above it is not: the norms of the correct product obey the same bound"))
+    out.append(Claim(
+        "cs224n-pascanu-sigmoid", src("Pascanu et al. remark", "Here the bound is 1 because we have sigmoid "
+                                                               "nonlinearity"), NOTATION,
+        Exact(lambda: 1 / gamma_of("logistic"), sp.Integer(1), "1/γ for σ = logistic sigmoid"), expected="fails",
+        reading="the bound on the largest eigenvalue in Pascanu et al.'s condition is 1/γ; for the logistic "
+                "sigmoid γ = 1/4, so the bound is 4 (it is 1 for tanh)",
+        correction=Claim("cs224n-pascanu-sigmoid:corrected", src("Pascanu et al. remark"), NOTATION,
+                         Exact(lambda: 1 / gamma_of("logistic"), sp.Integer(4), "1/γ for σ = logistic sigmoid"),
+                         expected="holds")))
+    out.append(Claim(
+        "cs224n-pascanu-eigen", src("Pascanu et al. remark", "if the largest eigenvalue of W_h is less than 1, then "
+                                                             "the gradient ||∂J^{(i)}/∂h^{(j)}|| will shrink "
+                                                             "exponentially"), NOTATION,
+        Bound("||dJ^{(i)}(theta)/dh^{(j)}||", "<=", "||dJ^{(i)}(theta)/dh^{(i)}|| rho(W_h)^{i-j}", rnn, GAPS,
+              activations=("tanh",), recipes=("random", "pinned", "nonnormal"), targets=(0.5, 0.9),
+              assume=("rho(W_h)", "<", "1")),
+        expected="fails",
+        reading="'will shrink exponentially' read as the finite-step bound with rate ρ(W_h) (tanh, γ = 1).  "
+                "The eigenvalues do not bound ||W_h^m|| for a non-normal W_h; Pascanu et al.'s sufficient "
+                "condition uses the largest singular value",
+        correction=Claim(
+            "cs224n-pascanu-eigen:corrected", src("Pascanu et al. (2013), with the largest singular value"), NOTATION,
+            Bound("||dJ^{(i)}(theta)/dh^{(j)}||", "<=", "||dJ^{(i)}(theta)/dh^{(i)}|| (gamma ||W_h||)^{i-j}", rnn,
+                  GAPS, recipes=("random", "pinned", "nonnormal"), targets=(0.5, 0.9)),
+            expected="holds")))
+    out.append(Claim(
+        "cs224n-explode-eigen", src("Pascanu et al. remark", "There's a similar proof relating a largest eigenvalue "
+                                                             ">1 to exploding gradients"), NOTATION,
+        Bound("||dh^{(t)}/dh^{(0)}||", ">=", "1", rnn, [{"t": t, "T": 6} for t in (1, 3, 6)],
+              recipes=("random", "pinned", "saturated"), targets=(1.5,), assume=("rho(W_h)", ">", "1")),
+        expected="fails",
+        reading="read as 'largest eigenvalue > 1 implies the gradient grows'.  Pascanu et al. show ρ > 1/γ is "
+                "only *necessary* for explosion: saturated units (σ' ~ 0) make the gradient vanish whatever W_h is",
+        correction=Claim(
+            "cs224n-explode-eigen:corrected", src("Pascanu et al. (2013): necessary, not sufficient"), NOTATION,
+            Bound("||dh^{(t)}/dh^{(0)}||", ">=", "1", rnn, [{"t": t, "T": 6} for t in (1, 3, 6)],
+                  recipes=("random", "pinned", "saturated"), targets=(1.5,), assume=("rho(W_h)", ">", "1"),
+                  quantifier="exists"),
+            statement="for some W_h with ρ(W_h) > 1 the gradient grows (not for all)", expected="holds")))
+    out.append(Claim(
+        "cs224n-wh-number", src("'Notice the W_h factor'", "if it is a number less than one, since it is raised to "
+                                                          "the power (i - j) the resulting gradient becomes very less"),
+        NOTATION, kind="prose",
+        not_checkable="true for d = 1 only, where W_h is a number (see cs224n-power, which holds at d = 1); for "
+                      "matrices the relevant quantity is the norm (cs224n-pascanu-eigen:corrected)"))
+    out.append(Claim(
+        "cs224n-sgd", src("'Why exploding gradient is a problem?'", "θ^{new} = θ^{old} - α ∇_θ J(θ)"), NOTATION,
+        kind="prose", not_checkable="the definition of the SGD step, not a claim about derivatives"))
+    out.append(Claim(
+        "cs224n-clip-alg1", src("Algorithm 1", "if ||ĝ|| ≥ threshold then ĝ ← threshold/||ĝ|| ĝ"), NOTATION,
+        Computed(norm_clipping(_clip_alg1), "Algorithm 1: ||ĝ|| = min(||g||, threshold), same direction "
+                                            "('take a step in the same direction, but a smaller step')"),
+        expected="holds"))
+    out.append(Claim(
+        "cs224n-lstm-gates", src("LSTM overview", "each element of the gates can be open (1), closed (0), or "
+                                                  "somewhere in-between"), NOTATION,
+        kind="prose",
+        not_checkable="an intuition: a logistic gate lies strictly in (0, 1), 0 and 1 are limits"))
+    out.append(Claim(
+        "cs224n-gru-equations", src("Gated Recurrent Units",
+                                    "u^{(t)} = σ(W_u h^{(t-1)} + U_u x^{(t)} + b_u), ..., "
+                                    "h^{(t)} = (1 - u^{(t)}) ∘ h^{(t-1)} + u^{(t)} ∘ h̃^{(t)}"),
+        NOTATION,
+        Computed(_gru_equations, "the engine's GRU cell computes the notes' u, r, h̃ = tanh(W_h (r ∘ h) + U_h x + "
+                                 "b_h) and h = (1 - u) ∘ h + u ∘ h̃", trials=3),
+        kind="definition", expected="holds"))
+    out.append(Claim(
+        "cs224n-gru-keep", src("'How does this solve vanishing gradient?'", "GRU makes it easier to retain info "
+                                                                           "long-term (e.g. by setting update gate "
+                                                                           "to 0)"), NOTATION,
+        Computed(_gru_keeps, "update gate u^{(t)} ~ 0  =>  ∂h^{(t)}/∂h^{(t-1)} = I (the gradient passes unchanged)",
+                 trials=3),
+        expected="holds",
+        reading="u = 0 is a limit of the logistic gate; b_u = -40 gives u ~ 4e-18"))
+    return out

@@ -1,0 +1,172 @@
+"""CS7015 Deep Learning, Lecture 105, "The problem of Exploding and Vanishing Gradients".
+
+Source: seeds/001_2f382c7a805806de.txt.
+
+Spoken lecture over the slides 32-36/41 of Lecture 14 (Module 14.4): the
+recap of BPTT, ∂s_t/∂s_k as a product, one factor diag(σ'(a_j)) W, and the
+bound chain ||∂s_t/∂s_k|| <= (γλ)^{t-k}.  Notation: CS7015 (s_t, W recurrent,
+U input), the engine's own names; the cell is `derive.cells.rnn`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive import activations
+from derive.catalog import Bound, Claim, Computed, Exact, Identity, gamma_of
+from derive.cells import rnn
+
+from . import norm_clipping, source
+
+SOURCE = "001_2f382c7a805806de.txt"
+NOTATION = "cs7015"
+src = source(SOURCE)
+
+STEP = [{"j": j, "T": 4} for j in (1, 2, 4)]
+PAIRS = [{"t": t, "k": k, "T": 5} for t, k in ((1, 0), (3, 1), (5, 0), (5, 2), (4, 4))]
+DEPTHS = [{"t": t, "T": 8} for t in (1, 2, 4, 8)]
+BOTH = ("tanh", "logistic")
+
+
+def _norm_clip(g, k):
+    """"clip the gradient so that its magnitude is less than a certain k ... if its magnitude is greater than k,
+    its magnitude becomes k"."""
+    import numpy as np
+
+    n = np.linalg.norm(g)
+    return k * g / n if n > k else g
+
+
+def claims() -> "list[Claim]":
+    out = []
+    out.append(Claim(
+        "l105-recap-L4", src("slide 32/41 (00:27)", "∂L_4(θ)/∂W = ∂L_4θ/∂s_4 ∂s_4/∂W"), NOTATION,
+        Identity("dL_4(theta)/dW", "dL_4(theta)/ds_4 ds_4/dW", rnn, [{"T": 4}]), expected="holds",
+        reading="'∂L_4θ' is ∂L_4(θ)"))
+    out.append(Claim(
+        "l105-recap-s4", src("slide 32/41 (00:27)", "∂s_4/∂W = Σ_{k=1}^4 ∂s_4/∂s_k ∂s_k/∂W"), NOTATION,
+        Identity("ds_4/dW", "sum_{k=1}^{4} ds_4/ds_k d+s_k/dW", rnn, [{"T": 4}]), expected="holds",
+        reading="the '+' of ∂⁺s_k/∂W is lost in this transcript (the same slide in seeds/002 prints ∂⁺); with "
+                "total derivatives ∂s_k/∂W the sum would count the paths through s_k several times"))
+    out.append(Claim(
+        "l105-recap-Lt", src("slide 32/41 (00:27)", "∂L_t(θ)/∂W = ∂L_t(θ)/∂s_t Σ_{k=0}^{t-1} ∂s_t/∂s_k ∂s_k/∂W"),
+        NOTATION,
+        Identity("dL_t(theta)/dW", "dL_t(theta)/ds_t sum_{k=0}^{t-1} ds_t/ds_k d+s_k/dW", rnn,
+                 [{"t": t, "T": 4} for t in (1, 2, 4)]),
+        expected="fails",
+        reading="∂⁺ as in l105-recap-s4; the range k = 0..t-1 is as printed: it drops the direct term k = t "
+                "(∂⁺s_t/∂W) and adds k = 0, which is zero (s_0 is a constant)",
+        correction=Claim(
+            "l105-recap-Lt:corrected", src("slide 32/41, as in seeds/002 Module 14.3"), NOTATION,
+            Identity("dL_t(theta)/dW", "dL_t(theta)/ds_t sum_{k=1}^{t} ds_t/ds_k d+s_k/dW", rnn,
+                     [{"t": t, "T": 4} for t in (1, 2, 4)]), expected="holds")))
+
+    out.append(Claim(
+        "l105-chain", src("slide 34/41", "∂s_t/∂s_k = ∂s_t/∂s_{t-1} ∂s_{t-1}/∂s_{t-2} ... ∂s_{k+1}/∂s_k"), NOTATION,
+        Identity("ds_5/ds_1", "ds_5/ds_4 ds_4/ds_3 ds_3/ds_2 ds_2/ds_1", rnn, [{"T": 5}]), expected="holds",
+        reading="the dots written out at t = 5, k = 1"))
+    out.append(Claim(
+        "l105-product", src("slide 34/41", "= Π_{j=k}^{t-1} ∂s_{j+1}/∂s_j"), NOTATION,
+        Identity("ds_t/ds_k", "prod_{j=k}^{t-1} ds_{j+1}/ds_j", rnn, PAIRS), expected="holds",
+        reading="Π read in the order of the expanded product on its left: the factor of the largest j leftmost"))
+    out.append(Claim(
+        "l105-product-ascending", src("slide 34/41", "= Π_{j=k}^{t-1} ∂s_{j+1}/∂s_j"), NOTATION,
+        Identity("ds_t/ds_k", "prod_{j=k}^{t-1} ds_{j+1}/ds_j", rnn, PAIRS, order="ascending"),
+        expected="fails",
+        reading="the other reading of the same Π: factors in increasing j, left to right (∂s_{k+1}/∂s_k first); "
+                "the order is not printed, so the audit checks both",
+        correction=Claim(
+            "l105-product-ascending:corrected", src("slide 34/41"), NOTATION,
+            Identity("ds_t/ds_k", "prod_{j=k}^{t-1} ds_{j+1}/ds_j", rnn, PAIRS), expected="holds")))
+
+    out.append(Claim(
+        "l105-aj", src("slide 35/41", "a_j = W s_{j-1} + b"), NOTATION,
+        Identity("a_j", "W s_{j-1} + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]),
+        kind="definition", expected="fails",
+        reading="the input term is omitted on purpose: 'you will have a U x_j here, but that does not matter "
+                "because you are taking the derivative with respect to s_{j-1}' -- true for ∂a_j/∂s_{j-1} "
+                "(l105-ds-ds), not for a_j itself",
+        correction=Claim(
+            "l105-aj:corrected", src("slide 35/41, with Module 14.2's s_i = σ(U x_i + W s_{i-1} + b)"), NOTATION,
+            Identity("a_j", "W s_{j-1} + U x_j + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]), kind="definition",
+            expected="holds")))
+    out.append(Claim(
+        "l105-sj", src("slide 35/41", "s_j = σ(a_j)"), NOTATION,
+        Identity("s_j", "sigma(a_j)", rnn, [{"j": 2, "T": 2}], activations=BOTH), kind="definition", expected="holds"))
+    out.append(Claim(
+        "l105-ds-da", src("slide 35/41", "∂s_j/∂a_j = ... = diag(σ'(a_j))"), NOTATION,
+        Identity("ds_j/da_j", "diag(sigma'(a_j))", rnn, [{"j": 1, "T": 2}, {"j": 2, "T": 2}],
+                 keep=("a", "s", "L"), activations=BOTH), expected="holds",
+        reading="the slide's matrix has ∂s_{j2}/∂a_{j1} in row 1 (the transposed layout); it is diagonal, so "
+                "both layouts agree"))
+    out.append(Claim(
+        "l105-ds-ds", src("slide 35/41", "∂s_j/∂s_{j-1} = ∂s_j/∂a_j ∂a_j/∂s_{j-1} = diag(σ'(a_j))W"), NOTATION,
+        Identity("ds_j/ds_{j-1}", "diag(sigma'(a_j)) W", rnn, [{"j": 1, "T": 2}, {"j": 2, "T": 2}],
+                 activations=BOTH), expected="holds"))
+    out.append(Claim(
+        "l105-ds-ds-chain", src("slide 35/41", "∂s_j/∂s_{j-1} = ∂s_j/∂a_j ∂a_j/∂s_{j-1}"), NOTATION,
+        Identity("ds_j/ds_{j-1}", "ds_j/da_j da_j/ds_{j-1}", rnn, [{"j": 2, "T": 2}], keep=("a", "s", "L")),
+        expected="holds"))
+
+    # -- the bound chain, slide 36/41 -------------------------------------------------------
+    out.append(Claim(
+        "l105-norm-eq", src("slide 36/41", "||∂s_j/∂s_{j-1}|| = ||diag(σ'(a_j))W||"), NOTATION,
+        Bound("||ds_j/ds_{j-1}||", "=", "||diag(sigma'(a_j)) W||", rnn, STEP), expected="holds"))
+    out.append(Claim(
+        "l105-submultiplicative", src("slide 36/41", "≤ ||diag(σ'(a_j))|| ||W||"), NOTATION,
+        Bound("||diag(sigma'(a_j)) W||", "<=", "||diag(sigma'(a_j))|| ||W||", rnn, STEP), expected="holds"))
+    out.append(Claim(
+        "l105-gamma-logistic", src("slide 36/41", "σ'(a_j) ≤ 1/4 = γ [if σ is logistic]"), NOTATION,
+        Exact(lambda: gamma_of("logistic"), sp.Rational(1, 4), "sup_x σ'(x), σ logistic"), expected="holds"))
+    out.append(Claim(
+        "l105-gamma-tanh", src("slide 36/41", "≤ 1 = γ [if σ is tanh]"), NOTATION,
+        Exact(lambda: gamma_of("tanh"), sp.Integer(1), "sup_x tanh'(x)"), expected="holds"))
+    out.append(Claim(
+        "l105-gamma-at-half", src("spoken (04:40)", "that actually happens at this point, right 0.5, so 0.5 into "
+                                                    "0.5 is 1/4"), NOTATION,
+        Exact(lambda: activations.get("logistic").elementary_prime(sp.Integer(0)), sp.Rational(1, 4),
+              "σ'(0) = σ(0)(1 - σ(0))"), expected="holds",
+        reading="'this point 0.5' is where σ(x) = 0.5, i.e. x = 0, the argmax of σ'"))
+    out.append(Claim(
+        "l105-diag-gamma", src("slide 36/41", "σ'(a_j) ≤ γ, so ||diag(σ'(a_j))|| ≤ γ"), NOTATION,
+        Bound("||diag(sigma'(a_j))||", "<=", "gamma", rnn, STEP), expected="holds"))
+    out.append(Claim(
+        "l105-step-gammaW", src("slide 36/41", "||∂s_j/∂s_{j-1}|| ≤ γ||W||"), NOTATION,
+        Bound("||ds_j/ds_{j-1}||", "<=", "gamma ||W||", rnn, STEP), expected="holds"))
+    out.append(Claim(
+        "l105-step-gammalambda", src("slide 36/41", "≤ γλ"), NOTATION,
+        Bound("||ds_j/ds_{j-1}||", "<=", "gamma lambda", rnn, STEP), expected="holds",
+        reading="λ is 'some upper bound' on ||W||; the audit takes the tightest, λ = ||W||_2"))
+    out.append(Claim(
+        "l105-norm-product", src("slide 36/41", "||∂s_t/∂s_k|| = ||Π_{j=k+1}^t ∂s_j/∂s_{j-1}||"), NOTATION,
+        Bound("||ds_t/ds_k||", "=", "||prod_{j=k+1}^{t} ds_j/ds_{j-1}||", rnn, PAIRS[:-1]), expected="holds"))
+    out.append(Claim(
+        "l105-product-bound", src("slide 36/41", "≤ Π_{j=k+1}^t γλ"), NOTATION,
+        Bound("||prod_{j=k+1}^{t} ds_j/ds_{j-1}||", "<=", "prod_{j=k+1}^{t} gamma lambda", rnn, PAIRS[:-1]),
+        expected="holds"))
+    out.append(Claim(
+        "l105-power", src("slide 36/41", "≤ (γλ)^{t-k}"), NOTATION,
+        Bound("||ds_t/ds_k||", "<=", "(gamma lambda)^{t-k}", rnn, PAIRS), expected="holds"))
+    out.append(Claim(
+        "l105-vanish", src("slide 36/41", "If γλ < 1 the gradient will vanish"), NOTATION,
+        Bound("||ds_t/ds_0||", "<=", "(gamma lambda)^{t}", rnn, DEPTHS, assume=("gamma lambda", "<", "1"),
+              recipes=("random", "pinned"), targets=(0.5, 0.9)),
+        expected="holds",
+        reading="'vanish' read as: ||∂s_t/∂s_0|| is at most (γλ)^t, which goes to 0 geometrically"))
+    out.append(Claim(
+        "l105-explode", src("slide 36/41", "If γλ > 1 the gradient could explode"), NOTATION,
+        Bound("||ds_t/ds_0||", ">=", "(gamma lambda)^{t}", rnn, DEPTHS, assume=("gamma lambda", ">", "1"),
+              quantifier="exists", recipes=("random", "pinned"), targets=(1.5,)),
+        expected="holds",
+        reading="'could': some instance with γλ > 1 grows like (γλ)^t (a witness, not every instance: "
+                "saturated units have σ' ~ 0, see cs224n-explode-eigen)"))
+    out.append(Claim(
+        "l105-truncation", src("slide (08:16)", "restrict the product to τ (< t - k) terms"), NOTATION,
+        kind="prose",
+        not_checkable="a definition of truncated BPTT (an approximation, not an identity); the exact truncated "
+                      "gradients are checked against brute force in tests/test_reference_rnn.py"))
+    out.append(Claim(
+        "l105-clip", src("spoken (09:35)", "if its magnitude is greater than k, its magnitude becomes k"), NOTATION,
+        Computed(norm_clipping(_norm_clip), "norm clipping to k keeps the direction: ||ĝ|| = min(||g||, k)"),
+        expected="holds"))
+    return out

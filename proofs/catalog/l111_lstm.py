@@ -1,0 +1,126 @@
+"""CS7015 Deep Learning, Lecture 111, "How LSTMs avoid the problem of vanishing gradients".
+
+Source: seeds/004_ac394c33ecf151bd.txt.
+
+The slide images are missing from the transcript; the claims are the spoken
+statements, in the lecture's LSTM (`derive.cells.lstm`: gates o, i, f, the
+candidate s_tilde, the cell state s and the output state h).  Notation CS7015.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from derive import unroll
+from derive.catalog import Claim, Computed, Identity, Pending
+from derive.graph import NodeRef
+from derive.numeric import Evaluator, Instance
+
+from . import norm_clipping, source
+
+SOURCE = "004_ac394c33ecf151bd.txt"
+NOTATION = "cs7015"
+src = source(SOURCE)
+FULL = ("o", "i", "f", "s_tilde", "s", "h", "L")
+
+
+def lstm(activation: str = "logistic"):
+    """The lecture's LSTM with gate activation ``activation``; pending when derive.cells.lstm is missing."""
+    try:
+        from derive.cells.lstm import lstm as build
+    except ImportError:
+        raise Pending("derive.cells.lstm (the LSTM cell) is not installed") from None
+    return build(gate=activation)
+
+
+def _four_edges(rng):
+    g = unroll(lstm(), 3)
+    k = int(rng.integers(1, 3))
+    nxt = sorted(c.name for c in g.children[NodeRef("h", k)] if c.t == k + 1)
+    return len(nxt), 4, {"k": k, "edges to step k+1": ", ".join(nxt)}
+
+
+def _forget_half(rng):
+    """W_f = U_f = 0, b_f = 0: every forget gate is σ(0) = 1/2; the forget path keeps 2^-100 of s_0 in s_100."""
+    g = unroll(lstm(), 100, {"n": 2, "d": 1, "k": 3})
+    inst = Instance.random(g, int(rng.integers(1 << 30)))
+    for name, value in (("W_f", 0.0), ("U_f", 0.0), ("b_f", 0.0)):
+        inst.values[NodeRef(name)] = np.zeros_like(inst.values[NodeRef(name)]) + value
+    v = Evaluator(g, inst).values
+    kept = np.prod([float(v[NodeRef("f", t)][0]) for t in range(1, 101)])
+    return np.log2(kept), -100.0, {"T": 100, "f": float(v[NodeRef("f", 1)][0])}
+
+
+def _clip(g, threshold):
+    n = np.linalg.norm(g)
+    return threshold / n * g if n > threshold else g
+
+
+def claims() -> "list[Claim]":
+    out = []
+    out.append(Claim(
+        "l111-forget-half", src("(00:12)", "keep forgetting point 5 of the previous state. Then by the time you "
+                                           "reach say the 100 state you would have forgotten 0.5 raise to 100 of "
+                                           "the first state"), NOTATION,
+        Computed(_forget_half, "with f_t = 1/2 at every step, s_0 reaches s_100 through the forget gates with "
+                               "weight Π_{t=1}^{100} f_t = 2^{-100}", trials=1),
+        expected="holds",
+        reading="'forgotten 0.5^100' read as 'kept a fraction 0.5^100' (counting from s_0; from s_1 it is 0.5^99)"))
+    out.append(Claim(
+        "l111-four-edges", src("(10:42)", "there four outgoing edges from here [h_k]"), NOTATION,
+        Computed(_four_edges, "h_k feeds four nodes of step k+1: o, i, f and s_tilde", trials=2),
+        expected="holds",
+        reading="the dependency diagram has no output layer; in the engine's cell h_k also feeds y_k"))
+    out.append(Claim(
+        "l111-dh-ds", src("(14:03)", "what is the derivative [∂h_t/∂s_t] going to look like ... Diagonal matrix"),
+        NOTATION,
+        Identity("dh_t/ds_t", "diag(o_t ⊙ tanh'(s_t))", lstm, [{"t": 1, "T": 2}, {"t": 2, "T": 2}], keep=FULL),
+        expected="holds", reading="h_t = o_t ⊙ tanh(s_t): h_ti depends only on o_ti and s_ti"))
+    out.append(Claim(
+        "l111-ds-ds-explicit", src("(16:34)", "So, I am going to represent it as D of f t"), NOTATION,
+        Identity("d+s_t/ds_{t-1}", "diag(f_t)", lstm, [{"t": 1, "T": 2}, {"t": 2, "T": 2}]),
+        expected="holds", reading="the explicit term of ∂s_t/∂s_{t-1}, h_{t-1} held constant"))
+    out.append(Claim(
+        "l111-ds-ds-total", src("(16:34)", "this derivative is going to contain an explicit term and an implicit "
+                                           "term"), NOTATION,
+        Identity("ds_t/ds_{t-1}", "d+s_t/ds_{t-1} + ds_t/dh_{t-1} dh_{t-1}/ds_{t-1}", lstm,
+                 [{"t": 2, "T": 3}, {"t": 3, "T": 3}]),
+        expected="holds",
+        reading="'S tilde t also depends on s_{t-1}': through h_{t-1} = o_{t-1} ⊙ tanh(s_{t-1}), the implicit term"))
+    out.append(Claim(
+        "l111-forget-product", src("(17:46)", "this is a product of diagonal matrices ... each element on the "
+                                              "diagonal would be a product"), NOTATION,
+        Identity("prod_{j=2}^{4} diag(f_j)", "diag(f_2 ⊙ f_3 ⊙ f_4)", lstm, [{"T": 4}]), expected="holds",
+        reading="written out for the steps 2..4"))
+    out.append(Claim(
+        "l111-forget-path", src("(17:46)", "the blue term can vanish, but ... only if ... the product of the "
+                                           "forget gates vanishes"), NOTATION,
+        Identity("prod_{j=k+1}^{t} d+s_j/ds_{j-1}", "prod_{j=k+1}^{t} diag(f_j)", lstm,
+                 [{"t": 4, "k": 1}, {"t": 3, "k": 0}]),
+        expected="holds", reading="the path through the cell states alone, each step's explicit derivative"))
+    out.append(Claim(
+        "l111-output-path", src("(20:40)", "We had a diagonal matrix and a weight matrix and a repeated "
+                                           "multiplication of these"), NOTATION,
+        Identity("d+h_t/do_t d+o_t/dh_{t-1}", "diag(tanh(s_t)) diag(sigma'(W_o h_{t-1} + U_o x_t + b_o)) W_o", lstm,
+                 [{"t": 1, "T": 2}, {"t": 2, "T": 2}], keep=FULL),
+        expected="holds",
+        reading="the slide's formula is missing from the transcript; one pair h_t <- o_t <- h_{t-1} of the "
+                "exploding path, a diagonal matrix times W_o as for the RNN"))
+    out.append(Claim(
+        "l111-paths-rule", src("(05:05)", "it would vanish if all the paths leading to that parameter vanish ... "
+                                          "explode if it explodes through any one of the paths"), NOTATION,
+        kind="prose",
+        not_checkable="a heuristic: the gradient is the *sum* over paths, and large path terms can cancel, so "
+                      "one exploding path does not force the sum to explode"))
+    out.append(Claim(
+        "l111-fair-vanishing", src("(19:00)", "the gradients flow back only when required as regulated by the "
+                                              "forget gates"), NOTATION,
+        kind="prose",
+        not_checkable="an interpretation; its mathematical content is l111-forget-path (the backward product "
+                      "of the forget path is the forward weight Π f_j, l111-forget-half)"))
+    out.append(Claim(
+        "l111-clip", src("(22:32)", "if the norm of the gradient exceeds the certain value ... clip it to a certain "
+                                    "threshold ... being faithful to the direction"), NOTATION,
+        Computed(norm_clipping(_clip), "norm clipping keeps the direction and caps the norm at the threshold"),
+        expected="holds"))
+    return out

@@ -1,0 +1,223 @@
+"""CS7015 Deep Learning, Lecture 14 slides, Modules 14.1-14.5 (seeds/002_eb405f471485c68d.txt).
+
+The RNN s_i = σ(U x_i + W s_{i-1} + b), y_i = O(V s_i + c) (Module 14.2), its
+dimensions (14.3), the total loss and the recursive expansion of ∂s_4/∂W in
+the ordered network (14.3), ∂s_t/∂s_k and the bound chain (14.4), and the
+d x d x d tensor ∂⁺s_k/∂W element by element (14.5).  Notation CS7015 = the
+engine's names; the cell is `derive.cells.rnn`, and `rnn_shaped` is the same
+cell with the parameter shapes a slide prints.
+"""
+
+from __future__ import annotations
+
+from derive import activations
+from derive.algebra import Brace, D, Prod, Sum, idx, node
+from derive.catalog import Bound, Claim, DeltaOuter, Identity, JacobianShape, Shapes, SigmaPrime, Value
+from derive.cell import Cell
+from derive.cells import rnn
+from derive.ir import nll, softmax
+
+from . import source
+
+SOURCE = "002_eb405f471485c68d.txt"
+NOTATION = "cs7015"
+src = source(SOURCE)
+
+BOTH = ("tanh", "logistic")
+STEP = [{"j": j, "T": 4} for j in (1, 2, 4)]
+PAIRS = [{"t": t, "k": k, "T": 5} for t, k in ((1, 0), (3, 1), (5, 0), (5, 2), (4, 4))]
+CORRECT_SHAPES = {"U": ("d", "n"), "V": ("k", "d"), "W": ("d", "d")}
+
+
+def rnn_shaped(shapes: dict) -> Cell:
+    """Module 14.2's RNN with the parameter shapes given as dimension names, e.g. {"U": ("n", "d")}.
+
+    s_i = σ(U x_i + W s_{i-1} + b), y_i = softmax(V s_i + c); x ∈ R^n, s ∈ R^d,
+    y ∈ R^k.  A shape that does not fit the equations raises `ShapeError`.
+    """
+    shapes = {**CORRECT_SHAPES, **shapes}
+    cell = Cell("rnn", dims=("n", "d", "k"), description="Module 14.2 RNN with printed shapes")
+    dims = {d.name: d for d in cell.dims}
+    W, U = cell.param("W", tuple(dims[x] for x in shapes["W"])), cell.param("U", tuple(dims[x] for x in shapes["U"]))
+    V = cell.param("V", tuple(dims[x] for x in shapes["V"]))
+    b, c = cell.param("b", (dims["d"],)), cell.param("c", (dims["k"],))
+    x, e = cell.input("x", (dims["n"],)), cell.label("e", dims["k"])
+    s = cell.state("s", (dims["d"],))
+    a = cell.define("a", U @ x + W @ s.prev + b)
+    cell.define("s", activations.get("tanh")(a))
+    y = cell.define("y", softmax(V @ s + c))
+    cell.loss("L", nll(y, e))
+    return cell
+
+
+def _expansion_lines():
+    """Module 14.3's expansion of ∂s_4/∂W, line by line, with the slide's underbrace labels."""
+    s, W = (lambda i: node("s", i)), node("W")
+    ds = lambda i, j: D(s(i), s(j))                       # noqa: E731
+    dW = lambda i, plus=False: D(s(i), W, plus)           # noqa: E731
+    ex = lambda t: Brace(t, "explicit")                   # noqa: E731
+    im = lambda t: Brace(t, "implicit")                   # noqa: E731
+    line1 = Sum((ex(dW(4, True)), im(Prod((ds(4, 3), dW(3))))))
+    line2 = Sum((dW(4, True), Prod((ds(4, 3), Sum((ex(dW(3, True)), im(Prod((ds(3, 2), dW(2))))))))))
+    bracket = Sum((ex(dW(2, True)), ex(Prod((ds(2, 1), dW(1))))))      # the slide labels both "explicit"
+    line3 = Sum((dW(4, True), Prod((ds(4, 3), ex(dW(3, True)))), Prod((im(Prod((ds(4, 3), ds(3, 2)))), bracket))))
+    relabelled = Sum((dW(4, True), Prod((ds(4, 3), ex(dW(3, True)))),
+                      Prod((im(Prod((ds(4, 3), ds(3, 2)))),
+                            Sum((ex(dW(2, True)), im(Prod((ds(2, 1), dW(1))))))))))
+    return line1, line2, line3, relabelled
+
+
+def claims() -> "list[Claim]":
+    out = []
+    out.append(Claim(
+        "l14-14.2-feedforward", src("Module 14.2", "s_i = σ(Ux_i + b), y_i = O(Vs_i + c)"), NOTATION,
+        kind="prose",
+        not_checkable="the network *without* recurrence, which the next slide replaces; nothing to check "
+                      "against the recurrent cell"))
+    out.append(Claim(
+        "l14-14.2-rnn", src("Module 14.2", "s_i = σ(Ux_i + Ws_{i-1} + b)"), NOTATION,
+        Identity("s_i", "sigma(U x_i + W s_{i-1} + b)", rnn, [{"i": 1, "T": 2}, {"i": 2, "T": 2}], activations=BOTH),
+        kind="definition", expected="holds"))
+
+    out.append(Claim(
+        "l14-14.3-dims-W", src("Module 14.3", "W ∈ R^{d×d}"), NOTATION,
+        Shapes(rnn_shaped, {"W": ("d", "d")}), kind="definition", expected="holds"))
+    out.append(Claim(
+        "l14-14.3-dims-U", src("Module 14.3", "x_i ∈ R^n ... s_i ∈ R^d ... U ∈ R^{n×d}"), NOTATION,
+        Shapes(rnn_shaped, {"U": ("n", "d")}), kind="definition", expected="fails",
+        reading="transposed with respect to the slide's own s_i = σ(U x_i + ...) with x ∈ R^n, s ∈ R^d "
+                "(it would fit the row-vector convention x_i^T U)",
+        correction=Claim("l14-14.3-dims-U:corrected", src("Module 14.3"), NOTATION,
+                         Shapes(rnn_shaped, {"U": ("d", "n")}), kind="definition", expected="holds")))
+    out.append(Claim(
+        "l14-14.3-dims-V", src("Module 14.3", "y_i ∈ R^k ... V ∈ R^{d×k}"), NOTATION,
+        Shapes(rnn_shaped, {"V": ("d", "k")}), kind="definition", expected="fails",
+        reading="transposed with respect to y_i = O(V s_i + c) with s ∈ R^d, y ∈ R^k",
+        correction=Claim("l14-14.3-dims-V:corrected", src("Module 14.3"), NOTATION,
+                         Shapes(rnn_shaped, {"V": ("k", "d")}), kind="definition", expected="holds")))
+
+    out.append(Claim(
+        "l14-14.3-total-loss", src("Module 14.3", "L(θ) = Σ_{t=1}^{T} L_t(θ)"), NOTATION,
+        Identity("L(theta)", "sum_{t=1}^{T} L_t(theta)", rnn, [{"T": 1}, {"T": 3}]), kind="definition",
+        expected="holds"))
+    out.append(Claim(
+        "l14-14.3-dLdV", src("Module 14.3", "∂L(θ)/∂V ≡ Σ_{t=1}^{T} ∂L_t(θ)/∂V"), NOTATION,
+        Identity("dL(theta)/dV", "sum_{t=1}^{T} dL_t(theta)/dV", rnn, [{"T": 1}, {"T": 3}]), expected="holds"))
+    out.append(Claim(
+        "l14-14.3-dLdW", src("Module 14.3", "∂L(θ)/∂W = Σ_{t=1}^{T} ∂L_t(θ)/∂W"), NOTATION,
+        Identity("dL(theta)/dW", "sum_{t=1}^{T} dL_t(theta)/dW", rnn, [{"T": 1}, {"T": 3}]), expected="holds"))
+    out.append(Claim(
+        "l14-14.3-s4", src("Module 14.3", "Recall that s_4 = σ(Ws_3 + b)"), NOTATION,
+        Identity("s_4", "sigma(W s_3 + b)", rnn, [{"T": 4}]), kind="definition", expected="fails",
+        reading="U x_4 is left out (it plays no part in the paths to W), but the equation as written is not s_4",
+        correction=Claim("l14-14.3-s4:corrected", src("Module 14.3"), NOTATION,
+                         Identity("s_4", "sigma(W s_3 + U x_4 + b)", rnn, [{"T": 4}]), kind="definition",
+                         expected="holds")))
+    out.append(Claim(
+        "l14-14.3-dL4dW", src("Module 14.3", "∂L_4(θ)/∂W ≡ ∂L_4(θ)/∂s_4 ∂s_4/∂W"), NOTATION,
+        Identity("dL_4(theta)/dW", "dL_4(theta)/ds_4 ds_4/dW", rnn, [{"T": 4}]), expected="holds"))
+
+    line1, line2, line3, relabelled = _expansion_lines()
+    out.append(Claim(
+        "l14-expand-1", src("Module 14.3", "∂s_4/∂W = ∂⁺s_4/∂W (explicit) + ∂s_4/∂s_3 ∂s_3/∂W (implicit)"), NOTATION,
+        Identity("ds_4/dW", line1, rnn, [{"T": 4}], labels=True), expected="holds"))
+    out.append(Claim(
+        "l14-expand-2", src("Module 14.3", "= ∂⁺s_4/∂W + ∂s_4/∂s_3 [∂⁺s_3/∂W + ∂s_3/∂s_2 ∂s_2/∂W]"), NOTATION,
+        Identity("ds_4/dW", line2, rnn, [{"T": 4}], labels=True), expected="holds"))
+    out.append(Claim(
+        "l14-expand-3", src("Module 14.3", "= ∂⁺s_4/∂W + ∂s_4/∂s_3 ∂⁺s_3/∂W + ∂s_4/∂s_3 ∂s_3/∂s_2 "
+                                          "[∂⁺s_2/∂W + ∂s_2/∂s_1 ∂s_1/∂W]"), NOTATION,
+        Identity("ds_4/dW", line3, rnn, [{"T": 4}]), expected="holds"))
+    out.append(Claim(
+        "l14-expand-3-labels", src("Module 14.3", "[∂⁺s_2/∂W (explicit) + ∂s_2/∂s_1 ∂s_1/∂W (explicit)]"), NOTATION,
+        Identity("ds_4/dW", line3, rnn, [{"T": 4}], labels=True), expected="fails",
+        reading="the underbrace labels as transcribed (the transcription may have misplaced them): "
+                "∂s_2/∂s_1 ∂s_1/∂W is labelled 'explicit' but it is the implicit term",
+        correction=Claim("l14-expand-3-labels:corrected", src("Module 14.3"), NOTATION,
+                         Identity("ds_4/dW", relabelled, rnn, [{"T": 4}], labels=True), expected="holds")))
+    out.append(Claim(
+        "l14-expand-4", src("Module 14.3", "= ∂⁺s_4/∂W + ∂s_4/∂s_3 ∂⁺s_3/∂W + ∂s_4/∂s_3 ∂s_3/∂s_2 ∂⁺s_1/∂W + "
+                                          "∂s_4/∂s_3 ∂s_3/∂W + ∂s_4/∂s_3 ∂s_3/∂s_2 ∂⁺s_2/∂W + ∂s_4/∂s_3 ∂s_3/∂W ]"),
+        NOTATION,
+        Identity("ds_4/dW", "d+s_4/dW + ds_4/ds_3 d+s_3/dW + ds_4/ds_3 ds_3/ds_2 d+s_1/dW + ds_4/ds_3 ds_3/dW "
+                 "+ ds_4/ds_3 ds_3/ds_2 d+s_2/dW + ds_4/ds_3 ds_3/dW", rnn, [{"T": 4}]),
+        expected="fails",
+        reading="the transcription of this line is garbled (six terms, a ']' without '['); read term by term as "
+                "printed.  The line the expansion produces is in the correction",
+        correction=Claim(
+            "l14-expand-4:corrected", src("Module 14.3"), NOTATION,
+            Identity("ds_4/dW", "d+s_4/dW + ds_4/ds_3 d+s_3/dW + ds_4/ds_3 ds_3/ds_2 d+s_2/dW "
+                     "+ ds_4/ds_3 ds_3/ds_2 ds_2/ds_1 d+s_1/dW", rnn, [{"T": 4}]), expected="holds")))
+    out.append(Claim(
+        "l14-short-circuit", src("Module 14.3", "∂s_4/∂W ≡ ∂s_4/∂s_4 ∂⁺s_4/∂W + ∂s_4/∂s_3 ∂⁺s_3/∂W + "
+                                               "∂s_4/∂s_2 ∂⁺s_2/∂W + ∂s_4/∂s_1 ∂⁺s_1/∂W"), NOTATION,
+        Identity("ds_4/dW", "ds_4/ds_4 d+s_4/dW + ds_4/ds_3 d+s_3/dW + ds_4/ds_2 d+s_2/dW + ds_4/ds_1 d+s_1/dW",
+                 rnn, [{"T": 4}]), expected="holds"))
+    out.append(Claim(
+        "l14-short-circuit-sum", src("Module 14.3", "≡ Σ_{k=1}^4 ∂s_4/∂s_k ∂⁺s_k/∂W"), NOTATION,
+        Identity("ds_4/dW", "sum_{k=1}^{4} ds_4/ds_k d+s_k/dW", rnn, [{"T": 4}]), expected="holds"))
+    out.append(Claim(
+        "l14-bptt", src("Module 14.3", "∴ ∂L_t(θ)/∂W ≡ ∂L_t(θ)/∂s_t Σ_{k=1}^t ∂s_t/∂s_k ∂⁺s_k/∂W"), NOTATION,
+        Identity("dL_t(theta)/dW", "dL_t(theta)/ds_t sum_{k=1}^{t} ds_t/ds_k d+s_k/dW", rnn,
+                 [{"t": t, "T": 5} for t in (1, 3, 5)]), expected="holds"))
+
+    out.append(Claim(
+        "l14-14.4-product", src("Module 14.4", "∂s_t/∂s_k = ∂s_t/∂s_{t-1} ... ∂s_{k+1}/∂s_k = Π_{j=k}^{t-1} "
+                                              "∂s_{j+1}/∂s_j"), NOTATION,
+        Identity("ds_t/ds_k", "prod_{j=k}^{t-1} ds_{j+1}/ds_j", rnn, PAIRS), expected="holds",
+        reading="Π read in the order of the product it abbreviates (largest j leftmost); the ascending "
+                "reading is l105-product-ascending"))
+    out.append(Claim(
+        "l14-14.4-aj", src("Module 14.4", "|a_j| = Ws_j + b"), NOTATION,
+        Identity("a_j", "W s_j + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]), kind="definition", expected="fails",
+        reading="'|a_j|' is a transcription artefact for a_j; s_j (not s_{j-1}) and no U x_j, as printed",
+        correction=Claim("l14-14.4-aj:corrected", src("Module 14.4"), NOTATION,
+                         Identity("a_j", "W s_{j-1} + U x_j + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]),
+                         kind="definition", expected="holds")))
+    out.append(Claim(
+        "l14-14.4-sj", src("Module 14.4", "|a_j| = σ(a_j)"), NOTATION,
+        Identity("s_j", "sigma(a_j)", rnn, [{"j": 2, "T": 2}], activations=BOTH), kind="definition",
+        expected="holds", reading="the garbled '|a_j| = σ(a_j)' read as s_j = σ(a_j), as in Lecture 105"))
+    out.append(Claim(
+        "l14-14.4-ds-ds", src("Module 14.4", "∂s_j/∂s_{j-1} ≡ ∂s_j/∂a_j ∂a_j/∂s_{j-1} = diag(σ'(a_j))W"), NOTATION,
+        Identity("ds_j/ds_{j-1}", "diag(sigma'(a_j)) W", rnn, [{"j": 1, "T": 2}, {"j": 2, "T": 2}], activations=BOTH),
+        expected="holds"))
+    out.append(Claim(
+        "l14-14.4-strict", src("Module 14.4", "||∂s_j/∂s_{j-1}|| ≤ γ||W|| < γλ"), NOTATION,
+        Bound("||ds_j/ds_{j-1}||", "<", "gamma lambda", rnn, STEP, recipes=("random", "pinned")),
+        expected="fails",
+        reading="λ bounds ||W|| ('we do not have very large weights'); the tightest choice is λ = ||W||.  Lecture "
+                "105 prints ≤ here.  Where a_j sits at the argmax of σ' and W is a scaled orthogonal matrix the "
+                "two sides are equal, so '<' is false",
+        correction=Claim("l14-14.4-strict:corrected", src("Module 14.4, as in Lecture 105"), NOTATION,
+                         Bound("||ds_j/ds_{j-1}||", "<=", "gamma lambda", rnn, STEP, recipes=("random", "pinned")),
+                         expected="holds")))
+
+    for name, term, shape in (("dLdW", "dL_t(theta)/dW", ("d", "d")), ("dLds", "dL_t(theta)/ds_t", (1, "d")),
+                              ("dsds", "ds_t/ds_k", ("d", "d")), ("dsdW", "d+s_k/dW", ("d", "d", "d"))):
+        out.append(Claim(
+            f"l14-14.5-shape-{name}", src("Module 14.5", f"{term} ∈ R^{{{' × '.join(map(str, shape))}}}"), NOTATION,
+            JacobianShape(term, shape, rnn, {"t": 3, "k": 2, "T": 3}), kind="definition", expected="holds",
+            reading="the engine unfolds a derivative w.r.t. a matrix row by row: d x d^2 for the d x d x d tensor"))
+    k = idx("k")
+    tensor = DeltaOuter(SigmaPrime(Value(node("a", k))), Value(node("s", k - 1)))
+    out.append(Claim(
+        "l14-14.5-tensor", src("Module 14.5", "∂s_kp/∂W_qr = σ'(a_kp)s_{k-1,r} if p = q and i = r; = 0 otherwise"),
+        NOTATION,
+        Identity("d+s_k/dW", tensor, rnn, [{"k": 1, "T": 2}, {"k": 2, "T": 2}], activations=BOTH),
+        statement="∂⁺s_{kp}/∂W_{qr} = δ_pq σ'(a_{kp}) s_{k-1,r}", expected="holds",
+        reading="'and i = r' is a transcription slip (there is no i); the (p, q, r) entry is σ'(a_kp) s_{k-1,r} "
+                "when p = q"))
+    ones = SigmaPrime(Value(node("a", k)), "identity")           # the vector of ones, entry p of ∂a_kp/∂W_pr
+    out.append(Claim(
+        "l14-14.5-da-dW", src("Module 14.5", "∂a_kp/∂W_qr = a_{k-1,i} if p = q and i = r; = 0 otherwise"), NOTATION,
+        Identity("d+a_k/dW", DeltaOuter(ones, Value(node("a", k - 1), "zero")), rnn,
+                 [{"k": 2, "T": 2}, {"k": 3, "T": 3}], keep=("a", "s", "L")),
+        statement="∂a_{kp}/∂W_{qr} = δ_pq a_{k-1,r}", expected="fails",
+        reading="as printed the entry is a_{k-1,i} with i = r: the pre-activation a where a_k = W s_{k-1} + b "
+                "gives the state s",
+        correction=Claim("l14-14.5-da-dW:corrected", src("Module 14.5"), NOTATION,
+                         Identity("d+a_k/dW", DeltaOuter(ones, Value(node("s", k - 1))), rnn,
+                                  [{"k": 1, "T": 2}, {"k": 2, "T": 2}], keep=("a", "s", "L")),
+                         statement="∂a_{kp}/∂W_{qr} = δ_pq s_{k-1,r}", expected="holds")))
+    return out

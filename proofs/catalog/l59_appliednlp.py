@@ -1,0 +1,258 @@
+"""Applied NLP (CMI), Lecture 59, "BPTT - Exploding and Vanishing gradient" (seeds/000_7be57cb19668d348.txt).
+
+The lecture writes h^{[t]} (slides 14-16: h^{(t)}), E^{[t]} for the loss, U for
+the *recurrent* matrix and W for the *input* matrix, and eq. (18) has no bias:
+h^{(τ)} = σ(W X^{(τ)} + U h^{(τ-1)}).  `rnn_nobias` is that cell in the
+engine's names (W recurrent, U input), so every claim is parsed with the
+lecture's names mapped by `derive.catalog.LECTURE_NAMES["appliednlp"]`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from derive import activations, unroll
+from derive.catalog import Claim, Computed, Exact, Identity, JacobianShape
+from derive.cell import Cell
+from derive.graph import NodeRef
+from derive.ir import nll, softmax
+from derive.numeric import Evaluator, Instance
+
+from . import norm_clipping, source
+
+SOURCE = "000_7be57cb19668d348.txt"
+NOTATION = "appliednlp"
+src = source(SOURCE)
+
+
+def rnn_nobias(activation: str = "tanh") -> Cell:
+    """Eq. (18), h^{(τ)} = σ(W X^{(τ)} + U h^{(τ-1)}), in engine names: s_t = σ(W s_{t-1} + U x_t).
+
+    The lecture's U (recurrent) is the engine's W, its W (input) the engine's U;
+    the output layer y = softmax(V s + c) and E^{[t]} = -log y_{t,c} are the
+    per-step terms of eq. (12).
+    """
+    sigma = activations.get(activation)
+    cell = Cell("rnn_nobias", dims=("n", "d", "k"), description=f"RNN without bias ({sigma.name}), Applied NLP (18)")
+    n, d, k = cell.dims
+    W, U = cell.param("W", (d, d)), cell.param("U", (d, n))
+    V, c = cell.param("V", (k, d)), cell.param("c", (k,))
+    x, e = cell.input("x", (n,)), cell.label("e", k)
+    s = cell.state("s", (d,))
+    a = cell.define("a", W @ s.prev + U @ x)
+    cell.define("s", sigma(a))
+    y = cell.define("y", softmax(V @ s + c))
+    cell.loss("L", nll(y, e))
+    return cell
+
+
+def _losses(rng):
+    """Per-step probabilities y'_t and losses E^{[t]} of a random instance of the cell (T = 4, k = 5)."""
+    seed = int(rng.integers(1 << 30))
+    g = unroll(rnn_nobias("tanh"), 4, {"n": 3, "d": 2, "k": 5})
+    ev = Evaluator(g, Instance.random(g, seed))
+    T = g.T
+    y = np.array([ev.values[NodeRef("y", t)] for t in range(1, T + 1)])
+    onehot = np.array([ev.values[NodeRef("e", t)] for t in range(1, T + 1)])
+    losses = np.array([float(ev.values[NodeRef("L", t)]) for t in range(1, T + 1)])
+    return y, onehot, losses, seed
+
+
+def _eq12(rng):
+    y, onehot, losses, seed = _losses(rng)
+    E = -np.sum(onehot * np.log(y)) / len(y)            # (12): -1/T sum_j sum_i y_ij log y'_ij
+    return E, losses.mean(), {"instance seed": seed, "T": len(y), "|V|": y.shape[1]}
+
+
+def _perplexity(base):
+    def fn(rng):
+        y, onehot, losses, seed = _losses(rng)
+        E = -np.sum(onehot * np.log(y)) / len(y)           # natural log, as the loss -log y_c
+        if base == "2":
+            E = -np.sum(onehot * np.log2(y)) / len(y)
+        p = np.sum(onehot * y, axis=1)                       # probability of the true word at each step
+        perplexity = np.prod(p) ** (-1.0 / len(p))           # the geometric mean of 1/p
+        lhs = {"printed": 2.0 ** E, "e": np.exp(E), "2": 2.0 ** E}[base]
+        return lhs, perplexity, {"instance seed": seed, "E(theta)": E}
+    return fn
+
+
+def _clip_printed(g, threshold=1.0):
+    """The slide, literally: "If g < 1, or if g > 1, then g = 1" (entry by entry)."""
+    return np.where((g < 1) | (g > 1), 1.0, g)
+
+
+def _clip_value(g, threshold=1.0):
+    try:
+        from derive.clipping import clip_value
+    except ImportError:
+        return np.clip(g, -threshold, threshold)
+    return clip_value(g, threshold)
+
+
+def _value_clipping(rule):
+    def fn(rng):
+        g = rng.uniform(-3.0, 3.0, size=6)
+        return rule(g.copy()), np.where(np.abs(g) <= 1.0, g, np.sign(g)), {"g": g}
+    return fn
+
+
+def _norm_clip_printed(g, threshold):
+    """The slide: "If ||g|| > threshold, then g <- threshold/||g|| g"."""
+    n = np.linalg.norm(g)
+    return threshold / n * g if n > threshold else g
+
+
+def claims() -> "list[Claim]":
+    cell = rnn_nobias
+    out = []
+
+    out.append(Claim(
+        "l59-eq12", src("eq. (12)", "E(θ) = -1/T Σ_{j=1}^T Σ_{i=1}^{|V|} y_{i,j} log(y'_{i,j})"), NOTATION,
+        Computed(_eq12, "E(θ) = -(1/T) Σ_j Σ_i y_{i,j} log y'_{i,j} = (1/T) Σ_t E^{[t]}, E^{[t]} = -log y'_{t,c_t}"),
+        kind="definition", expected="holds",
+        reading="y is one-hot, so (12) is the mean over the T steps of the per-step cross-entropy the "
+                "engine's cell uses as its loss; checked against the cell's own E^{[t]}"))
+
+    out.append(Claim(
+        "l59-perplexity", src("slide after eq. (12)", "This term (·) is known as the perplexity. Lower the value "
+                              "of 2^{E(θ)} better is the confidence"), NOTATION,
+        Computed(_perplexity("printed"), "perplexity = 2^{E(θ)}, E(θ) as in (12) with log the natural log"),
+        expected="fails",
+        reading="the term in '(·)' was lost in transcription; read as 2^{E(θ)}.  (12) does not give the base of "
+                "log; the loss -log y_c of the lectures is the natural log, with which the perplexity "
+                "(Π_t y'_{t,c_t})^{-1/T} is e^{E(θ)}; 2^{E(θ)} is the perplexity only when log is log_2",
+        correction=Claim(
+            "l59-perplexity:corrected", src("slide after eq. (12)"), NOTATION,
+            Computed(_perplexity("e"), "perplexity = e^{E(θ)} (natural log; equivalently 2^{E(θ)} with log_2)"),
+            expected="holds")))
+
+    out.append(Claim(
+        "l59-eq15", src("eq. (15)", "∂E^{[5]}/∂h^{[0]} = ∂E^{[5]}/∂h^{[5]} × ∂h^{[5]}/∂h^{[4]} × ... "
+                                    "× ∂h^{[1]}/∂h^{[0]}"),
+        NOTATION,
+        Identity("dE^{[5]}/dh^{[0]}", "dE^{[5]}/dh^{[5]} × dh^{[5]}/dh^{[4]} × dh^{[4]}/dh^{[3]} × dh^{[3]}/dh^{[2]} "
+                 "× dh^{[2]}/dh^{[1]} × dh^{[1]}/dh^{[0]}", cell, [{"T": 5}]),
+        expected="holds"))
+    out.append(Claim(
+        "l59-eq15-product", src("eq. (15)", "= ∂E^{[5]}/∂h^{[5]} Π_{t=1}^{5} ∂h^{[t]}/∂h^{[t-1]}"), NOTATION,
+        Identity("dE^{[5]}/dh^{[0]}", "dE^{[5]}/dh^{[5]} prod_{t=1}^{5} dh^{[t]}/dh^{[t-1]}", cell, [{"T": 5}]),
+        expected="holds",
+        reading="the plain Π is read in the order of the expanded product it abbreviates (largest t leftmost)"))
+    out.append(Claim(
+        "l59-eq16", src("eq. (16)", "∂E^{[τ]}/∂h^{[0]} = ∂E^{[τ]}/∂h^{[τ]} Π_{t=1}^{τ} ∂h^{[t]}/∂h^{[t-1]} where τ "
+                                    "represents depth of the layers"), NOTATION,
+        Identity("dE^{[tau]}/dh^{[0]}", "dE^{[tau]}/dh^{[tau]} prod_{t=1}^{tau} dh^{[t]}/dh^{[t-1]}", cell,
+                 [{"tau": v} for v in (1, 2, 3, 6)] + [{"tau": 3, "T": 6}]),
+        expected="holds",
+        reading="τ is the step of the loss E^{[τ]} (the 'depth' of the unrolled network); checked for several τ "
+                "and also for E^{[3]} inside a longer sequence (T = 6)"))
+
+    out.append(Claim(
+        "l59-eq17", src("eq. (17)", "∂E^{(t)}/∂h^{(0)} = ∂E^{(t)}/∂h^{(t)} Π_{τ=1}^{t-1} ∂h^{(τ)}/∂h^{(τ-1)}"),
+        NOTATION,
+        Identity("dE^{(t)}/dh^{(0)}", "dE^{(t)}/dh^{(t)} prod_{tau=1}^{t-1} dh^{(tau)}/dh^{(tau-1)}", cell,
+                 [{"t": v} for v in (1, 2, 3, 5)]),
+        expected="fails",
+        reading="the product stops at τ = t-1, so the factor ∂h^{(t)}/∂h^{(t-1)} is missing (eq. (16) runs to τ)",
+        correction=Claim(
+            "l59-eq17:corrected", src("eq. (17)"), NOTATION,
+            Identity("dE^{(t)}/dh^{(0)}", "dE^{(t)}/dh^{(t)} prod_{tau=1}^{t} dh^{(tau)}/dh^{(tau-1)}", cell,
+                     [{"t": v} for v in (1, 2, 3, 5)]),
+            expected="holds")))
+
+    out.append(Claim(
+        "l59-eq18", src("eq. (18)", "h^{(τ)} = σ(WX^{(τ)} + Uh^{(τ-1)})"), NOTATION,
+        Identity("h^{(tau)}", "sigma(W X^{(tau)} + U h^{(tau-1)})", cell, [{"tau": 1}, {"tau": 3}],
+                 activations=("tanh", "logistic")),
+        kind="definition", expected="holds",
+        reading="U is the recurrent matrix and W the input matrix (the engine's W and U); no bias"))
+
+    out.append(Claim(
+        "l59-eq19", src("eq. (19)", "∂h^{(τ)}/∂h^{(τ-1)} = diag(σ'(WX^{(τ-1)} + Uh^{(τ-1)}))U"), NOTATION,
+        Identity("dh^{(tau)}/dh^{(tau-1)}", "diag(sigma'(W X^{(tau-1)} + U h^{(tau-1)})) U", cell,
+                 [{"tau": 2, "T": 3}, {"tau": 3, "T": 3}], activations=("tanh", "logistic")),
+        expected="fails",
+        reading="σ' is evaluated at the input of the previous step, X^{(τ-1)}, instead of X^{(τ)} of (18); "
+                "checked at τ = 2, 3 (at τ = 1 it would need X^{(0)}, which does not exist)",
+        correction=Claim(
+            "l59-eq19:corrected", src("eq. (19)"), NOTATION,
+            Identity("dh^{(tau)}/dh^{(tau-1)}", "diag(sigma'(W X^{(tau)} + U h^{(tau-1)})) U", cell,
+                     [{"tau": 1, "T": 3}, {"tau": 2, "T": 3}, {"tau": 3, "T": 3}], activations=("tanh", "logistic")),
+            expected="holds")))
+
+    out.append(Claim(
+        "l59-eq20-jacobian", src("eq. (20), first", "∂h^{(τ)}/∂h^{(τ-1)} is a Jacobian"), NOTATION,
+        JacobianShape("dh^{(tau)}/dh^{(tau-1)}", ("d", "d"), cell, {"tau": 2}),
+        kind="definition", expected="holds",
+        reading="a d x d matrix (two equations share the number (20))"))
+
+    corrected20 = Identity("dE^{(t)}/dh^{(0)}",
+                           "dE^{(t)}/dh^{(t)} prod_{tau=1}^{t} diag(sigma'(W X^{(tau)} + U h^{(tau-1)})) U", cell,
+                           [{"t": v} for v in (1, 2, 3, 4)], activations=("tanh", "logistic"))
+    out.append(Claim(
+        "l59-eq20", src("eq. (20), second", "∴ ∂E^{(t)}/∂h^{(0)} = ∂E^{(t)}/∂h^{(t)} U^{⊗t} Π_{τ=1}^{t-1} "
+                                            "diag(σ'(WX^{(τ-1)} + Uh^{(τ-1)}))"), NOTATION,
+        Identity("dE^{(t)}/dh^{(0)}",
+                 "dE^{(t)}/dh^{(t)} U^{t} prod_{tau=1}^{t-1} diag(sigma'(W X^{(tau-1)} + U h^{(tau-1)}))", cell,
+                 [{"t": v} for v in (1, 2, 3, 4)], activations=("tanh", "logistic"), outside="zero"),
+        expected="fails",
+        reading="U^{⊗t} read as the matrix power U^t (⊗ would be a Kronecker power, of size d^t x d^t, which "
+                "does not fit; the lecturer says 'this is U^{τ-1}'); X^{(0)} (at τ = 1) does not exist and is read "
+                "as 0.  Three slips: the product misses τ = t, σ' takes X^{(τ-1)}, and U is pulled out of the "
+                "product of non-commuting matrices",
+        correction=Claim("l59-eq20:corrected", src("eq. (20), second"), NOTATION, corrected20, expected="holds")))
+    out.append(Claim(
+        "l59-eq20-order", src("eq. (20), second", "∂E^{(t)}/∂h^{(t)} U^{⊗t} Π diag(σ'(...))"), NOTATION,
+        Identity("dE^{(t)}/dh^{(0)}",
+                 "dE^{(t)}/dh^{(t)} U^{t} prod_{tau=1}^{t} diag(sigma'(W X^{(tau)} + U h^{(tau-1)}))", cell,
+                 [{"t": v} for v in (1, 2, 3, 4)], activations=("tanh", "logistic")),
+        expected="fails",
+        reading="eq. (20) with its index slips repaired (τ = 1..t, X^{(τ)}), to isolate the last one: U^t "
+                "pulled out in front of the diagonal factors",
+        correction=Claim("l59-eq20-order:corrected", src("eq. (20), second"), NOTATION, corrected20,
+                         expected="holds")))
+
+    out.append(Claim(
+        "l59-0.01-pow-47", src("slide 'EXPLODING/VANISHING GRADIENT' (09:40)", "0.01^{47} = 1.0e-94"), NOTATION,
+        Exact(sp.Rational(1, 100) ** 47, "1.0e-94", "0.01^47", float64=lambda: 0.01 ** 47), expected="holds"))
+    out.append(Claim(
+        "l59-0.5-pow-47", src("slide 'EXPLODING/VANISHING GRADIENT' (09:40)", "0.5^{47} = 7.1054274e-15"), NOTATION,
+        Exact(sp.Rational(1, 2) ** 47, "7.1054274e-15", "0.5^47", float64=lambda: 0.5 ** 47), expected="holds"))
+    out.append(Claim(
+        "l59-40-factors", src("spoken (09:40)", "from this 7th to 47th there are we have 40 Us coming in to place"),
+        NOTATION, Exact(sp.Integer(47 - 7), "40", "47 - 7"), expected="holds",
+        reading="the number of one-step Jacobians (each with a factor U) between the 7th and the 47th word"))
+    out.append(Claim(
+        "l59-u-small", src("slide after eq. (20)", "U gets very small when the depth increases"), NOTATION,
+        kind="prose", expected=None,
+        not_checkable="U is one fixed parameter shared by every step; it does not change with depth.  What "
+                      "shrinks is the product of the d x d factors diag(σ') U (l59-eq20:corrected), bounded by "
+                      "(γ||U||)^t (see l105-power)"))
+    out.append(Claim(
+        "l59-decay-depth", src("slide (09:40)", "The decay in the gradient value is proportional to the depth"),
+        NOTATION, kind="prose",
+        not_checkable="'proportional' is informal: the bound is geometric in the depth, (γλ)^{t-k} "
+                      "(l105-power), and on the pinned instances of the audit it is attained"))
+
+    out.append(Claim(
+        "l59-clip-value", src("slide 'GRADIENT CLIPPING'", "If g < 1, or if g > 1, then g = 1"), NOTATION,
+        Computed(_value_clipping(_clip_printed),
+                 "value clipping as printed (g <- 1 when g < 1 or g > 1) leaves |g| <= 1 unchanged and clips the "
+                 "rest to ±1"),
+        expected="fails",
+        reading="as printed every entry other than 1 becomes 1 (sign and size lost); most plausibly "
+                "'if g < -1 then g = -1; if g > 1 then g = 1'",
+        correction=Claim(
+            "l59-clip-value:corrected", src("slide 'GRADIENT CLIPPING'"), NOTATION,
+            Computed(_value_clipping(_clip_value), "g <- max(-1, min(1, g)) entry by entry leaves |g| <= 1 unchanged "
+                                                   "and clips the rest to ±1"),
+            expected="holds")))
+    out.append(Claim(
+        "l59-clip-norm", src("slide 'GRADIENT CLIPPING'", "If ||g|| > threshold, then g <- threshold/||g|| g"),
+        NOTATION,
+        Computed(norm_clipping(_norm_clip_printed), "norm clipping: ||ĝ|| = min(||g||, threshold), ĝ in the "
+                                                    "direction of g"),
+        expected="holds"))
+    return out
