@@ -317,3 +317,16 @@ def test_bad_usage_raises_for_the_cli():
 
     assert main(["audit", "-k", "no-such-claim"]) == 2
     assert main(["audit", "-k", "l59-eq15-product"]) == 0
+
+
+def test_a_claim_needing_a_missing_module_is_pending_and_skipped_by_verify():
+    from derive.catalog import Computed, Pending
+
+    def needs_module(rng):
+        raise Pending("derive.nonexistent (for this claim) is not installed")
+
+    c = Claim("needs-module", _src(9), "cs7015", Computed(needs_module, "a property"), expected="holds")
+    r = check_claim(c)
+    assert r.verdict == "pending" and "derive.nonexistent" in r.reason and "needs-module" in r.reason
+    (res,) = verify_all(claims=[c], derivations=[])
+    assert (res.method, res.passed) == ("skipped", True)
