@@ -84,6 +84,7 @@ class Evaluator:
         self.values = self.forward()
         self._atomic: dict = {}
         self._reverse: dict = {}
+        self._asked: set = set()
 
     # -- forward ---------------------------------------------------------------------
     def forward(self, overrides: "dict[NodeRef, np.ndarray] | None" = None) -> "dict[NodeRef, np.ndarray]":
@@ -134,15 +135,36 @@ class Evaluator:
         return out
 
     def total(self, f: NodeRef, x: NodeRef) -> np.ndarray:
-        """∂f/∂x by reverse accumulation from f (all paths), cached per f."""
-        if f not in self._reverse:
+        """∂f/∂x by reverse accumulation from f over every path.
+
+        The first request from f follows only the nodes that depend on x; a
+        second request from the same f sweeps (and caches) every node below f,
+        so a path-sum form asking ∂f/∂s_k for all k stays linear in T.
+        """
+        if f in self._reverse:
+            G = self._reverse[f].get(x)
+        elif f in self._asked:
             self._reverse[f] = self._sweep(f)
-        G = self._reverse[f].get(x)
+            G = self._reverse[f].get(x)
+        else:
+            self._asked.add(f)
+            G = self._sweep(f, self._descendants(x)).get(x)
         if G is None:
             return np.zeros((self.graph.size(f), self.graph.size(x)))
         return G
 
-    def _sweep(self, f: NodeRef) -> "dict[NodeRef, np.ndarray]":
+    def _descendants(self, x: NodeRef) -> "set[NodeRef]":
+        """x and every node that depends on x."""
+        seen, stack = {x}, [x]
+        children = self.graph.children
+        while stack:
+            for c in children[stack.pop()]:
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        return seen
+
+    def _sweep(self, f: NodeRef, within: "set[NodeRef] | None" = None) -> "dict[NodeRef, np.ndarray]":
         order = self.graph.order
         G = {f: np.eye(self.graph.size(f))}
         for v in reversed(order[: self.graph.position[f] + 1]):
@@ -150,6 +172,8 @@ class Evaluator:
             if Gv is None:
                 continue
             for p in self.graph.nodes[v].parents:
+                if within is not None and p not in within:
+                    continue
                 contrib = Gv @ self.atomic(v, p)
                 G[p] = G[p] + contrib if p in G else contrib
         return G
