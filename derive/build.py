@@ -174,7 +174,7 @@ PREAMBLE = r"""\usepackage[T1]{fontenc}
 
 
 def article(derivations, texts: "dict[str, str]", report: Report, notation: str, figures=(),
-            diagrams_=()) -> str:
+            diagrams_=(), errata: str = "") -> str:
     """The article: every derivation step by step, each step's verification, an appendix of checks."""
     parts = [r"\documentclass[11pt]{article}", r"\usepackage[margin=1.8cm]{geometry}", PREAMBLE.strip(),
              r"\allowdisplaybreaks", r"\title{Backpropagation through time, machine-checked}",
@@ -200,6 +200,12 @@ def article(derivations, texts: "dict[str, str]", report: Report, notation: str,
         parts.append(rf"\includegraphics[width=0.8\linewidth]{{{fig['path']}}}")
         parts.append(rf"\caption{{{_escape(fig['caption'])}}}\end{{figure}}")
     parts.append(r"\appendix")
+    if errata:
+        parts.append(r"\section{Errata: lecture equations that do not hold as printed}")
+        parts.append("Each equation of the lecture transcripts was encoded as printed and checked by "
+                     "\texttt{derive audit}; these fail, each with a seeded counterexample and a correction "
+                     "that was itself verified.")
+        parts.append(errata)
     parts.append(r"\section{Checks}")
     parts.append(_checks_table(derivations, report))
     parts.append(r"\end{document}")
@@ -355,9 +361,16 @@ def build(opts: BuildOptions) -> int:
         print(f"figures: {len(fig_files)} files ({times['figures']:.1f} s)", file=log, flush=True)
     t0 = time.perf_counter()
     files.update({opts.out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
+    errata = ""
+    if not opts.only:
+        t1 = time.perf_counter()
+        errata = _errata()
+        times["audit"] = time.perf_counter() - t1
+        print(f"audit: errata appendix ({times['audit']:.1f} s)", file=log, flush=True)
+        t0 += times["audit"]  # the audit has its own line, not part of "print"
     dias = diagrams(opts.notation) if opts.figures and not opts.only else []
     files.update({opts.out / "figures" / f"{dia['id']}.tikz": dia["tex"] for dia in dias})
-    files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs, dias)
+    files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs, dias, errata)
     files[opts.out / "slides.tex"] = slides(ders, lhs, rhs_rows, opts.notation)
     times["print"] += time.perf_counter() - t0
     print(f"print: {len(files)} files ({times['print']:.1f} s)", file=log, flush=True)
@@ -421,6 +434,15 @@ def diagrams(notation: str) -> "list[dict]":
                 "caption": "The LSTM dependency graph over two steps (gates and states as nodes, parameters on "
                            "the edges); highlighted: one path from L_2 to s_1."})
     return out
+
+
+def _errata() -> str:
+    """The Errata appendix: every catalog claim that fails as printed (derive.catalog), in its lecture's notation."""
+    try:
+        from .catalog import audit, errata_latex
+    except ImportError:
+        return ""
+    return errata_latex(audit())
 
 
 def _figures(out: Path):
