@@ -150,6 +150,20 @@ class Sym(Expr):
         return self.name + ("" if not self.lag else f"[t-{self.lag}]")
 
 
+class _Unary(Expr):
+    """An operation on one operand ``x`` whose result has x's shape."""
+
+    x: Expr
+
+    @property
+    def children(self):
+        return (self.x,)
+
+    @property
+    def shape(self):
+        return self.x.shape
+
+
 @dataclass(frozen=True)
 class MatMul(Expr):
     A: Expr
@@ -212,16 +226,8 @@ class Add(Expr):
 
 
 @dataclass(frozen=True)
-class Neg(Expr):
+class Neg(_Unary):
     x: Expr
-
-    @property
-    def children(self):
-        return (self.x,)
-
-    @property
-    def shape(self):
-        return self.x.shape
 
     def lower(self, env):
         return -self.x.lower(env)
@@ -266,7 +272,7 @@ class Hadamard(Expr):
 
 
 @dataclass(frozen=True)
-class OneMinus(Expr):
+class OneMinus(_Unary):
     """1 - u, element-wise (the GRU's update complement)."""
 
     x: Expr
@@ -274,14 +280,6 @@ class OneMinus(Expr):
     def __post_init__(self):
         if len(self.x.shape) != 1:
             raise ShapeError(f"1 - u needs a vector u, got {self.x!r} ({fmt_shape(self.x.shape)})")
-
-    @property
-    def children(self):
-        return (self.x,)
-
-    @property
-    def shape(self):
-        return self.x.shape
 
     def lower(self, env):
         return self.x.lower(env).applyfunc(lambda e: 1 - e)
@@ -294,7 +292,7 @@ class OneMinus(Expr):
 
 
 @dataclass(frozen=True)
-class Apply(Expr):
+class Apply(_Unary):
     """An activation applied element-wise: sigma(a)."""
 
     act: Any  # derive.activations.Activation
@@ -303,14 +301,6 @@ class Apply(Expr):
     def __post_init__(self):
         if len(self.x.shape) != 1:
             raise ShapeError(f"{self.act.name} is applied to vectors, got {self.x!r} ({fmt_shape(self.x.shape)})")
-
-    @property
-    def children(self):
-        return (self.x,)
-
-    @property
-    def shape(self):
-        return self.x.shape
 
     def lower(self, env):
         f = self.act.function
@@ -324,7 +314,7 @@ class Apply(Expr):
 
 
 @dataclass(frozen=True)
-class Softmax(Expr):
+class Softmax(_Unary):
     """y = softmax(z): y_i = exp(z_i) / sum_j exp(z_j)."""
 
     x: Expr
@@ -332,14 +322,6 @@ class Softmax(Expr):
     def __post_init__(self):
         if len(self.x.shape) != 1:
             raise ShapeError(f"softmax is applied to a vector, got {self.x!r} ({fmt_shape(self.x.shape)})")
-
-    @property
-    def children(self):
-        return (self.x,)
-
-    @property
-    def shape(self):
-        return self.x.shape
 
     def lower(self, env):
         z = self.x.lower(env)
