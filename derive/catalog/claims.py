@@ -1,0 +1,106 @@
+"""Claims: one statement of one lecture and what it means; the catalog, and choosing claims by id."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..errors import InvalidValue, UnknownName
+from .meanings import Meaning
+from .parse import NOTATIONS
+
+
+KINDS = ("equation", "definition", "prose")
+VERDICTS = ("holds", "fails", "not_checkable", "pending", "error")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a claim is printed: the seed file, the equation number or slide, a short verbatim quote."""
+
+    file: str
+    where: str
+    quote: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}, {self.where}"
+
+
+@dataclass
+class Claim:
+    """One statement of one lecture, and what it means in the engine's terms.
+
+    Attributes:
+        id: a stable identifier, ``l59-eq17`` (lecture, then equation or slide).
+        source: file, equation number or slide, verbatim quote.
+        notation: the course whose symbols ``statement`` and the meaning's strings use.
+        meaning: an `Identity`, `Bound`, ... (None for prose); a zero-argument
+            callable returning one is built lazily, so an error in it is
+            reported against this claim without stopping the audit.
+        statement: the claim as printed (defaults to the meaning's own text).
+        kind: "equation", "definition" or "prose" (not checkable: say why in ``not_checkable``).
+        reading: how a garbled transcription was read, and that it was.
+        expected: what we believe ("holds" / "fails"), used by the tests only.
+        correction: for a failing claim, the corrected statement (itself a claim that must hold).
+        not_checkable: for prose, why the engine cannot check it.
+    """
+
+    id: str
+    source: Source
+    notation: str
+    meaning: "Meaning | Callable[[], Meaning] | None" = None
+    statement: str = ""
+    kind: str = "equation"
+    reading: str = ""
+    expected: "str | None" = None
+    correction: "Claim | None" = None
+    not_checkable: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.id, str) or not re.fullmatch(r"[a-z0-9][\w.:/+~-]*", self.id):
+            raise InvalidValue(f"a claim id is a lowercase word such as 'l59-eq17', got {self.id!r}")
+        if self.kind not in KINDS:
+            raise UnknownName("claim kind", self.kind, KINDS)
+        if self.notation not in NOTATIONS:
+            raise UnknownName("notation", self.notation, NOTATIONS)
+        if self.expected not in (None, "holds", "fails"):
+            raise InvalidValue(f"claim {self.id}: expected must be 'holds', 'fails' or None, got {self.expected!r}")
+        if self.kind == "prose" and not self.not_checkable:
+            raise InvalidValue(f"claim {self.id}: a prose claim must say why it is not checkable")
+        if not self.statement and isinstance(self.meaning, Meaning):
+            self.statement = self.meaning.text()
+
+    def build(self) -> "Meaning | None":
+        """The meaning, built now if it was given as a callable."""
+        m = self.meaning
+        if m is not None and not isinstance(m, Meaning):
+            m = m()
+            if not isinstance(m, Meaning):
+                raise InvalidValue(f"claim {self.id}: its meaning builder returned {type(m).__name__}, not a Meaning")
+            if not self.statement:
+                self.statement = m.text()
+        return m
+
+
+def _matches(ident: str, pattern: "str | None") -> bool:
+    """-k PATTERN: substring, or a glob when it has * ? [; alternatives separated by commas."""
+    if not pattern:
+        return True
+    for p in (x.strip() for x in pattern.split(",")):
+        if p and (fnmatch.fnmatchcase(ident, p) if any(ch in p for ch in "*?[") else p in ident):
+            return True
+    return False
+
+
+def select_ids(ids: "Iterable[str]", pattern: "str | None") -> "list[str]":
+    """The ids matching ``pattern`` (see `_matches`), in order."""
+    return [i for i in ids if _matches(i, pattern)]
+
+
+def load_claims(pattern: "str | None" = None) -> "list[Claim]":
+    """The catalog (`proofs.catalog.claims()`), optionally filtered by id."""
+    from proofs.catalog import claims
+
+    return [c for c in claims() if _matches(c.id, pattern)]
