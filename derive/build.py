@@ -337,6 +337,9 @@ def build(opts: BuildOptions) -> int:
     times["derive"] = time.perf_counter() - t0
     print(f"derive: {len(ders)} derivations ({times['derive']:.1f} s)", file=log, flush=True)
 
+    # The figures and the errata audit do not depend on the derivations' checks: on a second core, meanwhile.
+    side = _start_side_work(opts.out, figures=opts.figures and not opts.only, errata=not opts.only)
+
     t0 = time.perf_counter()
     report = Report()
     for i, d in enumerate(ders, 1):
@@ -346,33 +349,27 @@ def build(opts: BuildOptions) -> int:
     print(f"verify: {report.summary()} ({times['verify']:.1f} s)", file=log, flush=True)
 
     t0 = time.perf_counter()
+    figs, fig_files, errata, side_times = side()
+    for stage, secs in side_times.items():
+        times[stage] = secs
+    if "figures" in side_times:
+        print(f"figures: {len(fig_files)} files ({side_times['figures']:.1f} s, beside verify)", file=log)
+    if "audit" in side_times:
+        print(f"audit: errata appendix ({side_times['audit']:.1f} s, beside verify)", file=log)
+    times["wait"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     texts = {d.id: render_derivation(d, opts.notation, report) for d in ders}
     lhs = {d.id: _latex(d.lhs, opts.notation, d.cell) for d in ders}
     rhs_rows = {d.id: [step_rows(st.rhs, opts.notation, d.cell, max_terms=SLIDE_MAX_TERMS) for st in d.steps]
                 for d in ders}
-    times["print"] = time.perf_counter() - t0
-    figs = []
-    files: dict[Path, "str | bytes"] = {}
-    if opts.figures and not opts.only:
-        t0 = time.perf_counter()
-        figs, fig_files = _figures(opts.out)
-        files.update(fig_files)
-        times["figures"] = time.perf_counter() - t0
-        print(f"figures: {len(fig_files)} files ({times['figures']:.1f} s)", file=log, flush=True)
-    t0 = time.perf_counter()
+    files: dict[Path, "str | bytes"] = dict(fig_files)
     files.update({opts.out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
-    errata = ""
-    if not opts.only:
-        t1 = time.perf_counter()
-        errata = _errata()
-        times["audit"] = time.perf_counter() - t1
-        print(f"audit: errata appendix ({times['audit']:.1f} s)", file=log, flush=True)
-        t0 += times["audit"]  # the audit has its own line, not part of "print"
     dias = diagrams(opts.notation) if opts.figures and not opts.only else []
     files.update({opts.out / "figures" / f"{dia['id']}.tikz": dia["tex"] for dia in dias})
     files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs, dias, errata)
     files[opts.out / "slides.tex"] = slides(ders, lhs, rhs_rows, opts.notation)
-    times["print"] += time.perf_counter() - t0
+    times["print"] = time.perf_counter() - t0
     print(f"print: {len(files)} files ({times['print']:.1f} s)", file=log, flush=True)
 
     t0 = time.perf_counter()
@@ -434,6 +431,40 @@ def diagrams(notation: str) -> "list[dict]":
                 "caption": "The LSTM dependency graph over two steps (gates and states as nodes, parameters on "
                            "the edges); highlighted: one path from L_2 to s_1."})
     return out
+
+
+def _side_work(out: Path, figures: bool, errata: bool):
+    times, figs, fig_files, text = {}, [], {}, ""
+    if figures:
+        t0 = time.perf_counter()
+        figs, fig_files = _figures(out)
+        times["figures"] = time.perf_counter() - t0
+    if errata:
+        t0 = time.perf_counter()
+        text = _errata()
+        times["audit"] = time.perf_counter() - t0
+    return figs, fig_files, text, times
+
+
+def _start_side_work(out: Path, *, figures: bool, errata: bool):
+    """Run `_side_work` in a forked process when there is a spare core; returns a function giving its result."""
+    import multiprocessing as mp
+
+    if not (figures or errata) or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+        result = _side_work(out, figures, errata)
+        return lambda: result
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+    future = pool.submit(_side_work, out, figures, errata)
+
+    def wait():
+        try:
+            return future.result()
+        finally:
+            pool.shutdown()
+
+    return wait
 
 
 def _errata() -> str:
