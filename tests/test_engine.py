@@ -165,6 +165,8 @@ def test_engine_total_matches_finite_differences_and_numpy(d):
         np.testing.assert_allclose(eng.reshape(np.shape(ref)), ref, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_non_finite_values_are_a_failed_check_not_a_crash():
     g = unroll(rnn(), 3, {"n": 2, "d": 2, "k": 3})
     inst = Instance.random(g, 0)
