@@ -154,6 +154,11 @@ class _Unary(Expr):
     """An operation on one operand ``x`` whose result has x's shape."""
 
     x: Expr
+    needs: str = ""  # for an operation on vectors only: how to name it in the error
+
+    def __post_init__(self):
+        if self.needs and len(self.x.shape) != 1:
+            raise ShapeError(f"{self.needs} needs a vector, got {self.x!r} ({fmt_shape(self.x.shape)})")
 
     @property
     def children(self):
@@ -277,9 +282,7 @@ class OneMinus(_Unary):
 
     x: Expr
 
-    def __post_init__(self):
-        if len(self.x.shape) != 1:
-            raise ShapeError(f"1 - u needs a vector u, got {self.x!r} ({fmt_shape(self.x.shape)})")
+    needs = "1 - u"
 
     def lower(self, env):
         return self.x.lower(env).applyfunc(lambda e: 1 - e)
@@ -298,9 +301,9 @@ class Apply(_Unary):
     act: Any  # derive.activations.Activation
     x: Expr
 
-    def __post_init__(self):
-        if len(self.x.shape) != 1:
-            raise ShapeError(f"{self.act.name} is applied to vectors, got {self.x!r} ({fmt_shape(self.x.shape)})")
+    @property
+    def needs(self):
+        return self.act.name
 
     def lower(self, env):
         f = self.act.function
@@ -319,9 +322,7 @@ class Softmax(_Unary):
 
     x: Expr
 
-    def __post_init__(self):
-        if len(self.x.shape) != 1:
-            raise ShapeError(f"softmax is applied to a vector, got {self.x!r} ({fmt_shape(self.x.shape)})")
+    needs = "softmax"
 
     def lower(self, env):
         z = self.x.lower(env)

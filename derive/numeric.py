@@ -222,20 +222,7 @@ class Evaluator:
             for sign in (1.0, -1.0):
                 pert = flat.copy()
                 pert[i] += sign * eps
-                vals = self._forward_from(x, pert.reshape(base.shape))
+                vals = self.forward({x: pert.reshape(base.shape)})
                 cols.append(np.ravel(vals[f]))
             J[:, i] = (cols[0] - cols[1]) / (2 * eps)
         return J
-
-    def _forward_from(self, x: NodeRef, value: np.ndarray):
-        info = self.graph.nodes[x]
-        if info.kind in ("node", "total"):
-            return self.forward({x: value})
-        inst = dict(self.instance.values)
-        inst[x] = value
-        saved = self.instance.values
-        try:
-            self.instance.values = inst
-            return self.forward()
-        finally:
-            self.instance.values = saved

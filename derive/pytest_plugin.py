@@ -92,13 +92,25 @@ class DeriveCheckFailed(Exception):
     """A derivation step or claim that did not check; ``args[0]`` is the report text."""
 
 
-class DerivationItem(pytest.Item):
+class _DeriveItem(pytest.Item):
+    """A derive check: marked ``derive``; a failed check is reported as its own text, not a traceback."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_marker("derive")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, DeriveCheckFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class DerivationItem(_DeriveItem):
     """One derivation: every step, every binding, exactly and numerically (`derive.verify`)."""
 
     def __init__(self, *, derivation, **kwargs):
         super().__init__(**kwargs)
         self.derivation = derivation
-        self.add_marker("derive")
 
     def runtest(self):
         from derive import verify
@@ -114,22 +126,16 @@ class DerivationItem(pytest.Item):
                 lines.append(f"  step {r.step + 1} [{r.method}] {r.where}: {r.detail}")
             raise DeriveCheckFailed("\n".join(lines))
 
-    def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, DeriveCheckFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
-
     def reportinfo(self):
         return self.path, None, f"derivation {self.derivation.id}"
 
 
-class ClaimItem(pytest.Item):
+class ClaimItem(_DeriveItem):
     """One lecture claim: its verdict must be the expected one and its correction must hold."""
 
     def __init__(self, *, claim, **kwargs):
         super().__init__(**kwargs)
         self.claim = claim
-        self.add_marker("derive")
 
     def runtest(self):
         from derive.catalog import check_claim
@@ -151,11 +157,6 @@ class ClaimItem(pytest.Item):
             if r.correction is not None and r.correction.verdict != "holds":
                 lines.append(f"  correction {r.correction.claim.id}: {r.correction.verdict} {r.correction.reason}")
             raise DeriveCheckFailed("\n".join(lines))
-
-    def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, DeriveCheckFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
         return self.path, None, f"claim {self.claim.id}"

@@ -13,9 +13,10 @@ entries and states it in vector notation:
                    Module 14.5 (∂⁺s_{kp}/∂W_{qr} = δ_{pq} σ'(a_{kp}) s_{k-1,r});
 - ``dense``        nothing simpler was found (the matrix itself is returned).
 
-Every recognised form is rebuilt as a matrix and compared with the Jacobian
-entry by entry (`Structure.proved`): the statement is a SymPy identity, not a
-pattern match taken on trust.
+Every form is accepted only after its entries were compared with the Jacobian's
+by SymPy (each ``simplify(a - b) == 0`` below), so the statement is an identity,
+not a pattern match taken on trust; `derive.verify` compares a `LocalForm` with
+the Jacobian entry by entry once more.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ class Structure:
     matrix: "NodeRef | None" = None
     outer: "NodeRef | None" = None
     jacobian: "sp.Matrix | None" = field(default=None, compare=False)
-    proved: bool = False
 
     def __str__(self):
         v = self.vector
@@ -141,16 +141,16 @@ def recognise(J: sp.Matrix, f: NodeRef, x: NodeRef, graph: Graph, local: LocalJa
     J = J.applyfunc(sp.simplify)
     m, p = J.shape
     if all(e == 0 for e in J):
-        return Structure("zero", f, x, jacobian=J, proved=True)
+        return Structure("zero", f, x, jacobian=J)
     if m == p and J == sp.eye(m):
-        return Structure("identity", f, x, jacobian=J, proved=True)
+        return Structure("identity", f, x, jacobian=J)
     P = _param_matrix(J, syms)
     if P is not None:
-        return Structure("matrix", f, x, matrix=P, jacobian=J, proved=True)
+        return Structure("matrix", f, x, matrix=P, jacobian=J)
     if m == p and all(J[i, j] == 0 for i in range(m) for j in range(p) if i != j):
         v = _elementwise([J[i, i] for i in range(m)], syms)
         if v is not None:
-            return Structure("diag", f, x, vector=v, jacobian=J, proved=True)
+            return Structure("diag", f, x, vector=v, jacobian=J)
     # diag(v) P: each row of J is a multiple of the same row of a parameter matrix.
     for ref, M in syms.matrices.items():
         if graph.nodes[ref].kind != "param" or M.shape != J.shape:
@@ -164,7 +164,7 @@ def recognise(J: sp.Matrix, f: NodeRef, x: NodeRef, graph: Graph, local: LocalJa
         else:
             v = _elementwise(rows, syms)
             if v is not None:
-                return Structure("diag_matrix", f, x, vector=v, matrix=ref, jacobian=J, proved=True)
+                return Structure("diag_matrix", f, x, vector=v, matrix=ref, jacobian=J)
     # δ_pq v_p u_r: x is a matrix parameter with m rows, flattened row by row.
     xshape = graph.nodes[x].shape
     if len(xshape) == 2 and xshape[0] == m:
@@ -183,8 +183,8 @@ def recognise(J: sp.Matrix, f: NodeRef, x: NodeRef, graph: Graph, local: LocalJa
                 else:
                     v = _elementwise(vs, syms)
                     if v is not None:
-                        return Structure("delta_outer", f, x, vector=v, outer=ref, jacobian=J, proved=True)
-    return Structure("dense", f, x, jacobian=J, proved=True)
+                        return Structure("delta_outer", f, x, vector=v, outer=ref, jacobian=J)
+    return Structure("dense", f, x, jacobian=J)
 
 
 def explicit_structure(graph: Graph, view: View, f: NodeRef, x: NodeRef, local: LocalJacobians) -> Structure:

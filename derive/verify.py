@@ -67,13 +67,6 @@ class Report:
     def failures(self) -> "list[CheckResult]":
         return [r for r in self.results if not r.passed]
 
-    def methods(self, derivation: str, step: int) -> "list[str]":
-        """The methods by which a step passed ("exact", "numeric-fd", ...), sorted."""
-        rs = [r for r in self.results if r.derivation == derivation and r.step == step]
-        if not rs or not all(r.passed for r in rs):
-            return []
-        return sorted({r.method for r in rs})
-
     def verdict(self, derivation: str, step: int) -> str:
         """"symbolic and numeric", "symbolic", "numeric" or "FAILED" for one step."""
         rs = [r for r in self.results if r.derivation == derivation and r.step == step]
