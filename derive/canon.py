@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Term, Zero
 from .errors import NotSupported
+from .terms.base import Term, canon_of
 from .graph import Graph, NodeRef, View
 
 __all__ = ["Canon", "Poly", "count_paths"]
@@ -165,28 +165,14 @@ class Canon:
         return self._of(term)
 
     def _of(self, term: Term) -> Poly:
-        if isinstance(term, D):
-            f, x = self.graph.node(term.f), self.graph.node(term.x)
-            return self.explicit(f, x) if term.explicit else self.paths(f, x)
-        if isinstance(term, Prod):
-            out = Poly({EMPTY: 1})
-            for factor in term.factors:
-                out = self.mul(out, self._of(factor))
-                if not out:
-                    break
-            return out
-        if isinstance(term, Sum):
-            out = Poly()
-            for t in term.terms:
-                out = out.add(self._of(t))
-            return out
-        if isinstance(term, Brace):
-            return self._of(term.body)
-        if isinstance(term, Zero):
-            return Poly()
-        if isinstance(term, (SumOver, ProdOver)):
-            return self._of(term.expand_indexed())
-        raise NotSupported(f"no canonical form for {type(term).__name__}")
+        return canon_of(term, self)
+
+    def one(self) -> Poly:
+        """The empty word: the canonical form of an empty product."""
+        return Poly({EMPTY: 1})
+
+    def zero(self) -> Poly:
+        return Poly()
 
     def difference(self, a: Term, b: Term, limit: int = 3) -> "list[str]":
         """Human-readable words that differ between a and b (empty when equal)."""

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Term, Zero
-from .errors import InvalidValue, NotSupported, ShapeError
+from . import activations
+from .errors import InvalidValue, NotSupported, UnknownName
 from .graph import Graph, NodeRef, View
 from .local import LocalJacobians
+from .terms import D, Term
+from .terms.base import numeric_of
 
-__all__ = ["Instance", "Evaluator", "local_jacobians"]
+__all__ = ["Instance", "Evaluator", "Numbers", "local_jacobians"]
 
 _LOCAL_CACHE: dict = {}
 
@@ -179,36 +181,12 @@ class Evaluator:
         return G
 
     # -- terms ----------------------------------------------------------------------------
-    def evaluate(self, term: Term) -> "np.ndarray | None":
-        """The numeric value of a term with concrete indices (None stands for an exact zero)."""
-        if isinstance(term, D):
-            f, x = self.graph.node(term.f), self.graph.node(term.x)
-            return self.explicit(f, x) if term.explicit else self.total(f, x)
-        if isinstance(term, Prod):
-            out = None
-            for i, factor in enumerate(term.factors):
-                v = self.evaluate(factor)
-                if v is None:
-                    return None
-                if i and out.shape[1] != v.shape[0]:
-                    raise ShapeError(f"cannot multiply {Prod(term.factors[:i])} ({out.shape[0]}x{out.shape[1]}) by "
-                                     f"{factor} ({v.shape[0]}x{v.shape[1]}): the Jacobians do not chain")
-                out = v if i == 0 else out @ v
-            return out
-        if isinstance(term, Sum):
-            out = None
-            for t in term.terms:
-                v = self.evaluate(t)
-                if v is not None:
-                    out = v if out is None else out + v
-            return out
-        if isinstance(term, Brace):
-            return self.evaluate(term.body)
-        if isinstance(term, Zero):
-            return None
-        if isinstance(term, (SumOver, ProdOver)):
-            return self.evaluate(term.expand_indexed())
-        raise NotSupported(f"cannot evaluate a {type(term).__name__} numerically")
+    def evaluate(self, term: Term, act=None) -> "np.ndarray | None":
+        """The numeric value of a term with concrete indices (None stands for an exact zero).
+
+        ``act`` is the activation an unnamed σ stands for (the cell's, for a lecture claim).
+        """
+        return Numbers(self, act).value(term)
 
     # -- finite differences -----------------------------------------------------------
     def finite_difference(self, f: NodeRef, x: NodeRef, eps: float = 1e-5) -> np.ndarray:
@@ -226,3 +204,44 @@ class Evaluator:
                 cols.append(np.ravel(vals[f]))
             J[:, i] = (cols[0] - cols[1]) / (2 * eps)
         return J
+
+
+class Numbers:
+    """What a term asks for when it is evaluated on one instance: derivatives, node values, σ.
+
+    ``Term.numeric(ctx)`` receives one of these; the derivatives are the
+    Evaluator's (explicit: along folded chains; total: reverse accumulation).
+    """
+
+    def __init__(self, ev: Evaluator, act=None):
+        self.ev, self.graph = ev, ev.graph
+        self.act = activations.get(act) if act is not None else None
+
+    def value(self, term):
+        """The value of a term or operand; None is an exact zero."""
+        return numeric_of(term, self)
+
+    def activation(self) -> activations.Activation:
+        if self.act is None:
+            raise NotSupported("σ without an activation: name it (Prime(x, 'tanh')) or give the claim's")
+        return self.act
+
+    def derivative(self, term: D) -> np.ndarray:
+        f, x = self.graph.node(term.f), self.graph.node(term.x)
+        return self.ev.explicit(f, x) if term.explicit else self.ev.total(f, x)
+
+    def node(self, ref: NodeRef, outside: str = "error") -> np.ndarray:
+        g = self.graph
+        if ref not in g.nodes:
+            if outside == "zero" and ref.name in g.cell.symbols:
+                return np.zeros((g.size(_any_ref(g, ref.name)), 1))
+            g.node(ref)  # raises UnknownName listing the graph's nodes
+        v = np.asarray(self.ev.values[g.node(ref)], dtype=np.float64)
+        return v.reshape(-1, 1) if v.ndim == 1 else v
+
+
+def _any_ref(g: Graph, name: str) -> NodeRef:
+    for ref in g.nodes:
+        if ref.name == name:
+            return ref
+    raise UnknownName("node", name, sorted({r.name for r in g.nodes}))

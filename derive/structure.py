@@ -28,24 +28,9 @@ import sympy as sp
 from .errors import NotSupported
 from .graph import Graph, NodeRef, View
 from .local import LocalJacobians, _flat
+from .terms import DeltaOuter, Diag, Elementwise, Identity, Prod, Term, Value, Zero
 
-__all__ = ["Structure", "Elementwise", "symbolic_explicit", "recognise", "explicit_structure"]
-
-
-@dataclass(frozen=True)
-class Elementwise:
-    """A vector expression applied entry by entry: ``template`` in placeholder symbols.
-
-    ``vectors`` maps each placeholder to the node it stands for (at the
-    Jacobian's time step), e.g. {a: a_j} for σ'(a_j) or {o: o_t, s: s_t} for
-    o_t ⊙ tanh'(s_t).
-    """
-
-    template: sp.Expr
-    vectors: "tuple[tuple[sp.Symbol, NodeRef], ...]"
-
-    def __str__(self):
-        return str(self.template.subs({p: sp.Symbol(str(r)) for p, r in self.vectors}))
+__all__ = ["Structure", "Elementwise", "LocalForm", "as_term", "symbolic_explicit", "recognise", "explicit_structure"]
 
 
 @dataclass(frozen=True)
@@ -197,98 +182,57 @@ def explicit_structure(graph: Graph, view: View, f: NodeRef, x: NodeRef, local: 
 # ---------------------------------------------------------------------------
 # Local formulas as terms of a derivation: "∂s_j/∂s_{j-1} = diag(σ'(a_j)) W".
 # ---------------------------------------------------------------------------
-from .algebra import Term, _subs_time  # noqa: E402
+
+
+def as_term(st: Structure, f_index=None) -> Term:
+    """The recognised structure as a term; ``f_index`` rewrites its times relative to an index (f's step = f_index)."""
+    def at(r):
+        if r is None or r.t is None or f_index is None:
+            return r
+        return NodeRef(r.name, f_index + (r.t - st.f.t))
+
+    v = st.vector
+    vec = Elementwise(v.template, tuple((p, at(r)) for p, r in v.vectors)) if v is not None else None
+    f = at(st.f)
+    body = {
+        "zero": lambda: Zero(),
+        "identity": lambda: Identity(f),
+        "matrix": lambda: Value(st.matrix),
+        "diag": lambda: Diag(vec),
+        "diag_matrix": lambda: Prod((Diag(vec), Value(st.matrix))),
+        "delta_outer": lambda: DeltaOuter(vec, Value(at(st.outer))),
+    }.get(st.kind)
+    if body is None:
+        raise NotSupported(f"no vector form for a Jacobian of kind {st.kind!r} ({st.f} by {st.x})")
+    return body()
 
 
 @dataclass(frozen=True)
 class LocalForm(Term):
-    """A local Jacobian written in vector notation, with symbolic time indices.
+    """A local Jacobian in vector notation, as recognised: its ``kind`` (see `Structure`) and the term it is.
 
-    ``kind`` as in `Structure`; ``template`` an element-wise SymPy expression in
-    placeholder symbols, ``vectors`` the node each placeholder stands for.
+    Evaluated, proved and printed as its ``body`` (a `derive.terms` term such as
+    ``Prod((Diag(Elementwise(σ'(a), a_j)), Value(W)))``); the kind is the name a
+    lecture gives the shape ("diagonal", "diag times a matrix").
     """
 
     kind: str
-    template: "sp.Expr | None" = None
-    vectors: "tuple[tuple[sp.Symbol, NodeRef], ...]" = ()
-    matrix: "NodeRef | None" = None
-    outer: "NodeRef | None" = None
-
-    def subs(self, mapping):
-        def sub(r):
-            return None if r is None else NodeRef(r.name, _subs_time(r.t, mapping))
-
-        return type(self)(self.kind, self.template, tuple((p, sub(r)) for p, r in self.vectors),
-                          sub(self.matrix), sub(self.outer))
+    body: Term
+    _data = ("kind",)
 
     @classmethod
     def of(cls, st: Structure, f_index=None) -> "LocalForm":
         """The form of a recognised structure; ``f_index`` rewrites its times relative to an index."""
-        v = st.vector
-        form = cls(st.kind, v.template if v else None, v.vectors if v else (), st.matrix, st.outer)
-        if f_index is not None:
-            shift = {}
-            for r in [r for _, r in form.vectors] + [form.outer]:
-                if r is not None and r.t is not None:
-                    shift[r] = NodeRef(r.name, f_index + (r.t - st.f.t))
-            form = LocalForm(form.kind, form.template, tuple((p, shift.get(r, r)) for p, r in form.vectors),
-                             form.matrix, shift.get(form.outer, form.outer))
-        return form
+        return cls(st.kind, as_term(st, f_index))
 
-    def symbolic(self, graph: Graph, local: LocalJacobians, f: NodeRef, x: NodeRef) -> sp.Matrix:
-        """The matrix this form stands for, in the element symbols of f's step."""
-        syms = _Symbols(graph, local, f)
-        m, p = graph.size(f), graph.size(x)
-        vec = None
-        if self.template is not None:
-            vec = [self.template.xreplace({ph: syms.matrices[r][i] for ph, r in self.vectors}) for i in range(m)]
-        if self.kind == "zero":
-            return sp.zeros(m, p)
-        if self.kind == "identity":
-            return sp.eye(m)
-        if self.kind == "matrix":
-            return syms.matrices[self.matrix]
-        if self.kind == "diag":
-            return sp.diag(*vec)
-        if self.kind == "diag_matrix":
-            return sp.diag(*vec) * syms.matrices[self.matrix]
-        if self.kind == "delta_outer":
-            u = syms.matrices[self.outer]
-            cols = u.rows
-            return sp.Matrix(m, m * cols, lambda i, c: vec[i] * u[c % cols] if c // cols == i else 0)
-        raise NotSupported(f"no matrix for a local form of kind {self.kind!r}")
+    def numeric(self, ctx):
+        return self.body.numeric(ctx)
 
-    def numeric(self, values: dict, m: int, p: int):
-        """The matrix with the nodes' numeric values substituted."""
-        import numpy as np
+    def symbolic(self, ctx):
+        return self.body.symbolic(ctx)
 
-        from . import activations
-
-        vec = None
-        if self.template is not None:
-            phs = [ph for ph, _ in self.vectors]
-            mods = [{}, "numpy"]
-            for a in activations.names():
-                mods[0].update(activations.get(a).lambdify_modules())
-            fn = sp.lambdify(phs, self.template, modules=mods)
-            vec = np.broadcast_to(np.asarray(fn(*[np.ravel(values[r]) for _, r in self.vectors]), dtype=float), (m,))
-        if self.kind == "zero":
-            return np.zeros((m, p))
-        if self.kind == "identity":
-            return np.eye(m)
-        if self.kind == "matrix":
-            return np.asarray(values[self.matrix], dtype=float)
-        if self.kind == "diag":
-            return np.diag(vec)
-        if self.kind == "diag_matrix":
-            return np.diag(vec) @ values[self.matrix]
-        if self.kind == "delta_outer":
-            u = np.ravel(values[self.outer])
-            return np.einsum("pq,r->pqr", np.diag(vec), u).reshape(m, -1)
-        raise NotSupported(f"no matrix for a local form of kind {self.kind!r}")
+    def canon(self, ctx):
+        return self.body.canon(ctx)
 
     def __str__(self):
-        v = self.template.subs({p: sp.Symbol(str(r)) for p, r in self.vectors}) if self.template is not None else None
-        return {"zero": "0", "identity": "I", "matrix": f"{self.matrix}", "diag": f"diag({v})",
-                "diag_matrix": f"diag({v}) {self.matrix}",
-                "delta_outer": f"δ_pq ({v})_p ({self.outer})_r"}.get(self.kind, self.kind)
+        return str(self.body)

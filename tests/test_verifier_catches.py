@@ -70,20 +70,8 @@ def test_swapped_matrix_order_in_a_local_formula_is_caught_symbolically():
     right = LocalForm.of(explicit_structure(g, g.view(), "s_2", "s_1", local_jacobians(g)), f_index=j)
     assert right.kind == "diag_matrix"
 
-    class Swapped(LocalForm):  # W diag(v): rebuild in the other order
-        def symbolic(self, graph, local, f, x):
-            import sympy as sp
-            M = LocalForm.symbolic(self, graph, local, f, x)
-            P = LocalForm(kind="matrix", matrix=self.matrix).symbolic(graph, local, f, x)
-            v = [M[i, 0] / P[i, 0] for i in range(M.rows)]
-            return P * sp.diag(*v)
-
-        def numeric(self, values, m, p):
-            import numpy as np
-            D_ = LocalForm(kind="diag", template=self.template, vectors=self.vectors).numeric(values, m, m)
-            return np.asarray(values[self.matrix]) @ D_
-
-    wrong = Swapped(right.kind, right.template, right.vectors, right.matrix, right.outer)
+    diag, w = right.body.factors
+    wrong = Prod((w, diag))  # W diag(v): the order swapped
     d = Derivation("swap", "", "", rnn(), D(s(j), s(j - 1)), [Step(wrong)], bindings=[{"j": 2, "T": 2}])
     report = verify(d, sizes=[{"n": 3, "d": 2, "k": 4}])
     methods = {r.method for r in report.failures()}

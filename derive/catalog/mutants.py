@@ -8,8 +8,8 @@ import sympy as sp
 
 from ..algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Term
 from ..graph import NodeRef
-from .terms import (Const, DeltaOuter, Diag, Gamma, Hadamard, Lam, MatPow, Norm, SigmaPrime, SpectralRadius, Value,
-                    _Unary, _walk)
+from ..terms.base import sub_index
+from .terms import Const, Diag, Gamma, Lam, Norm, SigmaPrime, SpectralRadius, Value, _walk
 
 
 _COMMUTING = (Diag, Const, Gamma, Lam, Norm, SpectralRadius)
@@ -19,23 +19,9 @@ def _replace_sub(term, old, new):
     """term with the sub-term ``old`` (by identity) replaced by ``new``."""
     if term is old:
         return new
-    if isinstance(term, Prod):
-        return Prod(tuple(_replace_sub(f, old, new) for f in term.factors))
-    if isinstance(term, Sum):
-        return Sum(tuple(_replace_sub(t, old, new) for t in term.terms))
-    if isinstance(term, (Brace, SumOver, ProdOver)):
-        return replace(term, body=_replace_sub(term.body, old, new))
-    if isinstance(term, _Unary):
-        return replace(term, x=_replace_sub(term.x, old, new))
-    if isinstance(term, Diag):
-        return Diag(_replace_sub(term.v, old, new))
-    if isinstance(term, MatPow):
-        return MatPow(_replace_sub(term.base, old, new), term.exponent)
-    if isinstance(term, Hadamard):
-        return Hadamard(_replace_sub(term.left, old, new), _replace_sub(term.right, old, new))
-    if isinstance(term, DeltaOuter):
-        return DeltaOuter(_replace_sub(term.v, old, new), _replace_sub(term.u, old, new))
-    return term
+    if not isinstance(term, Term):
+        return term
+    return term.map(lambda c: _replace_sub(c, old, new))
 
 
 def _term_mutants(term: Term) -> "list[tuple[str, Term]]":
@@ -62,7 +48,7 @@ def _term_mutants(term: Term) -> "list[tuple[str, Term]]":
             out.append(("swapped factor order", _replace_sub(term, po, replace(po, descending=not po.descending))))
     rng = next((x for x in subs if isinstance(x, (SumOver, ProdOver))), None)
     if rng is not None:
-        out.append(("shifted index", _replace_sub(term, rng, replace(rng, lo=sp.sympify(rng.lo) + 1))))
+        out.append(("shifted index", _replace_sub(term, rng, replace(rng, lo=sub_index(rng.lo, {}) + 1))))
     else:
         dd = next((x for x in subs if isinstance(x, D) and x.f.t is not None), None)
         if dd is not None:

@@ -11,7 +11,8 @@ from ..cell import Cell
 from ..errors import DeriveError, InvalidValue, UnknownName
 from ..graph import NodeRef
 from .terms import (Const, Diag, Gamma, Hadamard, Lam, MatPow, Norm, Sigma, SigmaPrime, SpectralRadius, Value,
-                    _sub_ref, _walk)
+                    _walk)
+from ..terms.base import sub_time as _sub_ref
 
 
 NOTATIONS = ("cs7015", "appliednlp", "cs224n")

@@ -35,12 +35,11 @@ from dataclasses import replace
 
 import sympy as sp
 
-from ..algebra import Brace, Prod, ProdOver, Sum, SumOver
+from .. import terms as tm
 from ..errors import DeriveError, NotSupported
 from ..verify import CheckResult
 from .audit import AuditReport
 from .checks import _fmt_where
-from .terms import Const, Diag, Gamma, Lam, MatPow, Norm, Sigma, SigmaPrime, SpectralRadius, Value
 
 
 _MARK = {"holds": "holds", "fails": "FAILS", "not_checkable": "n/a", "pending": "pending", "error": "ERROR"}
@@ -137,13 +136,12 @@ def errata_latex(report: AuditReport, notation: "str | None" = None) -> str:
     """
     try:
         from ..latex import latex
-        from ..latex import objects as ob
     except ImportError:  # pragma: no cover - depends on the installation
         raise NotSupported("errata_latex needs derive.latex (the printer), which is not installed") from None
     items = []
     for e in errata_entries(report):
         nota = notation or e["notation"]
-        printed = _latex_equation(e["terms"]["printed"], nota, latex, ob) or _tt(e["statement"])
+        printed = _latex_equation(e["terms"]["printed"], nota, latex, tm) or _tt(e["statement"])
         lines = [rf"\item[{_tex_text(e['id'])}] {_tex_text(e['source']['file'])}, {_tex_text(e['source']['where'])}. "
                  rf"As printed: {printed}"]
         if e["reading"]:
@@ -156,53 +154,22 @@ def errata_latex(report: AuditReport, notation: "str | None" = None) -> str:
         if e["special_case"]:
             lines.append(_tex_text(e["special_case"]) + ".")
         if e["correction"] is not None:
-            fixed = _latex_equation(e["terms"]["corrected"], nota, latex, ob) or _tt(e["correction"]["statement"])
+            fixed = _latex_equation(e["terms"]["corrected"], nota, latex, tm) or _tt(e["correction"]["statement"])
             lines.append(rf"Correction ({_tex_text(e['correction']['verdict'])}, "
                          rf"{_tex_text(' and '.join(e['correction']['how']) or 'unchecked')}): {fixed}")
         items.append("\n".join(lines))
     return "\\begin{description}\n" + "\n\n".join(items) + "\n\\end{description}\n"
 
 
-def _latex_equation(sides, notation, latex, ob) -> str:
+def _latex_equation(sides, notation, latex, terms) -> str:
     """(lhs, rhs) as an equation, (lhs, rhs, rel) as a relation; "" when the printer cannot print them."""
     if len(sides) not in (2, 3):
         return ""
     try:
-        lhs, rhs = (_printable(s, ob) for s in sides[:2])
         rel = sides[2] if len(sides) == 3 else "="
-        return r"\[ " + latex(ob.Relation(lhs, rel, rhs), notation=notation) + r" \]"
-    except (DeriveError, AttributeError, TypeError, KeyError):
+        return r"\[ " + latex(terms.Relation(sides[0], rel, sides[1]), notation=notation) + r" \]"
+    except DeriveError:
         return ""
-
-
-def _printable(term, ob):
-    """A catalog term as objects the printer knows (`derive.latex.objects`, algebra terms, NodeRefs)."""
-    if isinstance(term, Value):
-        return term.ref
-    if isinstance(term, Diag):
-        return ob.Diag(_printable(term.v, ob))
-    if isinstance(term, (SigmaPrime, Sigma)):
-        cls = ob.Prime if isinstance(term, SigmaPrime) else ob.Applied
-        return cls(term.act or "logistic", _printable(term.x, ob))
-    if isinstance(term, MatPow):
-        return ob.Power(_printable(term.base, ob), term.exponent)
-    if isinstance(term, Norm):
-        return ob.Norm(_printable(term.x, ob))
-    if isinstance(term, Const):
-        return sp.sympify(term.value)
-    if isinstance(term, Gamma):
-        return sp.Symbol("gamma")
-    if isinstance(term, Lam):
-        return sp.Symbol("lambda")
-    if isinstance(term, SpectralRadius):
-        return ob.Applied("identity", _printable(term.x, ob))
-    if isinstance(term, Prod):
-        return Prod(tuple(_printable(f, ob) for f in term.factors))
-    if isinstance(term, Sum):
-        return Sum(tuple(_printable(t, ob) for t in term.terms))
-    if isinstance(term, (Brace, SumOver, ProdOver)):
-        return replace(term, body=_printable(term.body, ob))
-    return term
 
 
 _TEX_TEXT = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",

@@ -31,13 +31,14 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
 
-from .. import algebra, ir
+from .. import activations, ir
+from .. import terms as tm
 from ..activations import ActivationApplied, ActivationPrime
 from ..cell import Cell
 from ..errors import InvalidValue, NotSupported
 from ..graph import NodeRef
+from ..indices import as_index, parse_index
 from ..notation import get_notation
-from . import objects as ob
 
 __all__ = ["LatexPrinter", "latex"]
 
@@ -71,9 +72,9 @@ class LatexPrinter(_SympyLatexPrinter):
         cell = self._settings["cell"]
         self.cell = cell.name if isinstance(cell, Cell) else cell
         time = self._settings["time"]
-        if isinstance(time, str):  # "t", "k", "t + 1": names are integer time indices
-            time = sp.sympify(time, locals={n: algebra.idx(n) for n in re.findall(r"[A-Za-z]\w*", time)})
-        self.time = sp.sympify(time)
+        if isinstance(time, str):  # "t", "k", "t + 1": names are integer time indices (read by a grammar)
+            time = parse_index(time)
+        self.time = _index_expr(time)
 
     def _print(self, expr, **kwargs):
         # SymPy skips intermediate classes of a Function when dispatching, so the
@@ -111,13 +112,16 @@ class LatexPrinter(_SympyLatexPrinter):
         return self.notation.symbol(name, time, indices, cell=self.cell)
 
     def _time(self, t) -> "str | None":
-        return None if t is None else self._print(sp.sympify(t))
+        return None if t is None else self._print(_index_expr(t))
 
     def _is_atom(self, x) -> bool:
         """Whether x reads as one symbol (no brackets needed around it)."""
         if isinstance(x, str):
             return _SINGLE_TOKEN.fullmatch(x) is not None
-        if isinstance(x, (ir.Sym, NodeRef, ob.Entry, ob.Norm, ob.Diag, ob.Applied, ob.Prime)):
+        if isinstance(x, tm.Value):
+            return True
+        if isinstance(x, (ir.Sym, NodeRef, tm.Entry, tm.Norm, tm.Diag, tm.Apply, tm.Prime, tm.SpectralRadius,
+                          tm.Gamma, tm.Lam, tm.Identity, tm.Transpose)):
             return True
         if isinstance(x, (ir.Apply, ir.Softmax, ir.OneMinus)):
             return True
@@ -154,39 +158,39 @@ class LatexPrinter(_SympyLatexPrinter):
     def _print_NodeRef(self, ref: NodeRef) -> str:
         return self._symbol(ref.name, self._time(ref.t))
 
-    def _print_D(self, d: algebra.D) -> str:
+    def _print_D(self, d: tm.D) -> str:
         op = self.notation.explicit_mark if d.explicit else r"\partial"
         return rf"\frac{{{op} {self._print(d.f)}}}{{\partial {self._print(d.x)}}}"
 
     def _print_Zero(self, expr) -> str:
-        return "0"  # both derive.algebra.Zero and SymPy's S.Zero
+        return "0"  # both derive.tm.Zero and SymPy's S.Zero
 
     def _factor(self, f, last: bool) -> str:
         """One factor of an ordered product, bracketed where juxtaposition would mislead."""
-        if isinstance(f, algebra.Sum):
+        if isinstance(f, tm.Sum):
             return rf"\left[ {self._print(f)} \right]"
-        if isinstance(f, algebra.Brace) and isinstance(f.body, algebra.Sum):
+        if isinstance(f, tm.Brace) and isinstance(f.body, tm.Sum):
             return rf"\underbrace{{\left[ {self._print(f.body)} \right]}}_{{{self._text(f.label)}}}"
-        if isinstance(f, (algebra.SumOver, algebra.ProdOver)) and not last:
+        if isinstance(f, (tm.SumOver, tm.ProdOver)) and not last:
             return rf"\left[ {self._print(f)} \right]"
         if isinstance(f, (ir.Add, ir.Neg, ir.Hadamard)) or (isinstance(f, sp.Basic) and f.is_Add):
             return rf"\left({self._print(f)}\right)"
         return self._print(f)
 
-    def _print_Prod(self, p: algebra.Prod) -> str:
+    def _print_Prod(self, p: tm.Prod) -> str:
         if not p.factors:
             return "I"
         n = len(p.factors)
         return " ".join(self._factor(f, i == n - 1) for i, f in enumerate(p.factors))
 
     def _print_Sum(self, s, **kwargs) -> str:
-        if not isinstance(s, algebra.Sum):
+        if not isinstance(s, tm.Sum):
             return super()._print_Sum(s, **kwargs)
         if not s.terms:
             return "0"
         return " + ".join(self._print(t) for t in s.terms)
 
-    def _print_Brace(self, b: algebra.Brace) -> str:
+    def _print_Brace(self, b: tm.Brace) -> str:
         return rf"\underbrace{{{self._print(b.body)}}}_{{{self._text(b.label)}}}"
 
     def _body(self, body) -> str:
@@ -194,12 +198,12 @@ class LatexPrinter(_SympyLatexPrinter):
         return self._factor(body, last=True)
 
     def _limits(self, index, lo, hi) -> str:
-        return f"_{{{self._print(index)}={self._print(sp.sympify(lo))}}}^{{{self._print(sp.sympify(hi))}}}"
+        return f"_{{{self._print(index)}={self._print(_index_expr(lo))}}}^{{{self._print(_index_expr(hi))}}}"
 
-    def _print_SumOver(self, s: algebra.SumOver) -> str:
+    def _print_SumOver(self, s: tm.SumOver) -> str:
         return rf"\sum{self._limits(s.index, s.lo, s.hi)} {self._body(s.body)}"
 
-    def _print_ProdOver(self, p: algebra.ProdOver) -> str:
+    def _print_ProdOver(self, p: tm.ProdOver) -> str:
         op = self.notation.descending_product if p.descending else self.notation.ascending_product
         return f"{op}{self._limits(p.index, p.lo, p.hi)} {self._body(p.body)}"
 
@@ -225,15 +229,21 @@ class LatexPrinter(_SympyLatexPrinter):
     def _print_Neg(self, n: ir.Neg) -> str:
         return "-" + self._paren(n.x, (ir.Add, ir.Neg))
 
-    def _print_Hadamard(self, h: ir.Hadamard) -> str:
+    def _print_Hadamard(self, h) -> str:  # ir.Hadamard in a cell equation, terms.Hadamard in a formula
         wrap = (ir.Add, ir.Neg)
         return rf"{self._paren(h.left, wrap)} \odot {self._paren(h.right, wrap)}"
 
     def _print_OneMinus(self, o: ir.OneMinus) -> str:
         return f"(1 - {self._paren(o.x, (ir.Add, ir.Neg))})"
 
-    def _print_Apply(self, a: ir.Apply) -> str:
-        return self._call(a.act.latex, a.x)
+    def _print_Apply(self, a) -> str:  # ir.Apply in a cell equation, terms.Apply in a formula
+        return self._call(self._act_latex(a.act), a.x)
+
+    def _act_latex(self, act) -> str:
+        """An activation's symbol; ``None`` (the cell's σ, unnamed) is σ."""
+        if act is None:
+            return r"\sigma"
+        return (act if isinstance(act, activations.Activation) else activations.get(act)).latex
 
     def _print_Softmax(self, s: ir.Softmax) -> str:
         return self._call(r"\operatorname{softmax}", s.x)
@@ -249,7 +259,7 @@ class LatexPrinter(_SympyLatexPrinter):
         outer, self.cell = self.cell, cell.name
         try:
             self._check_distinct(cell)
-            return self._print(ob.cell_equations(cell))
+            return self._print(tm.cell_equations(cell))
         finally:
             self.cell = outer
 
@@ -265,44 +275,89 @@ class LatexPrinter(_SympyLatexPrinter):
                 )
             seen[tex] = name
 
-    # -- derive.latex.objects --------------------------------------------------------
-    def _print_Diag(self, d: ob.Diag) -> str:
+    # -- derive.terms: formulas ----------------------------------------------------------
+    def _print_Value(self, v: tm.Value) -> str:
+        return self._print(v.ref)
+
+    def _print_Const(self, c: tm.Const) -> str:
+        v = c.value
+        return self._print(sp.Integer(v) if isinstance(v, int) else sp.Float(v) if isinstance(v, float) else v)
+
+    def _print_Identity(self, i: tm.Identity) -> str:
+        return "I"
+
+    def _print_Diag(self, d: tm.Diag) -> str:
         return self._call(r"\operatorname{diag}", d.v)
 
-    def _print_Applied(self, a: ob.Applied) -> str:
-        return self._call(a.act.latex, a.x)
+    def _print_Prime(self, p: tm.Prime) -> str:
+        return self._call(self._act_latex(p.act) + "'", p.x)
 
-    def _print_Prime(self, p: ob.Prime) -> str:
-        return self._call(p.act.latex + "'", p.x)
+    def _print_Transpose(self, t: tm.Transpose) -> str:
+        body = self._print(t.x)
+        if not self._is_atom(t.x) or isinstance(t.x, (tm.Transpose, tm.Norm)):
+            body = rf"\left({body}\right)"
+        return body + r"^{\top}"
 
-    def _print_Norm(self, n: ob.Norm) -> str:
+    def _print_SpectralRadius(self, r: tm.SpectralRadius) -> str:
+        return self._call(r"\rho", r.x)
+
+    def _print_Gamma(self, g: tm.Gamma) -> str:
+        return r"\gamma"
+
+    def _print_Lam(self, lam: tm.Lam) -> str:
+        return r"\lambda"
+
+    def _print_LocalForm(self, f) -> str:
+        return self._print(f.body)
+
+    def _print_Elementwise(self, e: tm.Elementwise) -> str:
+        return self._elementwise(e)
+
+    def _print_DeltaOuter(self, d: tm.DeltaOuter) -> str:
+        p, r = sp.Symbol("p"), sp.Symbol("r")
+        return rf"\left[ \delta_{{pq}} \, {self._entrywise(d.v, p)} \, {self._entrywise(d.u, r)} \right]_{{p,q,r}}"
+
+    def _entrywise(self, v, index) -> str:
+        """Entry ``index`` of a vector formula: (σ'(a_k))_p prints σ'(a_{k, p})."""
+        if isinstance(v, tm.Elementwise):
+            return self._elementwise(v, index)
+        if isinstance(v, (tm.Value, NodeRef)):
+            return self._print(tm.Entry(v.ref if isinstance(v, tm.Value) else v, (index,)))
+        if isinstance(v, (tm.Apply, tm.Prime)):
+            head = self._act_latex(v.act) + ("'" if isinstance(v, tm.Prime) else "")
+            return f"{head}({self._entrywise(v.x, index)})"
+        if isinstance(v, tm.Hadamard):
+            return f"{self._entrywise(v.left, index)} {self._entrywise(v.right, index)}"
+        return rf"\left({self._print(v)}\right)_{{{self._print(index)}}}"
+
+    def _print_Norm(self, n: tm.Norm) -> str:
         sub = "" if n.ord == 2 else f"_{{{_NORM_ORDERS[n.ord]}}}"
         return rf"\left\lVert {self._print(n.x)} \right\rVert{sub}"
 
-    def _print_Power(self, p: ob.Power) -> str:
+    def _print_Power(self, p: tm.Power) -> str:
         base = self._print(p.base)
         if not self._is_atom(p.base):
             base = rf"\left({base}\right)"
         return f"{base}^{{{self._print(p.exponent)}}}"
 
-    def _print_Entry(self, e: ob.Entry) -> str:
-        idx = [self._print(sp.sympify(i) if isinstance(i, (int, str)) else i) for i in e.indices]
+    def _print_Entry(self, e: tm.Entry) -> str:
+        idx = [self._print(_index_expr(i)) for i in e.indices]
         if e.of.t is None and all(len(i) == 1 for i in idx):
             idx = ["".join(idx)]  # W_{qr}, as the slide writes it
         return self._symbol(e.of.name, self._time(e.of.t), tuple(idx))
 
-    def _print_Text(self, t: ob.Text) -> str:
+    def _print_Text(self, t: tm.Text) -> str:
         return self._text(t.text)
 
-    def _print_Relation(self, r: ob.Relation) -> str:
-        return f"{self._print(r.lhs)} {ob.relation(r.rel)} {self._print(r.rhs)}"
+    def _print_Relation(self, r: tm.Relation) -> str:
+        return f"{self._print(r.lhs)} {tm.relation(r.rel)} {self._print(r.rhs)}"
 
-    def _print_Chain(self, c: ob.Chain) -> str:
-        return self._print(c.first) + "".join(f" {ob.relation(rel)} {self._print(x)}" for rel, x in c.steps)
+    def _print_Chain(self, c: tm.Chain) -> str:
+        return self._print(c.first) + "".join(f" {tm.relation(rel)} {self._print(x)}" for rel, x in c.steps)
 
-    def _print_Equation(self, e: ob.Equation, align: bool = False) -> str:
+    def _print_Equation(self, e: tm.Equation, align: bool = False) -> str:
         lhs = self._print(e.lhs)
-        lines = [f"{ob.relation(rel)} {self._print(x)}" for rel, x in e.rhs_lines]
+        lines = [f"{tm.relation(rel)} {self._print(x)}" for rel, x in e.rhs_lines]
         if len(lines) == 1 and not align:
             return f"{lhs} {lines[0]}"
         rows = [f"{lhs} &{lines[0]}"] + [f"&{line}" for line in lines[1:]]
@@ -310,7 +365,7 @@ class LatexPrinter(_SympyLatexPrinter):
             return r" \\ ".join(rows)
         return r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"
 
-    def _print_System(self, s: ob.System) -> str:
+    def _print_System(self, s: tm.System) -> str:
         rows = [self._print_Equation(e, align=True) for e in s.equations]
         return r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"
 
@@ -319,7 +374,7 @@ class LatexPrinter(_SympyLatexPrinter):
         """The element-wise vector of a LocalForm: placeholders become nodes, products of vectors ⊙."""
         subs = {}
         for ph, ref in form.vectors:
-            target = ob.Entry(ref, (index,)) if index is not None else ref
+            target = tm.Entry(ref, (index,)) if index is not None else ref
             subs[ph] = _Rendered(self._print(target))
         expr = form.template.xreplace(subs)
         if isinstance(expr, sp.Mul) and index is None:
@@ -329,24 +384,6 @@ class LatexPrinter(_SympyLatexPrinter):
                                     for a in vec)
             return (self._print(sp.Mul(*const)) + " " if const else "") + body
         return self._print(expr)
-
-    def _print_LocalForm(self, f) -> str:
-        if f.kind == "zero":
-            return "0"
-        if f.kind == "identity":
-            return "I"
-        if f.kind == "matrix":
-            return self._print(f.matrix)
-        if f.kind == "diag":
-            return rf"\operatorname{{diag}}\left({self._elementwise(f)}\right)"
-        if f.kind == "diag_matrix":
-            return rf"\operatorname{{diag}}\left({self._elementwise(f)}\right) {self._print(f.matrix)}"
-        if f.kind == "delta_outer":
-            p, r = sp.Symbol("p"), sp.Symbol("r")
-            v = self._elementwise(f, p)
-            u = self._print(ob.Entry(f.outer, (r,)))
-            return rf"\left[ \delta_{{pq}} \, {v} \, {u} \right]_{{p,q,r}}"
-        raise NotSupported(f"no LaTeX rule for a local form of kind {f.kind!r}")
 
     # -- SymPy objects the engine produces -------------------------------------------
     def _print_KroneckerDelta(self, expr, exp=None) -> str:
@@ -382,6 +419,15 @@ def latex(obj, notation="cs7015", *, time="t", cell="rnn", **settings) -> str:
         derive.errors.NotSupported: an object with no printing rule.
     """
     return LatexPrinter({"notation": notation, "time": time, "cell": cell, **settings}).doprint(obj)
+
+
+def _index_expr(v):
+    """An index or time as a SymPy expression (text through the index grammar, never sympify)."""
+    if isinstance(v, str):
+        v = as_index(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return sp.Integer(v)
+    return v
 
 
 class _Rendered(sp.Symbol):

@@ -1,0 +1,47 @@
+"""One language of terms for everything a lecture writes, a derivation expands or a document states.
+
+- `derive.terms.calculus`: ∂f/∂x, ∂⁺f/∂x, ordered products, sums, Σ and Π over an index, underbrace labels;
+- `derive.terms.formula`: node values, diag, σ and σ', ⊙, transposes, powers, norms, ρ, γ, λ,
+  δ-outer tensors, element-wise formulas, entries, words;
+- `derive.terms.relations`: =, ≤, <, chains, multi-line equations, systems.
+
+Every class has the generic walk of `derive.terms.base.Term` (``subs``,
+``instantiate``, ``children``, ``walk``) and says what it means: ``numeric``
+(`derive.numeric.Numbers`), ``symbolic`` (`derive.step.StepSymbols`) and
+``canon`` (`derive.canon.Canon`).  Printing is the LaTeX printer's
+``_print_<Class>``.  To add a term kind: one class here, one printer method.
+"""
+
+from .base import Term, register_renderer
+from .calculus import (Brace, D, Prod, ProdOver, Sum, SumOver, Zero, explicit, flat_factors, flat_terms,
+                       idx, node, prod, total)
+from .formula import (NORM_ORDERS, Apply, Const, DeltaOuter, Diag, Elementwise, Entry, Gamma, Hadamard,
+                      Identity, Lam, Norm, Power, Prime, SpectralRadius, Text, Transpose, Value)
+from .relations import RELATIONS, Chain, Equation, Relation, System, cell_equations, relation
+
+#: Terms of the free algebra of path sums: an identity among these alone is proved exactly.
+ALGEBRA = (D, Prod, Sum, Brace, Zero, SumOver, ProdOver)
+
+
+def is_algebra(term) -> bool:
+    """Only derivatives, products, sums: an identity of the free algebra of path sums."""
+    return isinstance(term, Term) and all(isinstance(t, ALGEBRA) for t in term.walk()) and \
+        all(isinstance(c, Term) for t in term.walk() for c in _operands(t))
+
+
+def _operands(t):
+    if isinstance(t, Prod):
+        return t.factors
+    if isinstance(t, Sum):
+        return t.terms
+    return ()
+
+
+__all__ = [
+    "Term", "register_renderer", "D", "Zero", "Prod", "Sum", "Brace", "SumOver", "ProdOver",
+    "idx", "node", "total", "explicit", "prod", "flat_factors", "flat_terms",
+    "Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power", "Norm",
+    "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text", "NORM_ORDERS",
+    "Relation", "Chain", "Equation", "System", "RELATIONS", "relation", "cell_equations",
+    "ALGEBRA", "is_algebra",
+]

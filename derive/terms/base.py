@@ -1,0 +1,210 @@
+"""The base of every term: one generic walk, substitution and instantiation.
+
+A term is a frozen dataclass.  Its fields are sub-terms, node references,
+index expressions (SymPy, integer symbols) or plain data (labels, activation
+names); the walk below treats them by kind, so a new term class gets
+``subs``, ``instantiate``, ``expand_indexed``, ``children`` and ``walk`` for
+free and only says what it *means*:
+
+- ``numeric(ctx)``: its value on one instance (`derive.numeric.Numbers`);
+- ``symbolic(ctx)``: a SymPy matrix at one step (`derive.step.StepSymbols`);
+- ``canon(ctx)``: its canonical path sum for the exact check (`derive.canon.Canon`).
+
+A meaning a class does not have raises `NotSupported` naming the class; nothing
+is skipped silently.  Printing is not a method: the LaTeX printer has one
+``_print_<Class>`` per term (`derive.latex.printer`), registered here as a
+renderer so that the core never imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import sympy as sp
+
+from ..errors import NotSupported
+from ..graph import NodeRef
+from ..indices import as_index, index_symbol
+
+__all__ = ["Term", "sub_time", "sub_index", "register_renderer", "is_term"]
+
+_RENDERERS: list = []
+#: ``a * b`` and ``a + b``: the ordered product and the sum, set by `derive.terms.calculus`.
+OPERATORS: dict = {}
+
+
+def register_renderer(fn) -> None:
+    """``fn(term) -> LaTeX``: used for Jupyter's ``_repr_latex_`` (derive.latex registers itself)."""
+    if fn not in _RENDERERS:
+        _RENDERERS.append(fn)
+
+
+def sub_index(e, mapping):
+    """Substitute index symbols in an index expression; integers come back as int."""
+    if e is None or isinstance(e, int):
+        return e
+    if isinstance(e, str):
+        e = as_index(e)
+        if isinstance(e, int):
+            return e
+    v = e.subs(mapping) if mapping else e
+    return int(v) if v.is_Integer else v
+
+
+def sub_time(ref: NodeRef, mapping) -> NodeRef:
+    """A node reference with its time index substituted."""
+    if ref.t is None or isinstance(ref.t, int):
+        return ref
+    return NodeRef(ref.name, sub_index(ref.t, mapping))
+
+
+def _map_value(v, fn_term, fn_ref, fn_index):
+    if isinstance(v, Term):
+        return fn_term(v)
+    if isinstance(v, NodeRef):
+        return fn_ref(v)
+    if isinstance(v, sp.Basic) and fn_index is not None:
+        return fn_index(v)
+    if isinstance(v, tuple):
+        return tuple(_map_value(x, fn_term, fn_ref, fn_index) for x in v)
+    return v
+
+
+def is_term(x) -> bool:
+    return isinstance(x, Term)
+
+
+class Term:
+    """Base of every term.  ``a * b`` is the ordered product, ``a + b`` the sum.
+
+    Subclasses are frozen dataclasses; the fields listed in ``_data`` are plain
+    data that substitution leaves alone (labels, activation names, index symbols
+    that a sum or product binds).
+    """
+
+    _data: tuple = ()
+
+    # -- algebra sugar ------------------------------------------------------------------
+    def __mul__(self, other: "Term") -> "Term":
+        return OPERATORS["mul"](self, other)
+
+    def __add__(self, other: "Term") -> "Term":
+        return OPERATORS["add"](self, other)
+
+    # -- the generic walk ---------------------------------------------------------------
+    def _fields(self):
+        return [(f.name, getattr(self, f.name)) for f in fields(self) if f.name not in self._data]
+
+    def children(self) -> tuple:
+        """The direct sub-terms, in field order."""
+        out = []
+
+        def visit(v):
+            if isinstance(v, Term):
+                out.append(v)
+            elif isinstance(v, tuple):
+                for x in v:
+                    visit(x)
+
+        for _, v in self._fields():
+            visit(v)
+        return tuple(out)
+
+    def walk(self):
+        """This term and every sub-term, depth first."""
+        yield self
+        for c in self.children():
+            yield from c.walk()
+
+    def map(self, fn) -> "Term":
+        """The same term with ``fn`` applied to each direct sub-term."""
+        changes = {name: _map_value(v, fn, lambda r: r, None) for name, v in self._fields()}
+        return replace(self, **changes) if changes else self
+
+    def subs(self, mapping: dict) -> "Term":
+        """Substitute index symbols (``{k: 3}``) in times, bounds and exponents."""
+        changes = {name: _map_value(v, lambda t: t.subs(mapping), lambda r: sub_time(r, mapping),
+                                    lambda e: sub_index(e, mapping))
+                   for name, v in self._fields()}
+        return replace(self, **changes) if changes else self
+
+    def instantiate(self, **values: int) -> "Term":
+        """Bind index symbols (``T=4``) and expand indexed sums and products with concrete bounds."""
+        mapping = {index_symbol(k): v for k, v in values.items()}
+        return self.subs(mapping).expand_indexed()
+
+    def expand_indexed(self) -> "Term":
+        """Indexed sums and products with numeric bounds written out."""
+        return self.map(expand)
+
+    def times(self) -> set:
+        """The time indices of every node this term mentions."""
+        out = set()
+
+        def refs(v):
+            if isinstance(v, NodeRef):
+                if v.t is not None:
+                    out.add(v.t)
+            elif isinstance(v, tuple):
+                for x in v:
+                    refs(x)
+
+        for t in self.walk():
+            for _, v in t._fields():
+                refs(v)
+        return out
+
+    # -- meanings (overridden where a term has them) ------------------------------------
+    def numeric(self, ctx):
+        """The value on one instance: a 2-D array, a float, or None for an exact zero."""
+        raise NotSupported(f"cannot evaluate a {type(self).__name__} numerically")
+
+    def symbolic(self, ctx):
+        """The SymPy matrix of this term at one step (`derive.step.StepSymbols`)."""
+        raise NotSupported(f"no one-step SymPy form for a {type(self).__name__}")
+
+    def canon(self, ctx):
+        """The canonical path sum (`derive.canon.Poly`) for the exact check."""
+        raise NotSupported(f"no canonical form for a {type(self).__name__}: it is not a derivative, "
+                           "a product or a sum of them")
+
+    def _repr_latex_(self) -> str:
+        if not _RENDERERS:
+            raise NotSupported("no LaTeX renderer is registered: import derive.latex")
+        return "$\\displaystyle " + _RENDERERS[-1](self) + "$"
+
+
+def expand(x):
+    """``x.expand_indexed()`` for a term; operands that are not terms stay as they are."""
+    return x.expand_indexed() if isinstance(x, Term) else x
+
+
+def numeric_of(x, ctx):
+    """The value of an operand: a term's meaning, a node's value, a number as a float."""
+    if isinstance(x, Term):
+        return x.numeric(ctx)
+    if isinstance(x, NodeRef):
+        return ctx.node(x)
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return float(x)
+    if isinstance(x, sp.Basic) and x.is_number:
+        return float(x)
+    raise NotSupported(f"cannot evaluate {x!r} ({type(x).__name__}) numerically: it is not a term")
+
+
+def symbolic_of(x, ctx):
+    """The one-step SymPy matrix of an operand."""
+    if isinstance(x, Term):
+        return x.symbolic(ctx)
+    if isinstance(x, NodeRef):
+        return ctx.node(x)
+    if isinstance(x, (int, sp.Basic)) and not isinstance(x, bool) and sp.sympify(x).is_number:
+        return sp.Matrix([[x]])
+    raise NotSupported(f"no one-step SymPy form for {x!r} ({type(x).__name__}): it is not a term")
+
+
+def canon_of(x, ctx):
+    """The canonical path sum of an operand (only terms have one)."""
+    if isinstance(x, Term):
+        return x.canon(ctx)
+    raise NotSupported(f"no canonical form for {x!r} ({type(x).__name__}): it is not a derivative term")
