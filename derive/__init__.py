@@ -18,7 +18,7 @@ Example::
     print(verify(d).summary())
 """
 
-from . import activations, bounds, clipping
+from . import activations, bounds, clipping, latex  # latex registers the renderer Jupyter uses
 from .algebra import D, Brace, Prod, ProdOver, Sum, SumOver, Term, Zero, explicit, idx, node, total
 from .canon import Canon, count_paths
 from .cell import Cell

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .display import render
 from .errors import CellError, ShapeError, UnknownName
 from .ir import Expr, Sym, _same_shape, as_expr, fmt_shape
 
@@ -126,9 +127,7 @@ class Cell:
 
     def _repr_latex_(self) -> str:
         """Jupyter: the cell's equations, typeset."""
-        from .latex import latex
-
-        return "$\\displaystyle " + latex(self, cell=self) + "$"
+        return "$\\displaystyle " + render(self, cell=self) + "$"
 
     # -- queries ---------------------------------------------------------------
     def of_role(self, role: str) -> "list[Sym]":

@@ -1,34 +1,103 @@
-"""The built-in content: every derivation in `proofs/`, found by module, never listed by hand.
+"""Content, found and never listed by hand: the derivations and lecture claims a build checks.
 
-A proofs module is any module of the ``proofs`` package with a function
-``derivations()`` (optionally taking ``T``) returning `Derivation` objects.
+Content lives above the engine and is discovered by name, so the engine never
+imports it.  A *content package* is a Python package whose modules have
+
+- ``derivations()`` (optionally taking ``T``) returning `Derivation` objects, and/or
+- a ``catalog`` subpackage whose modules have ``claims()`` (one module per lecture,
+  ordered by their ``SOURCE`` seed file).
+
+The built-in content is ``derive.proofs`` (the repository's top-level ``proofs/``
+folder, shipped under the project's namespace).  A course author's own package
+is added with an entry point in the group ``derive.content`` (its value the
+package name), or ``DERIVE_CONTENT=pkg1,pkg2`` in the environment.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 
 from .errors import DeriveError, UnknownName
 from .expand import Derivation
 
-__all__ = ["proof_modules", "collect_derivations", "select"]
+__all__ = ["BUILTIN", "content_packages", "proof_modules", "collect_derivations", "claim_modules",
+           "collect_claims", "select"]
+
+#: The content shipped with derive (the repository's ``proofs/`` folder).
+BUILTIN = "derive.proofs"
 
 
-def proof_modules(package: str = "proofs") -> "list":
-    """The proofs modules with a ``derivations()`` function, sorted by name."""
-    pkg = importlib.import_module(package)
+def content_packages() -> "list[str]":
+    """The built-in content package, then those registered by entry point or ``DERIVE_CONTENT``."""
+    out = [BUILTIN]
+    try:
+        from importlib.metadata import entry_points
+
+        out += [ep.value for ep in sorted(entry_points(group="derive.content"), key=lambda e: e.name)]
+    except Exception:  # pragma: no cover - broken metadata must not stop a build
+        pass
+    out += [p.strip() for p in os.environ.get("DERIVE_CONTENT", "").split(",") if p.strip()]
+    return list(dict.fromkeys(out))
+
+
+def _package(name: str):
+    try:
+        pkg = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        raise UnknownName("content package", name, content_packages()) from exc
+    if not hasattr(pkg, "__path__"):
+        raise DeriveError(f"content {name!r} is a module, expected a package of modules")
+    return pkg
+
+
+def _modules(package: str, attribute: str) -> list:
+    pkg = _package(package)
     out = []
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
         mod = importlib.import_module(f"{package}.{info.name}")
-        if callable(getattr(mod, "derivations", None)):
+        if callable(getattr(mod, attribute, None)):
             out.append(mod)
     return out
 
 
-def collect_derivations(T: "int | None" = None, package: str = "proofs") -> "list[Derivation]":
-    """All derivations of all proofs modules; ``T`` goes to those that take it."""
+def proof_modules(package: "str | None" = None) -> "list":
+    """The modules with a ``derivations()`` function, sorted by name (every content package by default)."""
+    return [m for p in ([package] if package else content_packages()) for m in _modules(p, "derivations")]
+
+
+def claim_modules(package: "str | None" = None) -> "list":
+    """The lecture modules (with ``claims()``) of the content packages' ``catalog``, ordered by seed file."""
+    out = []
+    for p in ([package] if package else content_packages()):
+        try:
+            importlib.import_module(f"{p}.catalog")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{p}.catalog":
+                raise
+            continue
+        out += sorted(_modules(f"{p}.catalog", "claims"), key=lambda m: getattr(m, "SOURCE", m.__name__))
+    return out
+
+
+def collect_claims(package: "str | None" = None) -> list:
+    """Every claim of every lecture module, in file order; ids are unique (corrections included)."""
+    out: list = []
+    seen: set[str] = set()
+    for mod in claim_modules(package):
+        for c in mod.claims():
+            for ident in [c.id] + ([c.correction.id] if c.correction is not None else []):
+                if ident in seen:
+                    raise DeriveError(f"two catalog claims share the id {ident!r} (second one in {mod.__name__})")
+                seen.add(ident)
+            out.append(c)
+    return out
+
+
+def collect_derivations(T: "int | None" = None, package: "str | None" = None) -> "list[Derivation]":
+    """All derivations of all content modules; ``T`` goes to those that take it."""
     out: list[Derivation] = []
     seen: set[str] = set()
     for mod in proof_modules(package):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from .algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Term, idx, node
 from .cell import Cell
+from .display import render
 from .errors import NotSupported, UnknownName
 from .graph import Graph, NodeRef, View, unroll
 
@@ -65,10 +66,8 @@ class Derivation:
 
     def _repr_latex_(self) -> str:
         """Jupyter: the chain of equalities, typeset."""
-        from .latex import latex
-
-        lhs = latex(self.lhs, cell=self.cell)
-        rows = [(lhs if i == 0 else "") + " &= " + latex(s.rhs, cell=self.cell) for i, s in enumerate(self.steps)]
+        lhs = render(self.lhs, cell=self.cell)
+        rows = [(lhs if i == 0 else "") + " &= " + render(s.rhs, cell=self.cell) for i, s in enumerate(self.steps)]
         return "$\\displaystyle \\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$"
 
     def instantiate(self, binding: "dict[str, int]") -> "tuple[Term, list[Term]]":

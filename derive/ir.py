@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
+from .display import render
 from .errors import ShapeError
 
 __all__ = [
@@ -88,9 +89,7 @@ class Expr:
 
     def _repr_latex_(self) -> str:
         """Jupyter: the expression, typeset."""
-        from .latex import latex
-
-        return "$\\displaystyle " + latex(self) + "$"
+        return "$\\displaystyle " + render(self) + "$"
 
     def leaves(self) -> "list[Sym]":
         """Leaf symbols in first-appearance order (deterministic)."""

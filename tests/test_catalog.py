@@ -248,7 +248,7 @@ def test_bound_strictness_is_caught_by_the_pinned_instance():
 
 
 def test_shapes_name_both_operands():
-    from proofs.catalog.l14_cs7015 import rnn_shaped
+    from derive.proofs.catalog.l14_cs7015 import rnn_shaped
 
     r = check_claim(Claim("v", _src(1), "cs7015", Shapes(rnn_shaped, {"V": ("d", "k")})))
     assert r.verdict == "fails" and "cannot multiply V (matrix in R^{d x k}) by s (vector in R^d)" in \

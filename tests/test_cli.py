@@ -141,7 +141,7 @@ def test_console_script_is_installed():
 
 def test_objects_render_themselves_in_jupyter():
     from derive.cells import rnn
-    from proofs.lecture14_bptt import derivations
+    from derive.proofs.lecture14_bptt import derivations
 
     d = derivations()[0]
     assert d._repr_latex_().startswith(r"$\displaystyle \begin{aligned}\frac{\partial s_{4}}{\partial W} &= ")

@@ -13,7 +13,7 @@ from derive.cells.lstm import lstm
 from derive.numeric import local_jacobians
 from derive.reference import demos
 from derive.structure import LocalForm
-from proofs import cs224n_gru, lecture111_lstm as l111
+from derive.proofs import cs224n_gru, lecture111_lstm as l111
 
 # Numeric checks at d = 3 and d = 2; the symbolic (element-by-element) check runs at the second, d = 2.
 SIZES = [{"n": 4, "d": 3, "k": 2}, {"n": 3, "d": 2, "k": 4}]

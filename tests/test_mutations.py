@@ -19,7 +19,7 @@ SRC = Source("002_eb405f471485c68d.txt", "mutant")
 
 
 def _claims():
-    from proofs.catalog.l14_cs7015 import rnn_shaped
+    from derive.proofs.catalog.l14_cs7015 import rnn_shaped
 
     pinned = dict(recipes=("random", "pinned"), targets=(0.5, 1.0))
     return {

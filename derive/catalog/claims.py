@@ -100,7 +100,7 @@ def select_ids(ids: "Iterable[str]", pattern: "str | None") -> "list[str]":
 
 
 def load_claims(pattern: "str | None" = None) -> "list[Claim]":
-    """The catalog (`proofs.catalog.claims()`), optionally filtered by id."""
-    from proofs.catalog import claims
+    """The catalog (every content package's lecture claims, `derive.content`), optionally filtered by id."""
+    from ..content import collect_claims
 
-    return [c for c in claims() if _matches(c.id, pattern)]
+    return [c for c in collect_claims() if _matches(c.id, pattern)]

@@ -51,12 +51,10 @@ def verify_all(pattern: "str | None" = None, *, claims: "list[Claim] | None" = N
 
 def _groups() -> "list[tuple[str, str]]":
     """Units of work: ("derivations", proofs module) and ("claims", catalog lecture module)."""
-    from proofs.catalog import lecture_modules
-
-    from ..content import proof_modules
+    from ..content import claim_modules, proof_modules
 
     return ([("derivations", m.__name__) for m in proof_modules()]
-            + [("claims", m.__name__) for m in lecture_modules()])
+            + [("claims", m.__name__) for m in claim_modules()])
 
 
 def _verify_group(group: "tuple[str, str]", pattern, config) -> "list[CheckResult]":

@@ -22,7 +22,7 @@ from .objects import (
     RELATIONS, Applied, Chain, Diag, Entry, Equation, Norm, Power, Prime, Relation, System, Text,
     cell_equations,
 )
-from ..terms import register_renderer
+from ..display import register_renderer
 from .printer import LatexPrinter, latex
 
 register_renderer(latex)  # Jupyter shows every term typeset; the core never imports this package

@@ -290,6 +290,8 @@ class LatexPrinter(_SympyLatexPrinter):
         return self._call(r"\operatorname{diag}", d.v)
 
     def _print_Prime(self, p: tm.Prime) -> str:
+        if p.act == "identity":
+            return "1"
         return self._call(self._act_latex(p.act) + "'", p.x)
 
     def _print_Transpose(self, t: tm.Transpose) -> str:
@@ -315,7 +317,8 @@ class LatexPrinter(_SympyLatexPrinter):
 
     def _print_DeltaOuter(self, d: tm.DeltaOuter) -> str:
         p, r = sp.Symbol("p"), sp.Symbol("r")
-        return rf"\left[ \delta_{{pq}} \, {self._entrywise(d.v, p)} \, {self._entrywise(d.u, r)} \right]_{{p,q,r}}"
+        parts = [x for x in (self._entrywise(d.v, p), self._entrywise(d.u, r)) if x]
+        return r"\left[ \delta_{pq} \, " + r" \, ".join(parts) + r" \right]_{p,q,r}"
 
     def _entrywise(self, v, index) -> str:
         """Entry ``index`` of a vector formula: (σ'(a_k))_p prints σ'(a_{k, p})."""
@@ -323,6 +326,10 @@ class LatexPrinter(_SympyLatexPrinter):
             return self._elementwise(v, index)
         if isinstance(v, (tm.Value, NodeRef)):
             return self._print(tm.Entry(v.ref if isinstance(v, tm.Value) else v, (index,)))
+        if isinstance(v, tm.Prime) and v.act == "identity":
+            return ""  # id' = 1
+        if isinstance(v, tm.Apply) and v.act == "identity":
+            return self._entrywise(v.x, index)
         if isinstance(v, (tm.Apply, tm.Prime)):
             head = self._act_latex(v.act) + ("'" if isinstance(v, tm.Prime) else "")
             return f"{head}({self._entrywise(v.x, index)})"

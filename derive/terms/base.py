@@ -22,21 +22,15 @@ from dataclasses import fields, replace
 
 import sympy as sp
 
+from ..display import register_renderer, render  # noqa: F401  (register_renderer re-exported)
 from ..errors import NotSupported
 from ..graph import NodeRef
 from ..indices import as_index, index_symbol
 
 __all__ = ["Term", "sub_time", "sub_index", "register_renderer", "is_term"]
 
-_RENDERERS: list = []
 #: ``a * b`` and ``a + b``: the ordered product and the sum, set by `derive.terms.calculus`.
 OPERATORS: dict = {}
-
-
-def register_renderer(fn) -> None:
-    """``fn(term) -> LaTeX``: used for Jupyter's ``_repr_latex_`` (derive.latex registers itself)."""
-    if fn not in _RENDERERS:
-        _RENDERERS.append(fn)
 
 
 def sub_index(e, mapping):
@@ -169,9 +163,7 @@ class Term:
                            "a product or a sum of them")
 
     def _repr_latex_(self) -> str:
-        if not _RENDERERS:
-            raise NotSupported("no LaTeX renderer is registered: import derive.latex")
-        return "$\\displaystyle " + _RENDERERS[-1](self) + "$"
+        return "$\\displaystyle " + render(self) + "$"
 
 
 def expand(x):

@@ -16,18 +16,15 @@ no ``derivations()``: `derive.content` collects the derivations of proofs/,
 
 Example::
 
-    >>> from proofs.catalog import claims
+    >>> from derive.proofs.catalog import claims
     >>> from derive.catalog import audit, format_table
     >>> print(format_table(audit(claims(), pattern="l59-eq1*")))
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from derive.catalog import Claim, Source
-from derive.errors import DeriveError
+from derive.content import claim_modules, collect_claims
 
 __all__ = ["claims", "lecture_modules", "source"]
 
@@ -43,26 +40,12 @@ def source(file: str):
 
 def lecture_modules() -> list:
     """The lecture modules of this package (those with ``claims()``), ordered by their seed file."""
-    mods = []
-    for info in pkgutil.iter_modules(__path__):
-        mod = importlib.import_module(f"{__name__}.{info.name}")
-        if callable(getattr(mod, "claims", None)):
-            mods.append(mod)
-    return sorted(mods, key=lambda m: getattr(m, "SOURCE", m.__name__))
+    return claim_modules(__name__.rpartition(".")[0])
 
 
 def claims() -> "list[Claim]":
     """Every claim of every lecture module, in file order; ids are unique (corrections included)."""
-    out: list[Claim] = []
-    seen: set[str] = set()
-    for mod in lecture_modules():
-        for c in mod.claims():
-            for ident in [c.id] + ([c.correction.id] if c.correction is not None else []):
-                if ident in seen:
-                    raise DeriveError(f"two catalog claims share the id {ident!r} (second one in {mod.__name__})")
-                seen.add(ident)
-            out.append(c)
-    return out
+    return collect_claims(__name__.rpartition(".")[0])
 
 
 # ---------------------------------------------------------------------------
