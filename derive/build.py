@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .content import collect_derivations, select
+from .latex import text
 from .errors import DeriveError, InvalidValue
 from .expand import Derivation
 from .verify import Report, verify
@@ -103,64 +104,7 @@ def render_derivation(d: Derivation, notation: str, report: "Report | None" = No
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
 
 
-def _escape(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in "&%$#_{}":
-            out.append("\\" + ch)
-        elif ch == "\\":
-            out.append(r"\textbackslash{}")
-        elif ch in "~^":
-            out.append(r"\textasciitilde{}" if ch == "~" else r"\textasciicircum{}")
-        else:
-            out.append(ch)
-    return _unicode_to_tex("".join(out))
-
-
-_UNICODE = {"∂": r"$\partial$", "⁺": r"$^{+}$", "Σ": r"$\Sigma$", "Π": r"$\Pi$", "σ": r"$\sigma$",
-            "θ": r"$\theta$", "γ": r"$\gamma$", "λ": r"$\lambda$", "τ": r"$\tau$", "≤": r"$\leq$",
-            "⊙": r"$\odot$", "δ": r"$\delta$", "′": "'", "—": "---", "–": "--", "→": r"$\to$", "←": r"$\leftarrow$",
-            "·": r"$\cdot$", "×": r"$\times$", "…": r"\dots{}", "‖": r"$\|$", "≈": r"$\approx$", "ε": r"$\varepsilon$",
-            "ω": r"$\omega$", "α": r"$\alpha$", "β": r"$\beta$", "μ": r"$\mu$", "ρ": r"$\rho$", "̃": ""}
-
-
-_MATHY = re.compile(r"[∂_^σθγλτδΣΠ⊙≤‖′⁺]")
-_MATH_UNICODE = {"∂": r"\partial ", "⁺": "^{+}", "σ": r"\sigma ", "θ": r"\theta ", "γ": r"\gamma ", "λ": r"\lambda ",
-                 "τ": r"\tau ", "δ": r"\delta ", "Σ": r"\sum ", "Π": r"\prod ", "⊙": r"\odot ", "≤": r"\leq ",
-                 "‖": r"\| ", "′": "'", "→": r"\to ", "←": r"\leftarrow ", "·": r"\cdot ", "×": r"\times "}
-
-
-def _math_token(tok: str) -> str:
-    """One whitespace-free token of a title typeset as maths: s_4 -> s_{4}, ∂ -> \\partial."""
-    out, i = [], 0
-    while i < len(tok):
-        ch = tok[i]
-        if ch in "_^":
-            j = i + 1
-            if j < len(tok) and tok[j] == "{":
-                k = tok.find("}", j)
-                k = len(tok) - 1 if k < 0 else k
-                out.append(ch + "{" + "".join(_MATH_UNICODE.get(c, c) for c in tok[j + 1:k]) + "}")
-                i = k + 1
-                continue
-            k = j
-            while k < len(tok) and (tok[k].isalnum() or tok[k] in "+-") and not (k > j and tok[k] in "+-"):
-                k += 1
-            out.append(ch + "{" + tok[j:k] + "}")
-            i = k
-            continue
-        out.append(_MATH_UNICODE.get(ch, ch if ord(ch) < 128 else "?"))
-        i += 1
-    return "$" + "".join(out).replace("diag", r"\operatorname{diag}") + "$"
-
-
-def _title(text: str) -> str:
-    """A derivation title for LaTeX: words stay text, tokens with maths in them become maths."""
-    return " ".join(_math_token(t) if _MATHY.search(t) else _escape(t) for t in text.split(" "))
-
-
-def _unicode_to_tex(text: str) -> str:
-    return "".join(_UNICODE.get(ch, ch if ord(ch) < 128 else "?") for ch in text)
+_escape, _title = text.escape, text.title
 
 
 PREAMBLE = r"""\usepackage[T1]{fontenc}
@@ -427,7 +371,7 @@ def diagrams(notation: str) -> "list[dict]":
     v = g.full_view()
     path = find_path(v, "L_2", "s_1")
     out.append({"id": "lstm-dependencies", "tex": tikz_unrolled(v, highlight=path, params="labels",
-                                                                symbol=lambda n, t: nota.symbol(n, _t(t), cell=cell.name)),
+                                                                symbol=lambda n, t: nota.symbol(n, _t(t), cell=cell.family)),
                 "caption": "The LSTM dependency graph over two steps (gates and states as nodes, parameters on "
                            "the edges); highlighted: one path from L_2 to s_1."})
     return out

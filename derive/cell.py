@@ -40,6 +40,8 @@ class Cell:
         name: a short identifier ("rnn", "lstm").
         dims: names of the symbolic dimensions; ``cell.dims`` gives the SymPy symbols.
         description: one line shown in listings.
+        family: the cell whose notation tables this one uses (a variant such as
+            ``gru_cs224n`` or ``rnn_nobias`` says ``"gru"`` / ``"rnn"``); default its name.
     """
 
     name: str
@@ -50,8 +52,10 @@ class Cell:
     equations: "dict[str, Expr]" = field(default_factory=dict, init=False)
     losses: "list[str]" = field(default_factory=list, init=False)
     _declared: "list[str]" = field(default_factory=list, init=False)
+    family: str = ""
 
     def __post_init__(self):
+        self.family = self.family or self.name
         self.dims = tuple(d if isinstance(d, sp.Symbol) else sp.Symbol(d, positive=True, integer=True)
                           for d in self.dims)
 

@@ -62,6 +62,22 @@ _TRAILING_SUB = re.compile(r"^(?P<core>.+?)_\{(?P<sub>[^{}]*)\}$")
 _TRAILING_DIGITS = re.compile(r"^(?P<core>[A-Za-z]+?)(?P<digits>\d+)$")
 
 
+_FONTS = re.compile(r"\\(?:mathscr|mathrm|mathbf|mathcal|boldsymbol|mathit|operatorname)\{([^{}]*)\}")
+_ACCENTED = re.compile(r"\\(" + "|".join(_ACCENTS) + r")\{([^{}]*)\}")
+
+
+def _plain(core: str, subs=()) -> str:
+    """How a printed symbol is written in plain text: ``W_{h}`` -> ``W_h``, ``\\mathscr{L}`` -> ``L``,
+    ``\\hat{y}`` -> ``y_hat``, ``\\sigma`` -> ``sigma``."""
+    text = _FONTS.sub(r"\1", core)
+    text = _ACCENTED.sub(lambda m: f"{m.group(2)}_{m.group(1)}", text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)
+    text = text.replace("{", "").replace("}", "")
+    for sub in subs:
+        text += "_" + sub.replace("{", "").replace("}", "").replace(", ", "").replace(" ", "")
+    return text
+
+
 def _balanced(tex: str) -> bool:
     depth = 0
     for ch in tex:
@@ -137,6 +153,14 @@ class Notation:
             (largest index leftmost), the order every lecture writes as plain ``\\prod``.
         ascending_product: the product symbol for the reverse order (smallest
             index leftmost), marked so it never reads like the default.
+        aliases: extra symbols a course writes for an engine name, read but never
+            printed (Applied NLP writes the input as both x and X).
+        reading_times: time styles read besides ``time`` (a transcript that
+            writes h^{(t)} for the slide's h^{[t]}).
+
+    The same tables read a course's notation (`reading`): what prints ``W_{h}``
+    reads back from ``W_h``, so a registered profile works for printing, lecture
+    claims and document checking alike.
     """
 
     name: str
@@ -151,6 +175,8 @@ class Notation:
     class_index: str = "c"
     descending_product: str = r"\prod"
     ascending_product: str = r"\mathop{\overrightarrow{\prod}}\limits"
+    aliases: "Mapping[str, str]" = field(default_factory=dict)
+    reading_times: "tuple[str, ...]" = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z][\w-]*", self.name):
@@ -165,6 +191,17 @@ class Notation:
             cells[cell] = self._check_symbols(table, f"cells[{cell!r}]")
         object.__setattr__(self, "cells", MappingProxyType(cells))
         object.__setattr__(self, "losses", tuple(self.losses))
+        aliases = dict(self.aliases)
+        for key, engine in aliases.items():
+            if not (isinstance(key, str) and re.fullmatch(r"[A-Za-z]\w*", key) and isinstance(engine, str)
+                    and engine.isidentifier()):
+                raise InvalidValue(f"notation {self.name!r}: aliases map a written symbol to an engine name, "
+                                   f"got {key!r}: {engine!r}")
+        object.__setattr__(self, "aliases", MappingProxyType(aliases))
+        object.__setattr__(self, "reading_times", tuple(self.reading_times))
+        for style in self.reading_times:
+            if style not in TIME_STYLES:
+                raise UnknownName("time style", style, list(TIME_STYLES))
         for what in ("step_loss_argument", "total_loss_argument"):
             self._check_tex(what, getattr(self, what), allow_empty=True)
         for what in ("explicit_mark", "class_index", "descending_product", "ascending_product"):
@@ -192,12 +229,40 @@ class Notation:
 
     # -- symbols ---------------------------------------------------------------
     def lookup(self, name: str, cell: "str | None" = None) -> "str | None":
-        """The profile's LaTeX for ``name`` in ``cell`` (a per-cell entry first), or None."""
-        if cell is not None:
-            for key in (cell, cell.split("_")[0]):
-                if name in self.cells.get(key, {}):
-                    return self.cells[key][name]
+        """The profile's LaTeX for ``name`` in ``cell`` (its entry in ``cells``, then ``symbols``), or None.
+
+        ``cell`` is a cell *family* (`derive.cell.Cell.family`): a variant cell says
+        which family's symbols it uses; nothing is inherited by name prefix.
+        """
+        if cell is not None and name in self.cells.get(cell, {}):
+            return self.cells[cell][name]
         return self.symbols.get(name)
+
+    # -- reading: the same tables, the other way ---------------------------------
+    @property
+    def time_styles(self) -> "tuple[str, ...]":
+        """The time styles this course is read in: its own, then ``reading_times``."""
+        return (self.time,) + tuple(s for s in self.reading_times if s != self.time)
+
+    def reading(self, cell) -> "dict[str, str]":
+        """Written symbol -> engine name for the names of ``cell`` (a `Cell`), derived from the printing tables.
+
+        ``W_{h}`` prints for W under cs224n, so ``W_h`` reads as W; a font or an
+        accent is read off (``\\mathscr{L}`` is L, ``\\hat{y}`` is y_hat).  Printed
+        forms come first, then the aliases, then the engine's own names where no
+        printed form took them.
+        """
+        family = getattr(cell, "family", None) or cell.name
+        out: dict = {}
+        for name in cell.symbols:
+            glyph = self.glyph(name, family)
+            out.setdefault(_plain(glyph.core, glyph.subs), name)
+        for key, engine in self.aliases.items():
+            if engine in cell.symbols:
+                out.setdefault(key, engine)
+        for name in cell.symbols:
+            out.setdefault(name, name)
+        return out
 
     def glyph(self, name: str, cell: "str | None" = None) -> _Glyph:
         """The base symbol of an engine name, split for merging a time subscript."""
@@ -281,6 +346,8 @@ register_notation(Notation(
     cells={"rnn": {"s": "h", "W": "U", "U": "W"}},
     time="bracket",
     step_loss_argument="",
+    aliases={"X": "x"},             # eq. (18) writes the input X^{(τ)}
+    reading_times=("paren",),       # the transcript writes h^{(t)} for the slide's h^{[t]}
 ))
 register_notation(Notation(
     "cs224n", "CS224n, vanishing gradients and fancy RNNs (seeds/003): h^(t), W_h, W_x, b_1, J^(t)",

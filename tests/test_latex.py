@@ -209,9 +209,9 @@ def test_cell_equation_at_a_given_step(time, expected):
     assert latex(Equation(cell.symbols["a"], (cell.equations["a"],)), time=time) == expected
 
 
-def _small_lstm(name: str = "lstm") -> Cell:
+def _small_lstm(name: str = "lstm", family: str = "") -> Cell:
     """An LSTM-shaped cell (cell state s, output h), written with the public Cell API."""
-    cell = Cell(name, dims=("n", "d"))
+    cell = Cell(name, dims=("n", "d"), family=family)
     n, dd = cell.dims
     W, U, b = cell.param("W", (dd, dd)), cell.param("U", (dd, n)), cell.param("b", (dd,))
     x = cell.input("x", (n,))
@@ -241,7 +241,13 @@ def test_cell_setting_selects_the_per_cell_names():
 def test_two_names_printed_alike_are_refused():
     # An RNN-family cell with both s and h: the RNN entry s -> h would merge them.
     with pytest.raises(InvalidValue, match=r"both 's' and 'h' of cell 'rnn_two'"):
-        latex(_small_lstm("rnn_two"), "cs224n")
+        latex(_small_lstm("rnn_two", family="rnn"), "cs224n")
+
+
+def test_a_cell_inherits_no_symbols_by_its_name():
+    """A cell named lstm_peephole is not silently printed with the LSTM's symbols: it says its family."""
+    assert "c^{(t)}" not in latex(_small_lstm("lstm_peephole"), "cs224n")
+    assert "c^{(t)}" in latex(_small_lstm("lstm_peephole", family="lstm"), "cs224n")
 
 
 # ---------------------------------------------------------------------------

@@ -107,3 +107,23 @@ def test_substitution_reaches_every_operand():
     assert Power(Value(node("W")), t - k).subs({t: 5, k: 2}).exponent == 3
     assert {3} == term.subs({j: 3}).times()
     assert isinstance(Power(Value(node("W")), "t - k").exponent, sp.Expr)
+
+
+def test_a_registered_notation_prints_and_reads(tmp_path):
+    """One table, both directions: a user's notation prints a term and parses a claim written in it."""
+    from derive.catalog import Claim, Identity, Source, audit
+    from derive.catalog.parse import parse
+    from derive.notation import Notation, register_notation
+
+    register_notation(Notation("mycourse", "my course: z_t, R recurrent", symbols={"s": "z", "W": "R", "L": "J"},
+                               time="sub"), replace=True)
+    term = D(node("s", 3), node("W"))
+    assert latex(term, "mycourse") == r"\frac{\partial z_{3}}{\partial R}"
+    cell = rnn()
+    assert parse("dz_3/dR", "mycourse", cell) == term
+    claim = Claim("my-chain", Source("notes.tex", "eq. 1"), "mycourse", Identity(
+        "dz_3/dz_1", "prod_{j=2}^{3} dz_j/dz_{j-1}", rnn, [{"T": 3}]), expected="holds")
+    assert audit([claim]).results[0].verdict == "holds"
+    wrong = Claim("my-wrong", Source("notes.tex", "eq. 2"), "mycourse", Identity(
+        "dz_3/dz_1", "prod_{j=3}^{3} dz_j/dz_{j-1}", rnn, [{"T": 3}]), expected="fails")
+    assert audit([wrong]).results[0].verdict == "fails"

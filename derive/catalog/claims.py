@@ -64,7 +64,7 @@ class Claim:
         if self.kind not in KINDS:
             raise UnknownName("claim kind", self.kind, KINDS)
         if self.notation not in NOTATIONS:
-            raise UnknownName("notation", self.notation, NOTATIONS)
+            raise UnknownName("notation", self.notation, list(NOTATIONS))
         if self.expected not in (None, "holds", "fails"):
             raise InvalidValue(f"claim {self.id}: expected must be 'holds', 'fails' or None, got {self.expected!r}")
         if self.kind == "prose" and not self.not_checkable:

@@ -10,23 +10,66 @@ from ..algebra import D, Prod, ProdOver, Sum, SumOver, Term, idx
 from ..cell import Cell
 from ..errors import DeriveError, InvalidValue, UnknownName
 from ..graph import NodeRef
+from ..notation import get_notation, notations
 from .terms import (Const, Diag, Gamma, Hadamard, Lam, MatPow, Norm, Sigma, SigmaPrime, SpectralRadius, Value,
                     _walk)
 from ..terms.base import sub_time as _sub_ref
 
 
-NOTATIONS = ("cs7015", "appliednlp", "cs224n")
-#: How each course writes the vanilla RNN's engine names (s, a, x, y, e, L, W, U, V, b, c).
-#: Applied NLP calls the *recurrent* matrix U and the input matrix W: mapped by name.
-LECTURE_NAMES = {
-    "cs7015": {"s": "s", "a": "a", "x": "x", "y": "y", "L": "L", "W": "W", "U": "U", "V": "V", "b": "b", "c": "c"},
-    "appliednlp": {"h": "s", "a": "a", "X": "x", "x": "x", "y": "y", "E": "L", "U": "W", "W": "U", "V": "V",
-                   "b": "b", "c": "c"},
-    "cs224n": {"h": "s", "a": "a", "x": "x", "y": "y", "J": "L", "W_h": "W", "W_x": "U", "U": "V", "b_1": "b",
-               "b_2": "c"},
-}
-#: Where a course writes the time index: s_t (sub), h^{[t]} (bracket), h^{(t)} (paren).
-TIME_STYLE = {"cs7015": ("sub",), "appliednlp": ("bracket", "paren"), "cs224n": ("paren",)}
+class _Notations:
+    """The registered notations' names, read at use (a profile registered later is included)."""
+
+    def __iter__(self):
+        return iter(notations())
+
+    def __contains__(self, name) -> bool:
+        return name in notations()
+
+    def __len__(self) -> int:
+        return len(notations())
+
+    def __repr__(self) -> str:
+        return repr(tuple(notations()))
+
+
+#: Every registered notation (`derive.notation`): the ones a claim may be written in.
+NOTATIONS = _Notations()
+
+
+def lecture_names(notation: str, cell: "Cell | None" = None) -> "dict[str, str]":
+    """How a course writes the engine names of ``cell`` (default the vanilla RNN): written symbol -> engine name.
+
+    Derived from the notation's printing tables (`derive.notation.Notation.reading`):
+    what prints as ``W_{h}`` reads back from ``W_h``.
+    """
+    if cell is None:
+        from ..cells import rnn
+
+        cell = rnn()
+    return get_notation(notation).reading(cell)
+
+
+class _LectureNames:
+    """``LECTURE_NAMES[notation]``: `lecture_names` for the vanilla RNN (kept for existing callers)."""
+
+    def __getitem__(self, notation: str) -> "dict[str, str]":
+        return lecture_names(notation)
+
+    def __iter__(self):
+        return iter(notations())
+
+
+LECTURE_NAMES = _LectureNames()
+
+
+class _TimeStyles:
+    """``TIME_STYLE[notation]``: where a course writes the time index (sub, bracket, paren)."""
+
+    def __getitem__(self, notation: str) -> "tuple[str, ...]":
+        return get_notation(notation).time_styles
+
+
+TIME_STYLE = _TimeStyles()
 
 _GREEK = {"τ": "tau", "γ": "gamma", "λ": "lambda", "σ": "sigma", "θ": "theta", "ρ": "rho"}
 
@@ -51,8 +94,7 @@ class _Parser:
     """
 
     def __init__(self, text: str, notation: str, cell: Cell, order: str = "descending", outside: str = "error"):
-        if notation not in NOTATIONS:
-            raise UnknownName("notation", notation, NOTATIONS)
+        nota = get_notation(notation)  # an unregistered name lists the registered ones
         if order not in ("descending", "ascending"):
             raise UnknownName("product order", order, ("descending", "ascending"))
         for g, name in _GREEK.items():
@@ -60,8 +102,8 @@ class _Parser:
         text = text.replace("∂", "d").replace("⁺", "+").replace("‖", "||").replace("≤", "<=").replace("\\", "")
         self.text, self.pos, self.notation, self.cell, self.order = text, 0, notation, cell, order
         self.outside, self.in_norm = outside, 0
-        # the vanilla RNN family is written in each course's names; other cells in the cell's own names
-        self.names = LECTURE_NAMES[notation] if cell.name.startswith("rnn") else {n: n for n in cell.symbols}
+        # the course's printing tables, read the other way (per cell family; engine names as a fallback)
+        self.names, self.time_styles = nota.reading(cell), nota.time_styles
 
     # -- low level ---------------------------------------------------------------------
     def error(self, what: str):
@@ -239,7 +281,7 @@ class _Parser:
         name, time = m.group(0), None
         sup = re.compile(r"\^(\{\[[^\]]*\]\}|\{\([^)]*\)\}|\[[^\]]*\]|\([^)]*\))").match(self.text, self.pos)
         engine = self.names.get(name)
-        if engine is None and "_" in name and "sub" in TIME_STYLE[self.notation]:
+        if engine is None and "_" in name and "sub" in self.time_styles:
             base, _, sub = name.rpartition("_")
             known = self.cell.symbols.get(self.names.get(base, ""))
             if known is not None and known.role != "param":  # s_{t-1}; but W_h is a name, not W at time h

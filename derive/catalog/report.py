@@ -36,6 +36,7 @@ from dataclasses import replace
 import sympy as sp
 
 from .. import terms as tm
+from ..latex import text
 from ..errors import DeriveError, NotSupported
 from ..verify import CheckResult
 from .audit import AuditReport
@@ -172,23 +173,7 @@ def _latex_equation(sides, notation, latex, terms) -> str:
         return ""
 
 
-_TEX_TEXT = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
-             "{": r"\{", "}": r"\}", "^": r"\^{}", "~": r"\~{}"}
-_TEX_MATH = {"τ": r"\tau", "σ": r"\sigma", "γ": r"\gamma", "λ": r"\lambda", "θ": r"\theta", "ρ": r"\rho",
-             "δ": r"\delta", "∂": r"\partial", "∈": r"\in", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "⊗": r"\otimes",
-             "⊙": r"\odot", "∘": r"\circ", "Π": r"\Pi", "Σ": r"\Sigma", "⁺": r"^{+}", "→": r"\to", "±": r"\pm",
-             "×": r"\times", "∴": r"\therefore", "ĝ": r"\hat{g}", "h̃": r"\tilde{h}", "…": r"\dots"}
-
-
-def _tex_text(s: str) -> str:
-    """Plain text for LaTeX: special characters escaped, the lectures' Unicode maths as math mode."""
-    out = []
-    for ch in str(s):
-        if ch in _TEX_MATH:
-            out.append(r"\ensuremath{" + _TEX_MATH[ch] + "}")
-        else:
-            out.append(_TEX_TEXT.get(ch, ch))
-    return "".join(out)
+_tex_text = text.escape
 
 
 def _tt(s: str) -> str:

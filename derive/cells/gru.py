@@ -57,7 +57,7 @@ def gru(variant: str = "cs224n", gate: str = "logistic", cell: str = "tanh", *,
     if variant not in VARIANTS:
         raise UnknownName("GRU variant", variant, VARIANTS)
     sg, sc = activations.get(gate), activations.get(cell)
-    c_ = Cell(f"gru_{variant}", dims=("n", "d", "k"),
+    c_ = Cell(f"gru_{variant}", dims=("n", "d", "k"), family="gru",
               description=f"GRU ({variant}, gates {sg.name}, candidate {sc.name}), CS224n notes")
     n, d, k = c_.dims
     W_u, U_u, b_u = c_.param("W_u", (d, d)), c_.param("U_u", (d, n)), c_.param("b_u", (d,))

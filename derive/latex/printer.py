@@ -70,7 +70,7 @@ class LatexPrinter(_SympyLatexPrinter):
         super().__init__(settings)
         self.notation = get_notation(self._settings["notation"])
         cell = self._settings["cell"]
-        self.cell = cell.name if isinstance(cell, Cell) else cell
+        self.cell = cell.family if isinstance(cell, Cell) else cell
         time = self._settings["time"]
         if isinstance(time, str):  # "t", "k", "t + 1": names are integer time indices (read by a grammar)
             time = parse_index(time)
@@ -256,7 +256,7 @@ class LatexPrinter(_SympyLatexPrinter):
         return rf"-\log {y}_{{{index}}}"
 
     def _print_Cell(self, cell: Cell) -> str:
-        outer, self.cell = self.cell, cell.name
+        outer, self.cell = self.cell, cell.family
         try:
             self._check_distinct(cell)
             return self._print(tm.cell_equations(cell))

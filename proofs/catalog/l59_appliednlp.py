@@ -34,7 +34,7 @@ def rnn_nobias(activation: str = "tanh") -> Cell:
     per-step terms of eq. (12).
     """
     sigma = activations.get(activation)
-    cell = Cell("rnn_nobias", dims=("n", "d", "k"), description=f"RNN without bias ({sigma.name}), Applied NLP (18)")
+    cell = Cell("rnn_nobias", dims=("n", "d", "k"), family="rnn", description=f"RNN without bias ({sigma.name}), Applied NLP (18)")
     n, d, k = cell.dims
     W, U = cell.param("W", (d, d)), cell.param("U", (d, n))
     V, c = cell.param("V", (k, d)), cell.param("c", (k,))

@@ -1,0 +1,97 @@
+r"""All TeX text escaping in one place: words for text mode, lecture Unicode as maths, titles.
+
+Lecture transcripts and claim statements are Unicode (∂s_t/∂W, σ'(a_j), ‖W‖ ≤ γλ).
+`escape` makes any such string safe in text mode: TeX's special characters are
+escaped and each mathematical character is typeset as maths (``\ensuremath``),
+one table for every document `derive` writes.  `title` reads a derivation
+title the way a lecturer writes it: words stay words, tokens with maths in
+them (``∂s_4/∂W``) become maths.
+
+    >>> escape("W_h & σ'")
+    "W\\_h \\& \\ensuremath{\\sigma}'"
+"""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+
+__all__ = ["escape", "title", "math_token", "MATH", "TEXT"]
+
+#: Unicode characters the lectures use for mathematics -> the TeX math command.
+MATH = MappingProxyType({
+    "∂": r"\partial", "⁺": r"^{+}", "Σ": r"\Sigma", "Π": r"\Pi", "σ": r"\sigma", "θ": r"\theta",
+    "γ": r"\gamma", "λ": r"\lambda", "τ": r"\tau", "δ": r"\delta", "ε": r"\varepsilon", "ω": r"\omega",
+    "α": r"\alpha", "β": r"\beta", "μ": r"\mu", "ρ": r"\rho", "η": r"\eta", "φ": r"\phi",
+    "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "∈": r"\in", "⊙": r"\odot", "∘": r"\circ",
+    "⊗": r"\otimes", "→": r"\to", "←": r"\leftarrow", "·": r"\cdot", "×": r"\times", "±": r"\pm",
+    "∴": r"\therefore", "‖": r"\|", "ĝ": r"\hat{g}", "∞": r"\infty", "√": r"\surd", "∑": r"\sum", "∏": r"\prod",
+})
+
+#: Characters with a text-mode spelling.
+TEXT = MappingProxyType({
+    "\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{",
+    "}": r"\}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "′": "'", "—": "---", "–": "--",
+    "…": r"\dots{}", "“": "``", "”": "''", "‘": "`", "’": "'", "\u0303": "",  # a combining tilde (h̃) is dropped
+})
+
+# Inside maths: the big operators read as operators, symbols keep a space after a command.
+_IN_MATH = {**MATH, "Σ": r"\sum", "Π": r"\prod"}
+
+
+def escape(text: str) -> str:
+    """``text`` for TeX text mode: special characters escaped, lecture maths typeset as maths.
+
+    Letters TeX's T1 encoding has (é, ü) stay as they are; any other character
+    with no TeX spelling becomes ``?`` rather than breaking the document.
+    """
+    out = []
+    for ch in str(text):
+        if ch in TEXT:
+            out.append(TEXT[ch])
+        elif ch in MATH:
+            out.append(r"\ensuremath{" + MATH[ch] + "}")
+        elif ord(ch) < 128 or (ch.isalpha() and ord(ch) < 0x180):
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+_MATHY = re.compile(r"[∂_^σθγλτδΣΠ⊙≤‖′⁺]")
+
+
+def _math_char(c: str) -> str:
+    if c in _IN_MATH:
+        tex = _IN_MATH[c]
+        return tex + " " if tex[-1].isalpha() else tex
+    return {"′": "'"}.get(c, c if ord(c) < 128 else "?")
+
+
+def math_token(tok: str) -> str:
+    """One whitespace-free token typeset as maths: ``s_4`` -> ``$s_{4}$``, ``∂`` -> ``\\partial``."""
+    out, i = [], 0
+    while i < len(tok):
+        ch = tok[i]
+        if ch in "_^":
+            j = i + 1
+            if j < len(tok) and tok[j] == "{":
+                k = tok.find("}", j)
+                k = len(tok) - 1 if k < 0 else k
+                out.append(ch + "{" + "".join(_math_char(c) for c in tok[j + 1:k]) + "}")
+                i = k + 1
+                continue
+            k = j
+            while k < len(tok) and (tok[k].isalnum() or tok[k] in "+-") and not (k > j and tok[k] in "+-"):
+                k += 1
+            out.append(ch + "{" + tok[j:k] + "}")
+            i = k
+            continue
+        out.append(_math_char(ch))
+        i += 1
+    return "$" + "".join(out).replace("diag", r"\operatorname{diag}") + "$"
+
+
+def title(text: str) -> str:
+    """A title for LaTeX: words stay text, tokens with maths in them become maths."""
+    return " ".join(math_token(t) if _MATHY.search(t) else escape(t) for t in str(text).split(" "))
