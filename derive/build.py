@@ -26,7 +26,8 @@ from pathlib import Path
 from .content import collect_derivations, select
 from .errors import DeriveError, InvalidValue
 from .expand import Derivation
-from .publish import DEFAULT_TEX_TIMEOUT, Publication, SideWorker, TexError, first_error, run_tex, tex_tool
+from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, first_error, run_tex,
+                      tex_tool)
 from .verify import Report, verify
 
 __all__ = ["BuildOptions", "build", "render_derivation", "article", "slides", "write_atomic", "compile_pdf"]
@@ -315,7 +316,12 @@ def build(opts: BuildOptions) -> int:
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
         raise InvalidValue(f"--tex-timeout must be a positive number of seconds, got {t!r}")
     with Publication(opts.out) as pub:  # checks --out, takes the lock, makes the staging folder
-        return _build(opts, pub, log)
+        try:
+            return _build(opts, pub, log)
+        except OSError as exc:  # a full disk under the figures worker or TeX's working folder, ...
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise PublishError(f"cannot build into {str(pub.out)!r}: {exc.strerror or exc}{where}; "
+                               "the previous build is unchanged") from None
 
 
 def _build(opts: BuildOptions, pub: Publication, log) -> int:

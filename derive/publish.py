@@ -13,8 +13,9 @@ The guarantees (README, "What a build promises"):
   between the two renames is repaired by the next build (the old folder is moved
   back).  Files a build no longer produces are gone after it.
 * **One build per folder.**  ``.<name>.lock`` beside ``--out`` is held with
-  ``flock`` for the whole build (released by the kernel when the process dies,
-  so it is never stale); a second build fails at once with
+  ``flock`` for the whole build and removed at its end (the lock is released by
+  the kernel when the process dies, so a file left by a SIGKILL is never a stale
+  lock); a second build fails at once with
   "another derive build is writing DIR (pid N)".
 * **Modes follow the umask** (files are created with ``open``, folders with
   ``mkdir``; the staging folder's private 0700 is widened to the umask's mode).
@@ -208,31 +209,43 @@ class Publication:
     def _lock(self) -> None:
         import fcntl
 
-        try:
-            self.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except OSError as exc:
-            raise PublishError(f"cannot write the output folder {str(self.out)!r}: {exc.strerror} "
-                               f"({exc.filename or self.parent})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                os.close(fd)
-                raise PublishError(f"cannot lock {str(self.lock_path)!r}: {exc.strerror}") from None
+        while True:
             try:
-                pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
-            raise OutputBusy(f"another derive build is writing {str(self.out)!r} (pid {pid}); "
-                             "wait for it to finish or choose another --out") from None
+                self.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            except OSError as exc:
+                raise PublishError(f"cannot write the output folder {str(self.out)!r}: {exc.strerror} "
+                                   f"({exc.filename or self.parent})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise PublishError(f"cannot lock {str(self.lock_path)!r}: {exc.strerror}") from None
+                try:
+                    pid = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                finally:
+                    os.close(fd)
+                raise OutputBusy(f"another derive build is writing {str(self.out)!r} (pid {pid}); "
+                                 "wait for it to finish or choose another --out") from None
+            # The holder before us removes the file when it is done: a lock on a removed file locks nothing.
+            try:
+                if os.fstat(fd).st_ino == os.stat(self.lock_path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing releases the flock; the file stays (deleting it would race)
+            try:
+                os.unlink(self.lock_path)  # while still holding it (see _lock); a SIGKILL leaves the file only
+            except OSError:
+                pass
+            os.close(self._lock_fd)
             self._lock_fd = None
 
     # -- leftovers of a build that was SIGKILLed

@@ -38,8 +38,9 @@ def temp_files(out: Path) -> "list[str]":
 
 
 def beside(out: Path) -> "list[str]":
-    """Entries beside --out other than --out itself and its lock file."""
-    return sorted(p.name for p in out.parent.iterdir() if p.name not in (out.name, f".{out.name}.lock"))
+    """Entries beside --out other than --out itself (the lock file included: it is removed on every exit
+    that can run code)."""
+    return sorted(p.name for p in out.parent.iterdir() if p.name != out.name)
 
 
 def build_inprocess(out: Path, only, *extra) -> int:
@@ -130,7 +131,7 @@ def test_a_kill_during_compile_leaves_the_previous_build_intact(previous, tmp_pa
     assert snapshot(out) == before and not temp_files(out)
     assert gone_soon(tex_pid), "the TeX process outlived the build"
     if sig == signal.SIGKILL:  # nothing can run on SIGKILL: the staging folder beside --out is the next build's
-        assert all(n.startswith(".out.staging-") for n in beside(out)), beside(out)
+        assert all(n.startswith(".out.staging-") or n == ".out.lock" for n in beside(out)), beside(out)
         assert build_inprocess(out, OLD) == 0
     assert beside(out) == []
     assert snapshot(out) == before
@@ -334,3 +335,66 @@ def test_list_into_a_closed_pipe_prints_no_traceback(reader):
                           capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.stdout.count("\n") == (1 if reader.startswith("head") else 0) and proc.stderr == "", proc.stderr
+
+
+def test_the_figures_and_audit_worker_dies_with_a_killed_build(previous, tmp_path):
+    """A full build forks the figures/audit worker; SIGKILL the build while the worker runs."""
+    out, before = previous
+    proc = start_build(out, [], dict(os.environ, PYTHONPATH=str(REPO)), "--no-pdf")
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    if not children.exists():
+        proc.kill()
+        proc.communicate()
+        pytest.skip("/proc/PID/task/PID/children is not available")
+    for line in proc.stderr:
+        if line.startswith("derive:"):
+            break
+    deadline, workers = time.monotonic() + 20, []
+    while not workers and time.monotonic() < deadline and proc.poll() is None:
+        workers = [int(p) for p in children.read_text().split()]
+        time.sleep(0.02)
+    assert workers, "no worker was forked"
+    proc.kill()
+    proc.communicate()
+    assert all(gone_soon(w) for w in workers), "the worker outlived its SIGKILLed parent"
+    assert snapshot(out) == before and not temp_files(out)
+
+
+# ------------------------------------------------------------------------------------- the swap itself
+
+def test_a_build_killed_between_the_two_renames_is_repaired_by_the_next(previous, capsys):
+    """Without renameat2 the swap is two renames; SIGKILL between them leaves --out missing and the previous
+    build at .out.old-PID: the next build (even one that then fails) moves it back first."""
+    out, before = previous
+    os.rename(out, out.parent / ".out.old-4242")
+    (out.parent / ".out.staging-abcd").mkdir()
+    (out.parent / ".out.staging-abcd" / "lectures.tex").write_text("half")
+    assert main(["build", "--out", str(out), "--no-pdf", "--only", "nope"]) == 2
+    assert "unknown derivation id 'nope'" in capsys.readouterr().err
+    assert snapshot(out) == before and beside(out) == []
+
+
+def test_the_two_rename_swap_where_renameat2_is_missing(previous, monkeypatch, capsys):
+    import derive.publish
+
+    out, before = previous
+    monkeypatch.setattr(derive.publish, "_exchange", lambda a, b: False)
+    assert build_inprocess(out, NEW) == 0
+    assert sorted(os.listdir(out / "equations")) == [f"{NEW[0]}.tex"] and beside(out) == []
+
+
+def test_a_read_only_parent_is_refused_before_any_work(tmp_path, capsys):
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        pytest.skip("needs root to mount a read-only tmpfs")
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        assert main(["build", "--out", str(mnt / "out"), "--no-pdf"]) == 2
+        err = capsys.readouterr().err
+        assert one_line_error(err) == (f"derive build: error: cannot write the output folder "
+                                       f"{str(mnt / 'out')!r}: {str(mnt)!r} is not a writable folder")
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
