@@ -52,6 +52,9 @@ class Cell:
     _declared: "list[str]" = field(default_factory=list, init=False)
 
     def __post_init__(self):
+        if isinstance(self.dims, str) or not isinstance(self.dims, (tuple, list)):
+            raise CellError(f"cell {self.name!r}: dims must be a tuple of dimension names such as "
+                            f"('n', 'd', 'k'), got {self.dims!r}")
         for d in self.dims:
             if not isinstance(d, sp.Symbol) and not (isinstance(d, str) and d.isidentifier()):
                 raise CellError(f"cell {self.name!r}: a dimension name must be an identifier, got {d!r}")

@@ -194,3 +194,39 @@ def test_power_report_refuses_an_unbounded_exponent_quickly():
         power_report("0.999999937", 10**5)
     assert time.perf_counter() - t0 < 1.0
     assert power_report("0.5", 47).status == "normal" and power_report(1, 10**9).exact == 1
+
+
+# ------------------------------------------------------------------------- generators and demonstrations
+
+_BAD_SCALARS = [None, "3", 1.5j, np.nan, np.inf, True, np.array([[1]]), -3]
+
+
+def test_generators_and_demos_refuse_bad_scalars_with_derive_errors():
+    from derive.reference import demos
+
+    calls = []
+    for mod in MODULES.values():
+        for kw in ("n", "seed", "scale"):
+            calls.append((f"{mod.__name__}.init_params({kw})", lambda mod=mod, kw=kw, b=None:
+                          mod.init_params(**{"n": 2, "d": 2, "k": 2, kw: b})))
+    for kw in ("T", "d", "gamma_lambda", "input_scale", "seed"):
+        calls.append((f"rnn_jacobian_norms({kw})", lambda kw=kw, b=None: demos.rnn_jacobian_norms(**{"T": 3, "d": 2,
+                                                                                                     kw: b})))
+    for kw in ("T", "d", "forget_bias", "weight_scale", "seed"):
+        calls.append((f"lstm_forget_path({kw})", lambda kw=kw, b=None: demos.lstm_forget_path(**{"T": 3, "d": 2,
+                                                                                                 kw: b})))
+    for label, call in calls:
+        for bad in _BAD_SCALARS:
+            if isinstance(bad, int) and not isinstance(bad, bool) and "forget_bias" in label:
+                continue  # a negative forget bias is a valid choice
+            with pytest.raises(DeriveError):
+                call(b=bad)
+                pytest.fail(f"{label} accepted {bad!r}")
+    with pytest.raises(InvalidValue, match=r"n must be at most 4096 for generated parameters, got 1000000000000"):
+        ref_rnn.init_params(n=10**12, d=2, k=2)
+    with pytest.raises(InvalidValue, match=r"T \* d \* d must be at most"):
+        demos.rnn_jacobian_norms(T=10**6, d=64)
+    with pytest.raises(InvalidValue, match="truncate must be an integer"):
+        ref_rnn.bptt(*_inputs("rnn")[1:], truncate=np.array([[1]]))
+    with pytest.raises(CellError, match="dims must be a tuple"):
+        Cell("c", dims=3)

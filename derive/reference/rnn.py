@@ -163,6 +163,26 @@ def check_cache(sizes: "dict[str, int]", cache, state: np.ndarray) -> None:
             raise ShapeError(f"params have {dim} = {sizes[dim]} but the cache was computed with {dim} = {size}")
 
 
+MAX_SIZE = 4096  # n, d, k of generated parameters: W alone is then 128 MB
+
+
+def check_seed(seed) -> int:
+    """A seed for numpy.random.default_rng: an integer >= 0."""
+    return positive_int("seed", seed, minimum=0)
+
+
+def real_number(name: str, value, *, minimum: "float | None" = None, strict: bool = False) -> float:
+    """A finite real scalar (not a bool, text or complex), optionally > or >= ``minimum``."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
+        and bool(np.isfinite(value))
+    if ok and minimum is not None:
+        ok = value > minimum if strict else value >= minimum
+    if not ok:
+        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+        raise InvalidValue(f"{name} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
 def check_truncate(truncate) -> "int | None":
     """tau: None (full BPTT) or an integer >= 0."""
     return None if truncate is None else positive_int("truncate", truncate, minimum=0)
@@ -310,9 +330,13 @@ def random_params(shapes: "Mapping[str, tuple[str, ...]]", n: int, d: int, k: in
     fan_in is the number of columns (d for W and V, n for U).  Drawn in table order.
     """
     sizes = {name: positive_int(name, v) for name, v in (("n", n), ("d", d), ("k", k))}
-    if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale >= 0):
+    for name, v in sizes.items():
+        if v > MAX_SIZE:
+            raise InvalidValue(f"{name} must be at most {MAX_SIZE} for generated parameters, got {v}")
+    if isinstance(scale, bool) or not (isinstance(scale, (int, float, np.integer, np.floating))
+                                       and np.isfinite(scale) and scale >= 0):
         raise InvalidValue(f"scale must be a finite number >= 0, got {scale!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     params = {}
     for key, dims in shapes.items():
         shape = tuple(sizes[x] for x in dims)
