@@ -861,6 +861,9 @@ def _exact_base(base) -> sp.Rational:
     raise InvalidValue(f"base must be an int, float, decimal string or Rational, got {base!r}")
 
 
+MAX_POWER_BITS = 1 << 18  # 0.5^262144 or 0.01^~19000 exactly, in well under a second
+
+
 def power_report(base, exponent: int, *, lecture_value: "str | None" = None) -> PowerReport:
     """base^exponent exactly, in float64 (with its relative error) and with mpmath.
 
@@ -879,6 +882,11 @@ def power_report(base, exponent: int, *, lecture_value: "str | None" = None) -> 
     k = positive_int("exponent", exponent, minimum=0)
     if b < 0:
         raise InvalidValue(f"base must be >= 0 (a gradient factor's magnitude), got {b}")
+    bits = k * (b.p.bit_length() + b.q.bit_length()) if b not in (0, 1) else 0
+    if bits > MAX_POWER_BITS:  # the exact rational would take this many bits (and quadratic gcds): refuse
+        per = b.p.bit_length() + b.q.bit_length()
+        raise InvalidValue(f"exponent must be at most {MAX_POWER_BITS // per} for base {b} (the exact power "
+                           f"would take about {bits} bits, the limit is {MAX_POWER_BITS}), got {k}")
     exact = b ** k
     with np.errstate(over="ignore", under="ignore"):
         fl = float(np.float64(float(b)) ** np.float64(k))

@@ -5,19 +5,18 @@ The stages, in order (each timed and reported on stderr):
     derive   collect the derivations of `proofs/` (derive.content)
     verify   check every step, exactly and numerically (derive.verify)
     print    LaTeX for every step in the chosen notation (derive.latex)
-    write    equations/<id>.tex, lectures.tex, slides.tex, figures/ (atomic writes)
+    write    equations/<id>.tex, lectures.tex, slides.tex, figures/ (into a staging folder)
     compile  lectures.pdf and slides.pdf with latexmk or pdflatex, when TeX Live is installed
 
-Nothing is written until everything is printed, and every file is written to a
-temporary name and renamed, so a failure never leaves a partial file.
+Everything is built in a staging folder beside ``--out`` and swapped in as one
+unit only when complete (derive.publish): a failure or a signal leaves the
+previous build as it was, and a lock keeps two builds out of one folder.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,8 @@ from .content import collect_derivations, select
 from .latex import text
 from .errors import DeriveError, InvalidValue
 from .expand import Derivation
+from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, first_error, run_tex,
+                      tex_tool)
 from .verify import Report, verify
 
 __all__ = ["BuildOptions", "build", "render_derivation", "article", "slides", "write_atomic", "compile_pdf"]
@@ -44,6 +45,7 @@ class BuildOptions:
     only: "list[str] | None" = None
     pdf: bool = True
     figures: bool = True
+    tex_timeout: float = DEFAULT_TEX_TIMEOUT  # seconds per document (derive.publish.run_tex)
     log: object = None  # a text stream for progress; None means sys.stderr at run time
 
 
@@ -220,6 +222,9 @@ def write_atomic(path: Path, text: "str | bytes") -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would ignore the umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -227,42 +232,20 @@ def write_atomic(path: Path, text: "str | bytes") -> None:
         raise
 
 
-def _check_out_dir(out: Path) -> None:
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise InvalidValue(f"cannot write the output folder {str(out)!r}: {str(probe)!r} is not a writable folder")
+def compile_pdf(tex: Path, log=None, timeout: float = DEFAULT_TEX_TIMEOUT) -> "tuple[bool, str]":
+    """Compile ``tex`` in its own folder with latexmk (or pdflatex twice): (True, "") or (False, the message).
 
-
-def compile_pdf(tex: Path, log) -> "tuple[bool, str]":
-    """Compile with latexmk (or pdflatex twice); on failure return the first error and its line."""
-    cwd = tex.parent
-    if shutil.which("latexmk"):
-        cmd = [["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-quiet", tex.name]]
-    elif shutil.which("pdflatex"):
-        cmd = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name]] * 2
-    else:
+    `derive build` does not use this (it compiles inside its staging folder through
+    `Publication.compile`); it is kept for compiling a single file by hand.
+    """
+    tool = tex_tool()
+    if tool is None:
         return False, "missing"
-    for c in cmd:
-        proc = subprocess.run(c, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              errors="replace", timeout=600)
-        if proc.returncode != 0:
-            return False, first_error(cwd / (tex.stem + ".log"))
-    return True, ""
-
-
-def first_error(logfile: Path) -> str:
-    """The first ``! ...`` error of a TeX log with its ``l.N`` line, or a generic message."""
     try:
-        lines = logfile.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"no log at {logfile}"
-    for i, line in enumerate(lines):
-        if line.startswith("!"):
-            where = next((m.group(0) for m in (re.match(r"l\.(\d+)", l) for l in lines[i:i + 12]) if m), "")
-            return f"{logfile.name}: {line[1:].strip()} ({where.replace('l.', 'line ') or 'line unknown'})"
-    return f"{logfile.name}: compilation failed (no error line found)"
+        run_tex(tool, tex.parent, tex.name, tex.parent, timeout)
+    except TexError as exc:
+        return False, str(exc)
+    return True, ""
 
 
 def build(opts: BuildOptions) -> int:
@@ -273,27 +256,40 @@ def build(opts: BuildOptions) -> int:
     get_notation(opts.notation)  # an unknown notation fails before any work
     if isinstance(opts.T, bool) or not isinstance(opts.T, int) or not 1 <= opts.T <= MAX_BUILD_T:
         raise InvalidValue(f"--T must be an integer in [1, {MAX_BUILD_T}], got {opts.T!r}")
-    _check_out_dir(opts.out)
-    times = {}
+    t = opts.tex_timeout
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
+        raise InvalidValue(f"--tex-timeout must be a positive number of seconds, got {t!r}")
+    with Publication(opts.out) as pub:  # checks --out, takes the lock, makes the staging folder
+        try:
+            return _build(opts, pub, log)
+        except OSError as exc:  # a full disk under the figures worker or TeX's working folder, ...
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise PublishError(f"cannot build into {str(pub.out)!r}: {exc.strerror or exc}{where}; "
+                               "the previous build is unchanged") from None
 
+
+def _build(opts: BuildOptions, pub: Publication, log) -> int:
+    times = {}
     t0 = time.perf_counter()
     ders = select(collect_derivations(T=opts.T), opts.only)
     times["derive"] = time.perf_counter() - t0
     print(f"derive: {len(ders)} derivations ({times['derive']:.1f} s)", file=log, flush=True)
 
     # The figures and the errata audit do not depend on the derivations' checks: on a second core, meanwhile.
-    side = _start_side_work(opts.out, figures=opts.figures and not opts.only, errata=not opts.only)
+    side = _start_side_work(pub, figures=opts.figures and not opts.only, errata=not opts.only)
+    try:
+        t0 = time.perf_counter()
+        report = Report()
+        for i, d in enumerate(ders, 1):
+            report.extend(verify(d))
+            print(f"verify: [{i}/{len(ders)}] {d.id}", file=log, flush=True)
+        times["verify"] = time.perf_counter() - t0
+        print(f"verify: {report.summary()} ({times['verify']:.1f} s)", file=log, flush=True)
 
-    t0 = time.perf_counter()
-    report = Report()
-    for i, d in enumerate(ders, 1):
-        report.extend(verify(d))
-        print(f"verify: [{i}/{len(ders)}] {d.id}", file=log, flush=True)
-    times["verify"] = time.perf_counter() - t0
-    print(f"verify: {report.summary()} ({times['verify']:.1f} s)", file=log, flush=True)
-
-    t0 = time.perf_counter()
-    figs, fig_files, errata, side_times = side()
+        t0 = time.perf_counter()
+        figs, fig_files, errata, side_times = side.result()
+    finally:
+        side.cancel()
     for stage, secs in side_times.items():
         times[stage] = secs
     if "figures" in side_times:
@@ -303,24 +299,25 @@ def build(opts: BuildOptions) -> int:
     times["wait"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    out = pub.out
     texts = {d.id: render_derivation(d, opts.notation, report) for d in ders}
     lhs = {d.id: _latex(d.lhs, opts.notation, d.cell) for d in ders}
     rhs_rows = {d.id: [step_rows(st.rhs, opts.notation, d.cell, max_terms=SLIDE_MAX_TERMS) for st in d.steps]
                 for d in ders}
-    files: dict[Path, "str | bytes"] = dict(fig_files)
-    files.update({opts.out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
+    files: dict[Path, "str | bytes"] = {}
+    files.update({out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
     dias = diagrams(opts.notation) if opts.figures and not opts.only else []
-    files.update({opts.out / "figures" / f"{dia['id']}.tikz": dia["tex"] for dia in dias})
-    files[opts.out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs, dias, errata)
-    files[opts.out / "slides.tex"] = slides(ders, lhs, rhs_rows, opts.notation)
+    files.update({out / "figures" / f"{dia['id']}.tikz": dia["tex"] for dia in dias})
+    files[out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs, dias, errata)
+    files[out / "slides.tex"] = slides(ders, lhs, rhs_rows, opts.notation)
     times["print"] = time.perf_counter() - t0
-    print(f"print: {len(files)} files ({times['print']:.1f} s)", file=log, flush=True)
+    print(f"print: {len(files) + len(fig_files)} files ({times['print']:.1f} s)", file=log, flush=True)
 
     t0 = time.perf_counter()
     for path, text in files.items():
-        write_atomic(path, text)
+        pub.write(path, text)
     times["write"] = time.perf_counter() - t0
-    print(f"write: {opts.out}/ ({times['write']:.1f} s)", file=log, flush=True)
+    print(f"write: {out}/ (staged, {times['write']:.1f} s)", file=log, flush=True)
 
     code = 0 if report.ok else 1
     for f in report.failures()[:10]:
@@ -328,16 +325,20 @@ def build(opts: BuildOptions) -> int:
     if opts.pdf:
         t0 = time.perf_counter()
         for name in ("lectures.tex", "slides.tex"):
-            ok, err = compile_pdf(opts.out / name, log)
-            if err == "missing":
+            try:
+                tool = pub.compile(name, opts.tex_timeout)
+            except TexError as exc:
+                print(f"compile: {exc}", file=log)
+                print(f"compile: nothing published, the previous {out}/ is unchanged (--no-pdf writes the "
+                      ".tex files without compiling)", file=log)
+                return 1
+            if tool is None:
                 print("compile: TeX Live not found (no latexmk or pdflatex); wrote the .tex files only", file=log)
                 break
-            if not ok:
-                print(f"compile: {err}", file=log)
-                code = 1
-                break
-            print(f"compile: {opts.out / name.replace('.tex', '.pdf')}", file=log, flush=True)
+            print(f"compile: {out / name.replace('.tex', '.pdf')}", file=log, flush=True)
         times["compile"] = time.perf_counter() - t0
+    pub.commit()
+    print(f"publish: {out}/", file=log, flush=True)
     print("times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), file=log)
     return code
 
@@ -377,11 +378,11 @@ def diagrams(notation: str) -> "list[dict]":
     return out
 
 
-def _side_work(out: Path, figures: bool, errata: bool):
-    times, figs, fig_files, text = {}, [], {}, ""
+def _side_work(dest: Path, figures: bool, errata: bool):
+    times, figs, fig_files, text = {}, [], [], ""
     if figures:
         t0 = time.perf_counter()
-        figs, fig_files = _figures(out)
+        figs, fig_files = _figures(dest)
         times["figures"] = time.perf_counter() - t0
     if errata:
         t0 = time.perf_counter()
@@ -390,25 +391,23 @@ def _side_work(out: Path, figures: bool, errata: bool):
     return figs, fig_files, text, times
 
 
-def _start_side_work(out: Path, *, figures: bool, errata: bool):
-    """Run `_side_work` in a forked process when there is a spare core; returns a function giving its result."""
-    import multiprocessing as mp
+class _Done:
+    def __init__(self, value):
+        self.value = value
 
-    if not (figures or errata) or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
-        result = _side_work(out, figures, errata)
-        return lambda: result
-    from concurrent.futures import ProcessPoolExecutor
+    def result(self):
+        return self.value
 
-    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-    future = pool.submit(_side_work, out, figures, errata)
+    def cancel(self):
+        pass
 
-    def wait():
-        try:
-            return future.result()
-        finally:
-            pool.shutdown()
 
-    return wait
+def _start_side_work(pub: Publication, *, figures: bool, errata: bool):
+    """Run `_side_work` in a forked child (derive.publish.SideWorker: it dies with this process) when there is
+    a spare core; returns an object whose ``result()`` waits for it and ``cancel()`` stops it."""
+    if not (figures or errata) or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return _Done(_side_work(pub.staging, figures, errata))
+    return SideWorker(lambda: _side_work(pub.staging, figures, errata), pub.staging / ".side-result")
 
 
 def _errata() -> str:
@@ -420,21 +419,17 @@ def _errata() -> str:
     return errata_latex(audit())
 
 
-def _figures(out: Path):
-    """Figures from derive.figures, when that module is available."""
+def _figures(dest: Path):
+    """Figures from derive.figures, when that module is available, written into ``dest/figures``."""
     try:
         from . import figures
     except ImportError:
-        return [], {}
-    tmp = Path(tempfile.mkdtemp(prefix="derive-figures-"))
-    try:
-        made = figures.build_figures(tmp)
-        files, figs = {}, []
-        for item in made:
-            p = Path(getattr(item, "path", item))
-            files[out / "figures" / p.name] = p.read_bytes()
-            if p.suffix == ".pdf":
-                figs.append({"path": f"figures/{p.name}", "caption": getattr(item, "caption", p.stem)})
-        return figs, files
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return [], []
+    made = figures.build_figures(dest / "figures")
+    files, figs = [], []
+    for item in made:
+        p = Path(getattr(item, "path", item))
+        files.append(p.name)
+        if p.suffix == ".pdf":
+            figs.append({"path": f"figures/{p.name}", "caption": getattr(item, "caption", p.stem)})
+    return figs, files

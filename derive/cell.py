@@ -27,6 +27,7 @@ import sympy as sp
 
 from .display import render
 from .errors import CellError, ShapeError, UnknownName
+from .indices import IndexSyntaxError, parse_index
 from .ir import Expr, Sym, _same_shape, as_expr, fmt_shape
 
 __all__ = ["Cell"]
@@ -56,6 +57,12 @@ class Cell:
 
     def __post_init__(self):
         self.family = self.family or self.name
+        if isinstance(self.dims, str) or not isinstance(self.dims, (tuple, list)):
+            raise CellError(f"cell {self.name!r}: dims must be a tuple of dimension names such as "
+                            f"('n', 'd', 'k'), got {self.dims!r}")
+        for d in self.dims:
+            if not isinstance(d, sp.Symbol) and not (isinstance(d, str) and d.isidentifier()):
+                raise CellError(f"cell {self.name!r}: a dimension name must be an identifier, got {d!r}")
         self.dims = tuple(d if isinstance(d, sp.Symbol) else sp.Symbol(d, positive=True, integer=True)
                           for d in self.dims)
 
@@ -72,16 +79,46 @@ class Cell:
         if name in self.symbols:
             raise CellError(f"cell {self.name!r}: symbol {name!r} is declared twice")
         shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-        for dim in shape:
-            dim = sp.sympify(dim)
-            if not (dim.is_Integer and dim > 0) and not dim.free_symbols <= set(self.dims):
-                raise CellError(
-                    f"cell {self.name!r}: dimension {dim} of {name!r} is neither a positive integer "
-                    f"nor built from the cell's dimensions {', '.join(map(str, self.dims))}"
-                )
+        shape = tuple(self._dimension(name, dim) for dim in shape)
         sym = Sym(name, shape, role)
         self.symbols[name] = sym
         return sym
+
+    def _dimension(self, name: str, dim):
+        """One entry of a shape: a positive int, a cell dimension, or an expression in them (``2*d`` as text
+        or SymPy), read by derive.indices' grammar, never by ``sympify``."""
+        known = ", ".join(map(str, self.dims))
+
+        def bad(why: str):
+            return CellError(f"cell {self.name!r}: dimension {dim!r} of {name!r} {why}; expected a positive "
+                             f"integer or an expression in the cell's dimensions {known}")
+
+        if isinstance(dim, bool) or isinstance(dim, float) or not isinstance(dim, (int, str, sp.Expr)) \
+                and not hasattr(dim, "__index__"):
+            raise bad(f"is a {type(dim).__name__}")
+        if isinstance(dim, str):
+            def symbol(n):
+                for d in self.dims:
+                    if d.name == n:
+                        return d
+                raise bad(f"uses {n!r}, which is not a dimension of the cell")
+
+            try:
+                dim = parse_index(dim, symbol)
+            except IndexSyntaxError as exc:
+                raise bad(f"cannot be read ({exc})") from None
+        elif not isinstance(dim, sp.Expr):
+            dim = int(dim)  # a NumPy integer
+        if isinstance(dim, int) or (isinstance(dim, sp.Expr) and dim.is_Number):
+            if not (isinstance(dim, int) or dim.is_Integer) or int(dim) <= 0:
+                raise bad("is not a positive integer")
+            return int(dim)
+        if not dim.free_symbols <= set(self.dims):
+            raise bad("uses names that are not dimensions of the cell")
+        if dim.atoms(sp.Float) or not dim.is_polynomial(*self.dims) \
+                or not all(c.is_Integer for c in sp.Poly(dim, *self.dims).coeffs()):
+            raise bad("is not a polynomial with integer coefficients")
+        return dim
 
     def param(self, name: str, shape) -> Sym:
         """A parameter shared across time steps (W, U, b, ...)."""

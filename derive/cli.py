@@ -7,12 +7,24 @@ Errors are one line on stderr naming the offending value; never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from pathlib import Path
 
 from .errors import DeriveError
+from .publish import DEFAULT_TEX_TIMEOUT
 
 __all__ = ["main"]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,11 +38,15 @@ def _parser() -> argparse.ArgumentParser:
                        description="Collect the derivations of proofs/, verify every step (exactly and "
                                    "numerically), and write equations/<id>.tex, lectures.tex, slides.tex and "
                                    "figures/ to the output folder; compile the PDFs when TeX Live is installed.")
-    b.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build)")
+    b.add_argument("--out", default="build",
+                   help="output folder (default: build); replaced as a whole when the build succeeds")
     b.add_argument("--notation", default="cs7015", help="notation profile: cs7015 (default), appliednlp, cs224n")
     b.add_argument("--T", type=int, default=4, help="time steps of the unrolled examples, 1..12 (default: 4)")
-    b.add_argument("--only", nargs="+", metavar="ID", help="build only these derivation ids (see `derive list`)")
+    b.add_argument("--only", nargs="+", action="extend", metavar="ID",
+                   help="build only these derivation ids (see `derive list`); may be repeated")
     b.add_argument("--no-pdf", action="store_true", help="write the .tex files but do not compile them")
+    b.add_argument("--tex-timeout", type=_seconds, default=DEFAULT_TEX_TIMEOUT, metavar="SECONDS",
+                   help=f"stop a TeX run taking longer than this per document (default: {DEFAULT_TEX_TIMEOUT:g})")
 
     sub.add_parser("list", help="list every derivation with its id and source lecture")
 
@@ -61,21 +77,61 @@ def main(argv: "list[str] | None" = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    previous = _on_sigterm()
     try:
-        return _COMMANDS[args.command](args)
+        code = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe is met here, inside the handlers below, not at exit
+        return code
     except DeriveError as exc:
         print(f"derive {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("derive: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("derive: terminated", file=sys.stderr)
+        return 143
+    except BrokenPipeError:  # `derive list | head`: the reader left; say nothing more
+        _silence_stdout()
+        return 141
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM as an exception, so that every cleanup (staging folder, workers, TeX) runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
+
+
+def _on_sigterm():
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _build(args) -> int:
     from .build import BuildOptions, build
 
-    return build(BuildOptions(out=args.out, notation=args.notation, T=args.T, only=args.only,
-                              pdf=not args.no_pdf))
+    from .publish import check_out
+
+    out = check_out(args.out)  # an unusable --out is a one-line error before any work
+    return build(BuildOptions(out=out, notation=args.notation, T=args.T, only=args.only,
+                              pdf=not args.no_pdf, tex_timeout=args.tex_timeout))
 
 
 def _list(args) -> int:

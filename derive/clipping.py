@@ -134,8 +134,16 @@ def _arrays(g) -> "dict[str, np.ndarray]":
     out = {}
     for name, value in items:
         try:
-            arr = np.array(value, dtype=np.float64)
-        except (TypeError, ValueError):
+            raw = np.asarray(value)
+            if raw.dtype.kind == "c":  # float64 would keep the real part: clip_norm([1j, 2], 1) gave [0, 1]
+                raise InvalidValue(f"gradient {_label(g, name)} has complex values (dtype {raw.dtype}); "
+                                   "expected real numbers")
+            if raw.dtype.kind not in "biuf":
+                raise TypeError(raw.dtype)
+            arr = np.array(raw, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, InvalidValue):
+                raise
             raise InvalidValue(f"gradient {_label(g, name)} must be an array of numbers, got {value!r}") from None
         bad = ~np.isfinite(arr)
         if bad.any():
@@ -161,7 +169,9 @@ def _rebuild(g, arrays: "dict[str, np.ndarray]"):
 # ---------------------------------------------------------------------------
 def angle_between(u, v) -> float:
     """Angle between two non-zero vectors in degrees (0 = same direction)."""
-    u, v = np.asarray(u, dtype=np.float64).ravel(), np.asarray(v, dtype=np.float64).ravel()
+    u, v = _arrays({"u": u})["u"].ravel(), _arrays({"v": v})["v"].ravel()
+    if u.shape != v.shape:
+        raise InvalidValue(f"the angle needs two vectors of one size, got {u.size} and {v.size} entries")
     nu, nv = np.linalg.norm(u), np.linalg.norm(v)
     if nu == 0 or nv == 0:
         raise InvalidValue("the angle is undefined for a zero vector")
@@ -183,6 +193,6 @@ class ClippingExample:
 def clipping_example_2d(g=(3.0, 0.5), threshold: float = 1.0) -> ClippingExample:
     """g = (3, 0.5) with threshold = theta = 1: norm clipping keeps the angle (0 degrees);
     value clipping gives (1, 0.5), turned by about 17.1 degrees towards the clipped axis."""
-    g = np.asarray(g, dtype=np.float64)
+    g = _arrays(g)["g"]
     by_norm, by_value = clip_norm(g, threshold), clip_value(g, threshold)
     return ClippingExample(g, float(threshold), by_norm, by_value, angle_between(g, by_norm), angle_between(g, by_value))

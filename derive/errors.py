@@ -49,7 +49,10 @@ def positive_int(name: str, value: object, *, minimum: int = 1, maximum: "int | 
         hasattr(value, "__index__") and not isinstance(value, float)
     ):
         raise InvalidValue(f"{name} must be an integer >= {minimum}, got {value!r}")
-    value = int(value)  # type: ignore[arg-type]
+    try:
+        value = int(value.__index__())  # type: ignore[union-attr]
+    except (TypeError, ValueError, AttributeError):  # e.g. a NumPy array that is not one integer
+        raise InvalidValue(f"{name} must be an integer >= {minimum}, got {value!r}") from None
     if value < minimum or (maximum is not None and value > maximum):
         allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise InvalidValue(f"{name} must be an integer {allowed}, got {value}")

@@ -122,6 +122,10 @@ def recursive_expansion(graph: Graph, f: "NodeRef | str", theta: "NodeRef | str"
     """
     view = _view(graph, keep)
     f, theta = graph.node(f), graph.node(theta)
+    if f == theta:
+        return Derivation(id or f"expand-{f}-{theta}", f"Recursive expansion of ∂{f}/∂{theta}", source,
+                          graph.cell, D(f, theta), [Step(_identity(f), IDENTITY_WHY)], keep=view.keep,
+                          bindings=[{"T": graph.T}])
     memo: dict = {}
     done: list[Term] = []
     open_: list[tuple[tuple, NodeRef]] = [((), f)]
@@ -166,6 +170,15 @@ def recursive_expansion(graph: Graph, f: "NodeRef | str", theta: "NodeRef | str"
                       graph.cell, D(f, theta), steps, keep=view.keep, bindings=[{"T": graph.T}])
 
 
+IDENTITY_WHY = "∂x/∂x is the identity: the empty path from x to itself"
+
+
+def _identity(x: NodeRef) -> Term:
+    """∂x/∂x = I, written D(x, x) as the algebra writes it (ProdOver's empty product is D(x, x) too):
+    the canonical form is the empty word and the numeric evaluator gives the identity matrix."""
+    return D(x, x)
+
+
 def _flatten_sum(terms: "list[Term]") -> Term:
     if len(terms) == 1:
         return terms[0]
@@ -195,6 +208,8 @@ def short_circuit(graph: Graph, f, theta, keep=None) -> Term:
     """∂f/∂θ = Σ_u ∂f/∂u ∂⁺u/∂θ over the variables u that use θ explicitly (∂f/∂f = I kept)."""
     view = _view(graph, keep)
     f, theta = graph.node(f), graph.node(theta)
+    if f == theta:
+        return _identity(f)
     users = _users(view, f, theta)
     return _flatten_sum([Prod((D(f, u), D(u, theta, True))) for u in users])
 
@@ -283,5 +298,7 @@ def enumerate_paths(graph: Graph, f, x, keep=None, limit: int = 10_000) -> "list
 
 def path_sum(graph: Graph, f, x, keep=None) -> Term:
     """∂f/∂x as the sum over paths of products of explicit edge derivatives."""
+    if graph.node(f) == graph.node(x):
+        return _identity(graph.node(f))
     paths = enumerate_paths(graph, f, x, keep)
     return _flatten_sum([Prod(tuple(D(v, p, True) for v, p in zip(path[:-1], path[1:]))) for path in paths])

@@ -1,8 +1,13 @@
 """A pytest plugin: every derivation (and catalog claim) of a course repository is a test item.
 
 A course that writes its own derivations with `derive` gets them checked by
-plain ``pytest``.  Files named ``derivations_*.py`` or ``*_derivations.py``
-(or matching the globs of the ini option ``derive_files``) are imported, and
+plain ``pytest`` once it opts in: ``derive_collect = true`` or ``derive_files =
+GLOB ...`` in its ini file, or ``pytest --derive``.  The plugin is installed for
+every pytest run on the machine, so without an opt-in it collects nothing and
+imports nothing.  Then files named ``derivations_*.py`` or ``*_derivations.py``
+(or matching the globs of ``derive_files``) whose top level defines a function
+``derivations`` or ``claims`` (read from the source with `ast` before anything
+is imported) are imported, and
 
 - each `derive.Derivation` returned by their ``derivations()`` becomes one item,
   checked by `derive.verify` (exactly and numerically); a failure names the
@@ -27,6 +32,7 @@ or explicitly with ``pytest -p derive.pytest_plugin``.  Example course file
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import hashlib
 import importlib.util
@@ -41,7 +47,11 @@ DEFAULT_PATTERNS = ("derivations_*.py", "*_derivations.py")
 def pytest_addoption(parser):
     parser.addini("derive_files", type="linelist", default=[],
                   help="glob(s) of files whose derivations()/claims() are collected by derive "
-                       f"(default: {' '.join(DEFAULT_PATTERNS)})")
+                       f"(default: {' '.join(DEFAULT_PATTERNS)}); setting it opts in")
+    parser.addini("derive_collect", type="bool", default=False,
+                  help="collect derivations()/claims() of course files (off unless the project opts in)")
+    parser.addoption("--derive", action="store_true", default=False,
+                     help="collect derivations()/claims() of course files (as derive_collect = true)")
 
 
 def pytest_configure(config):
@@ -52,8 +62,24 @@ def _patterns(config) -> "tuple[str, ...]":
     return tuple(config.getini("derive_files")) or DEFAULT_PATTERNS
 
 
+def _opted_in(config) -> bool:
+    return bool(config.getoption("--derive") or config.getini("derive_collect") or config.getini("derive_files"))
+
+
+def _defines_entry_points(path: Path) -> bool:
+    """Whether the module's top level defines ``derivations`` or ``claims`` (read, not imported)."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return True  # let the import report the problem as a collection error
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in ("derivations", "claims")
+               for n in tree.body)
+
+
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.suffix == ".py" and any(fnmatch.fnmatch(file_path.name, p) for p in _patterns(parent.config)):
+    if file_path.suffix == ".py" and _opted_in(parent.config) \
+            and any(fnmatch.fnmatch(file_path.name, p) for p in _patterns(parent.config)) \
+            and _defines_entry_points(file_path):
         return DeriveFile.from_parent(parent, path=file_path)
     return None
 

@@ -7,11 +7,16 @@ import importlib.metadata
 pytest_plugins = ["pytester"]
 
 
-def _plugin_args() -> "list[str]":
+def _loaded() -> "list[str]":
     """``-p derive.pytest_plugin`` unless the ``pytest11`` entry point already loads it."""
     eps = importlib.metadata.entry_points(group="pytest11")
     loaded = any(ep.value == "derive.pytest_plugin" for ep in eps)
     return [] if loaded else ["-p", "derive.pytest_plugin"]
+
+
+def _plugin_args() -> "list[str]":
+    """The plugin loaded and opted in (``--derive``)."""
+    return _loaded() + ["--derive"]
 
 
 GOOD = '''
@@ -94,7 +99,36 @@ def test_claims_are_items_too(pytester):
 
 def test_bad_course_file_is_a_collection_error(pytester):
     pytester.makepyfile(derivations_bad='from derive.errors import UnknownName\n'
-                                        'raise UnknownName("parameter", "Q", ["W", "U"])\n')
+                                        'raise UnknownName("parameter", "Q", ["W", "U"])\n'
+                                        'def derivations():\n    return []\n')
     result = pytester.runpytest(*_plugin_args())
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*derivations_bad.py: unknown parameter 'Q'*"])
+
+
+IMPORTS_ARE_SIDE_EFFECTS = '''
+from pathlib import Path
+Path(__file__).with_name("IMPORTED").write_text("the plugin imported me")
+
+def derivations():
+    return []
+'''
+
+
+def test_nothing_is_imported_unless_the_project_opts_in(pytester):
+    """The plugin is loaded in every pytest run on the machine: a project that has not opted in is untouched."""
+    pytester.makepyfile(derivations_rnn=IMPORTS_ARE_SIDE_EFFECTS, test_plain="def test_x():\n    pass\n")
+    result = pytester.runpytest("-v", *_loaded())
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "IMPORTED").exists()
+    pytester.makeini("[pytest]\nderive_collect = true\n")
+    result = pytester.runpytest("-v", *_loaded())
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "IMPORTED").exists()
+
+
+def test_a_matching_file_without_derivations_or_claims_is_not_imported(pytester):
+    pytester.makepyfile(week1_derivations=IMPORTS_ARE_SIDE_EFFECTS.replace("def derivations", "def helper"))
+    result = pytester.runpytest(*_plugin_args())
+    result.assert_outcomes()
+    assert not (pytester.path / "IMPORTED").exists()

@@ -82,6 +82,16 @@ def _path_norms(jacobians: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
     return norms
 
 
+MAX_DEMO_ENTRIES = 1 << 25  # T * d * d Jacobian entries kept (256 MB of float64)
+
+
+def _sizes(T, d) -> "tuple[int, int]":
+    T, d = positive_int("T", T, maximum=MAX_DEMO_ENTRIES), positive_int("d", d, maximum=1024)
+    if T * d * d > MAX_DEMO_ENTRIES:
+        raise InvalidValue(f"T * d * d must be at most {MAX_DEMO_ENTRIES} (the Jacobians kept), got T = {T}, d = {d}")
+    return T, d
+
+
 def rnn_jacobian_norms(T: int = 100, d: int = 8, gamma_lambda: float = 0.9, *, activation: str = "tanh",
                        input_scale: float = 0.1, seed: int = 0) -> RNNJacobianNorms:
     """Module 14.4's bound ||ds_t/ds_k|| <= (gamma lambda)^{t-k}, measured on one sequence.
@@ -90,9 +100,9 @@ def rnn_jacobian_norms(T: int = 100, d: int = 8, gamma_lambda: float = 0.9, *, a
     gamma_lambda / gamma exactly; small inputs (``input_scale``) keep a_t near 0
     where sigma' is close to gamma, so the norms follow the bound closely.
     """
-    T, d = positive_int("T", T), positive_int("d", d)
-    if not (np.isfinite(gamma_lambda) and gamma_lambda > 0):
-        raise InvalidValue(f"gamma_lambda must be a positive number, got {gamma_lambda!r}")
+    T, d = _sizes(T, d)
+    gamma_lambda = rnn.real_number("gamma_lambda", gamma_lambda, minimum=0, strict=True)
+    input_scale, seed = rnn.real_number("input_scale", input_scale, minimum=0), rnn.check_seed(seed)
     gamma = max_derivative(activation)
     lam = gamma_lambda / gamma
     rng = np.random.default_rng(seed)
@@ -119,9 +129,9 @@ def lstm_forget_path(T: int = 100, d: int = 8, forget_bias: float = 10.0, *, wei
     for the default sizes); its slow growth comes from the paths through h,
     the route by which LSTM gradients can still explode (Lecture 111).
     """
-    T, d = positive_int("T", T), positive_int("d", d)
-    if not np.isfinite(forget_bias):
-        raise InvalidValue(f"forget_bias must be a finite number, got {forget_bias!r}")
+    T, d = _sizes(T, d)
+    forget_bias = rnn.real_number("forget_bias", forget_bias)
+    weight_scale, seed = rnn.real_number("weight_scale", weight_scale, minimum=0), rnn.check_seed(seed)
     params = lstm.init_params(n=d, d=d, k=2, seed=seed, scale=weight_scale)
     params["W_f"][:] = 0.0
     params["U_f"][:] = 0.0

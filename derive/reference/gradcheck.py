@@ -39,6 +39,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..errors import InvalidValue, ShapeError, UnknownName
+from .rnn import real_array
 
 __all__ = ["ParamCheck", "GradCheckReport", "finite_difference_gradient", "check_gradients", "directional_check"]
 
@@ -101,7 +102,7 @@ def _check_settings(eps: float, rtol: float) -> None:
 def _as_float64(params: Mapping) -> "dict[str, np.ndarray]":
     if not isinstance(params, Mapping):
         raise InvalidValue(f"params must be a dict of arrays, got {type(params).__name__}")
-    return {key: np.array(value, dtype=np.float64) for key, value in params.items()}
+    return {key: real_array(f"params[{key!r}]", value).copy() for key, value in params.items()}
 
 
 def _matching_grads(params: dict, grads: Mapping) -> "dict[str, np.ndarray]":
@@ -115,7 +116,7 @@ def _matching_grads(params: dict, grads: Mapping) -> "dict[str, np.ndarray]":
         raise InvalidValue(f"grads is missing {', '.join(map(repr, missing))}; expected keys {', '.join(params)}")
     out = {}
     for key, value in params.items():
-        g = np.asarray(grads[key], dtype=np.float64)
+        g = real_array(f"grads[{key!r}]", grads[key], finite=False)  # a nan gradient is reported, not refused
         if g.shape != value.shape:
             raise ShapeError(f"grads[{key!r}] has shape {g.shape}; expected {value.shape} like params[{key!r}]")
         out[key] = g

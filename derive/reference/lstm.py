@@ -48,7 +48,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import activations
-from .rnn import (affine, check_cache, check_params, check_sequence, check_state, check_truncate, diag_embed,
+from .rnn import (affine, real_number, check_cache, check_params, check_sequence, check_state, check_truncate, diag_embed,
                   output_backward, output_layer, random_params, reverse_accumulate, truncated_accumulate)
 
 __all__ = ["PARAM_SHAPES", "BLOCKS", "LSTMCache", "LSTMResult", "init_params", "forward", "backward", "bptt",
@@ -143,6 +143,7 @@ class LSTMResult:
 def init_params(n: int, d: int, k: int, *, seed: int = 0, scale: float = 0.5,
                 forget_bias: float = 0.0) -> "dict[str, np.ndarray]":
     """Random parameters (`rnn.random_params`), with ``forget_bias`` added to b_f."""
+    forget_bias = real_number("forget_bias", forget_bias)
     params = random_params(PARAM_SHAPES, n, d, k, seed=seed, scale=scale)
     params["b_f"] += forget_bias
     return params

@@ -56,7 +56,7 @@ __all__ = [
     "init_params", "forward", "backward", "bptt", "step_jacobians",
     "random_params", "diag_embed", "affine", "output_layer", "output_backward",
     "reverse_accumulate", "truncated_accumulate",
-    "check_params", "check_sequence", "check_state", "check_truncate", "check_cache",
+    "check_params", "check_sequence", "check_state", "check_truncate", "check_cache", "real_array",
 ]
 
 # Parameter shapes in terms of the sizes n (input), d (state), k (classes).
@@ -68,6 +68,26 @@ PARAM_SHAPES: "dict[str, tuple[str, ...]]" = {
 # ---------------------------------------------------------------------------
 # Input checks (shared with the gated cells)
 # ---------------------------------------------------------------------------
+def real_array(name: str, value, *, finite: bool = True) -> np.ndarray:
+    """``value`` as a float64 array, or `InvalidValue` naming ``name``: complex numbers are refused (NumPy
+    would silently keep their real part), so are text, objects and, with ``finite``, nan and inf."""
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise InvalidValue(f"{name} must be an array of real numbers, got {type(value).__name__} ({exc})") from None
+    if raw.dtype.kind == "c":
+        raise InvalidValue(f"{name} has complex values (dtype {raw.dtype}); expected real numbers")
+    if raw.dtype.kind not in "biuf":
+        raise InvalidValue(f"{name} must be an array of real numbers, got dtype {raw.dtype}"
+                           + (f" ({type(value).__name__})" if raw.dtype.kind == "O" else ""))
+    out = raw.astype(np.float64)
+    if finite and not np.all(np.isfinite(out)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise InvalidValue(f"{name} contains non-finite values (nan or inf), first at {list(where)}: "
+                           f"{out[where] if where else out}")
+    return out
+
+
 def check_params(params: Mapping, shapes: "Mapping[str, tuple[str, ...]]") -> "tuple[dict, dict[str, int]]":
     """Validate a parameter dict against a shape table; return (float64 copy, sizes).
 
@@ -87,7 +107,7 @@ def check_params(params: Mapping, shapes: "Mapping[str, tuple[str, ...]]") -> "t
     source: "dict[str, str]" = {}
     out = {}
     for key, dims in shapes.items():
-        value = np.asarray(params[key], dtype=np.float64)
+        value = real_array(f"params[{key!r}]", params[key])
         if value.ndim != len(dims):
             raise ShapeError(f"params[{key!r}] has shape {value.shape}; expected ({', '.join(dims)})")
         for dim, size in zip(dims, value.shape):
@@ -107,7 +127,7 @@ def check_params(params: Mapping, shapes: "Mapping[str, tuple[str, ...]]") -> "t
 
 def check_sequence(X, labels, n: int, k: int) -> "tuple[np.ndarray, np.ndarray]":
     """Validate inputs X (T, B, n) and integer labels (T, B) in [0, k)."""
-    X = np.asarray(X, dtype=np.float64)
+    X = real_array("X", X, finite=False)
     if X.ndim != 3 or X.shape[2] != n or X.shape[0] == 0 or X.shape[1] == 0:
         hint = " (for one sequence use X[:, None, :])" if X.ndim == 2 else ""
         raise ShapeError(f"X has shape {X.shape}; expected (T, B, n) with n = {n} and T, B >= 1{hint}")
@@ -129,7 +149,7 @@ def check_state(name: str, state, B: int, d: int) -> np.ndarray:
     """An initial state (B, d), zeros when None."""
     if state is None:
         return np.zeros((B, d))
-    state = np.asarray(state, dtype=np.float64)
+    state = real_array(name, state)
     if state.shape != (B, d):
         raise ShapeError(f"{name} has shape {state.shape}; expected (B, d) = {(B, d)}")
     return state
@@ -141,6 +161,26 @@ def check_cache(sizes: "dict[str, int]", cache, state: np.ndarray) -> None:
     for dim, size in used.items():
         if sizes[dim] != size:
             raise ShapeError(f"params have {dim} = {sizes[dim]} but the cache was computed with {dim} = {size}")
+
+
+MAX_SIZE = 4096  # n, d, k of generated parameters: W alone is then 128 MB
+
+
+def check_seed(seed) -> int:
+    """A seed for numpy.random.default_rng: an integer >= 0."""
+    return positive_int("seed", seed, minimum=0)
+
+
+def real_number(name: str, value, *, minimum: "float | None" = None, strict: bool = False) -> float:
+    """A finite real scalar (not a bool, text or complex), optionally > or >= ``minimum``."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
+        and bool(np.isfinite(value))
+    if ok and minimum is not None:
+        ok = value > minimum if strict else value >= minimum
+    if not ok:
+        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+        raise InvalidValue(f"{name} must be a finite number{bound}, got {value!r}")
+    return float(value)
 
 
 def check_truncate(truncate) -> "int | None":
@@ -290,9 +330,13 @@ def random_params(shapes: "Mapping[str, tuple[str, ...]]", n: int, d: int, k: in
     fan_in is the number of columns (d for W and V, n for U).  Drawn in table order.
     """
     sizes = {name: positive_int(name, v) for name, v in (("n", n), ("d", d), ("k", k))}
-    if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale >= 0):
+    for name, v in sizes.items():
+        if v > MAX_SIZE:
+            raise InvalidValue(f"{name} must be at most {MAX_SIZE} for generated parameters, got {v}")
+    if isinstance(scale, bool) or not (isinstance(scale, (int, float, np.integer, np.floating))
+                                       and np.isfinite(scale) and scale >= 0):
         raise InvalidValue(f"scale must be a finite number >= 0, got {scale!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     params = {}
     for key, dims in shapes.items():
         shape = tuple(sizes[x] for x in dims)
