@@ -167,8 +167,11 @@ def _check_link(eq: Equation, link: Link, model: Model, run: _Run) -> Result:
 
 def _exact(L, R, bindings, T, cell, run, model):
     """None when the link is not pure derivative algebra; else [] (equal) or [binding, detail] (different)."""
-    Lj, Rj = push_transpose(L), push_transpose(R)
-    if any(isinstance(t, type(None)) for t in (Lj, Rj)) or not (_is_algebra(Lj) and _is_algebra(Rj)):
+    for flip in (False, True):  # (A = B) iff (A^T = B^T): gradient layout transposed back is Jacobian algebra
+        Lj, Rj = push_transpose(L, flip), push_transpose(R, flip)
+        if _is_algebra(Lj) and _is_algebra(Rj):
+            break
+    else:
         return None
     for b in bindings:
         g = run.graph(cell, b.get("T", T))

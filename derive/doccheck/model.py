@@ -164,7 +164,7 @@ def load_toml(path) -> dict:
         raise ModelError(f"{p}: not valid TOML: {exc}") from None
 
     def line_of(key: str) -> str:
-        m = re.search(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=", text, re.M)
+        m = re.search(r"^[ \t]*[\"']?" + re.escape(key) + r"[\"']?\s*=", text, re.M)
         return f"{p}:{text[:m.start()].count(chr(10)) + 1}" if m else str(p)
 
     for key, value in data.items():

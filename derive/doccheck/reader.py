@@ -201,10 +201,9 @@ class Reader:
 
     def _ends_term(self) -> bool:
         t = self.peek()
-        if t.kind == "end" or t.text in ("+", "-", ")", "]", "}", "\\right", "&", "|", ",", "\\|",
-                                          "\\rVert", "\\rvert", "="):
+        if t.kind == "end" or t.text in ("+", "-", ")", "]", "}", "\\right", "&", ",", "="):
             return True
-        return False
+        return self.norm_depth > 0 and t.text in ("|", "\\|", "\\rVert", "\\Vert")
 
     def term(self) -> Term:
         factors: list = []
@@ -236,7 +235,7 @@ class Reader:
         if lo_toks is None:
             self.fail(f"a \\{kind} without limits: expected _{{i=lo}}^{{hi}}", op)
         lower = _plain(lo_toks)
-        chain = re.fullmatch(r"\s*([A-Za-z]\w*)\s*<\s*([A-Za-z]\w*)\s*(?:\\leq?|<=|≤)\s*(.+?)\s*", lower)
+        chain = re.fullmatch(r"\s*(.+?)\s*<\s*([A-Za-z]\w*)\s*(?:\\leq?|<=|≤)\s*(.+?)\s*", lower)
         if chain and hi_toks is None:
             i = index_symbol(chain.group(2))
             lo, hi = self.index(chain.group(1), op) + 1, self.index(chain.group(3), op)
@@ -253,7 +252,7 @@ class Reader:
             ident = _sub_ref(ds[0].f, {i: hi})
         else:
             ident = NodeRef(self.cell.recurrent[0], hi) if self.cell.recurrent else None
-        return ProdOver(i, lo, hi, body, descending=self.layout != "gradient", identity=ident)
+        return ProdOver(i, lo, hi, body, descending=True, identity=ident)
 
     def index(self, text: str, tok: "Tok | None" = None):
         text = text.strip()
@@ -300,14 +299,18 @@ class Reader:
             return self.left_right()
         if t.text in ("\\|", "\\lVert", "\\Vert"):
             self.i += 1
+            self.norm_depth += 1
             inner = self.expr()
+            self.norm_depth -= 1
             if not self.take("\\|", "\\rVert", "\\Vert"):
                 self.fail("expected a closing \\| of the norm")
             self.norm_subscript()
             return Norm(inner)
         if t.text == "|" and self.peek(1).text == "|":
             self.i += 2
+            self.norm_depth += 1
             inner = self.expr()
+            self.norm_depth -= 1
             if not (self.take("|") and self.take("|")):
                 self.fail("expected a closing || of the norm")
             self.norm_subscript()
@@ -462,8 +465,15 @@ class Reader:
         return self.jacobian(f, x, explicit)
 
     def jacobian(self, f: NodeRef, x: NodeRef, explicit: bool) -> Term:
+        """∂f/∂x; in gradient layout the derivative of a scalar is a column, the transpose of its Jacobian row
+        (the mixed layout of most textbooks: ∂L/∂h_t a gradient, ∂h_t/∂h_k a Jacobian)."""
         d = D(f, x, explicit)
-        return Transpose(d) if self.layout == "gradient" else d
+        if self.layout != "gradient" or self.cell.symbols[f.name].shape != ():
+            return d
+        if self.cell.symbols[x.name].role == "param" and len(self.cell.symbols[x.name].shape) == 2:
+            raise NotUnderstood(f"∂{f}/∂{x} in gradient layout is a matrix shaped like {x}; the engine's "
+                                f"Jacobian is its flattened row, and matrix-shaped gradients are not read")
+        return Transpose(d)
 
     # -- symbols ---------------------------------------------------------------------------
     def raw_symbol(self) -> "tuple[str, list, Tok]":
@@ -495,7 +505,7 @@ class Reader:
         elif tok.kind == "end":
             self.fail("expected a symbol, found the end", tok)
         else:
-            self.fail(f"{tok.text!r} is not read", tok)
+            self.fail(f"'{tok.text}' is not read", tok)
         scripts = []
         while self.at("_", "^"):
             mark = self.next().text
@@ -581,23 +591,15 @@ def _is_d(toks) -> bool:
 
 
 def _plain(toks) -> str:
-    """The tokens as plain text: ``t - 1``, ``\\top``, ``hh``."""
-    out = []
+    """The tokens as plain text: ``t-1``, ``\\top``, ``hh``, ``j<t\\le i`` (a command is followed by a space)."""
+    s, prev_cmd = "", False
     for t in toks:
         if t.kind == "cmd" and t.text[1:] in ("mathrm", "text", "mathsf", "textsf", "mathbf", "textrm"):
             continue
         if t.text in ("{", "}") and len(toks) > 1:
             continue
-        out.append(t.text)
-    s = ""
-    for piece in out:
-        if s and (s[-1].isalnum() and piece[:1].isalnum()) and not (s[-1].isalpha() and piece[:1].isalpha()):
-            s += piece
-        elif s and s[-1].isalpha() and piece[:1].isalpha():
-            s += piece
-        else:
-            s += (" " if s and (piece.startswith("\\") or s.endswith(("=", "<", "\\le", "\\leq")) or
-                                piece in ("=", "<")) else "") + piece
+        s += (" " if prev_cmd and t.text[:1].isalnum() else "") + t.text
+        prev_cmd = t.kind == "cmd" and t.text[1:].isalpha()
     return s.strip()
 
 
