@@ -239,3 +239,27 @@ def test_deterministic_output(capsys):
     first = capsys.readouterr().out
     main(["check", str(CORPUS), "--format", "json"])
     assert capsys.readouterr().out == first
+
+
+# -- the seeds: the lecture transcripts as a first corpus ------------------------------------------------
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+#: (seed, cell, notation, line, verdicts of the links on that line, the catalog claim(s) with that verdict)
+SEED_LINES = [
+    ("000_7be57cb19668d348.txt", "rnn", "appliednlp", 42, ["holds", "holds"], "l59 dE5/dh0 product, both forms"),
+    ("000_7be57cb19668d348.txt", "rnn", "appliednlp", 61, ["fails"], "l59 product to t-1 (fails as printed)"),
+    ("001_2f382c7a805806de.txt", "rnn", "cs7015", 62, ["fails"], "l105 a_j = W s_{j-1} + b (U x_j dropped)"),
+    ("001_2f382c7a805806de.txt", "rnn", "cs7015", 66, ["holds", "holds"], "l105 one-step Jacobian"),
+    ("002_eb405f471485c68d.txt", "rnn", "cs7015", 245, ["holds"], "l14-14.3-total-loss"),
+    ("002_eb405f471485c68d.txt", "rnn", "cs7015", 259, ["holds"], "l14-14.3-dLdV"),
+    ("002_eb405f471485c68d.txt", "rnn", "cs7015", 291, ["holds"], "l14-14.3-dL4dW"),
+    ("002_eb405f471485c68d.txt", "rnn", "cs7015", 300, ["fails"], "l14-14.3-s4"),
+    ("002_eb405f471485c68d.txt", "rnn", "cs7015", 308, ["holds"], "l14 expansion of ds_4/dW, line 1"),
+    ("003_9ba40663132a09fb.txt", "rnn", "cs224n", 10, ["holds", "fails"], "cs224n-chain, cs224n-power"),
+]
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the lecture transcripts are not beside the repository")
+@pytest.mark.parametrize("seed, cell, notation, line, expected, claim", SEED_LINES)
+def test_seed_lines_match_the_catalog(seed, cell, notation, line, expected, claim):
+    rs = check((SEEDS / seed).read_text(encoding="utf-8"), cell=cell, notation=notation)
+    assert [r.verdict for r in rs if r.line == line] == expected, claim

@@ -35,7 +35,7 @@ def check(path_or_text, *, cell: "str | None" = None, notation: "str | None" = N
           kind: str = "md") -> "list[Result]":
     """Results for one document (a path) or for a text (``kind`` "md" or "tex")."""
     if isinstance(path_or_text, Path) or (isinstance(path_or_text, str) and "\n" not in path_or_text
-                                          and path_or_text.endswith(SUFFIXES) and Path(path_or_text).exists()):
+                                          and path_or_text.endswith(SUFFIXES + (".txt",)) and Path(path_or_text).exists()):
         model = model_of_document(path_or_text, cell=cell, notation=notation, activation=activation, layout=layout)
         return check_equations(extract(path_or_text, inline=inline), model)
     if not isinstance(path_or_text, str):

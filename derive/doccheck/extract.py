@@ -84,9 +84,9 @@ def extract(path, *, inline: bool = False) -> "list[Equation]":
     """Every display equation of the file at ``path`` (``.tex``, ``.md``, ``.markdown``, ``.ipynb``)."""
     p = Path(path)
     kind = p.suffix.lower()
-    if kind not in (".tex", ".md", ".markdown", ".ipynb", ".ltx"):
+    if kind not in (".tex", ".md", ".markdown", ".ipynb", ".ltx", ".txt"):
         raise DocumentError(f"{path}: unknown kind of document {p.suffix or '(no suffix)'!r}; "
-                            "expected .tex, .md or .ipynb")
+                            "expected .tex, .md (.txt is read as Markdown) or .ipynb")
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -219,8 +219,11 @@ def _equation(path, body, offset, kind, line_of) -> "Equation | None":
     m = re.search(r"\\label\{([^{}]*)\}", body)
     if m:
         label = m.group(1)
-    clean = re.sub(r"\\(label|tag)\*?\{[^{}]*\}|\\(nonumber|notag)(?![A-Za-z])", lambda x: " " * len(x.group(0)),
-                   body)
+    clean = _blank_groups(body, ("label", "tag", "tag*"))
+    ends = list(re.finditer(r"\\end\{(" + "|".join(_INNER_ENVS) + r")\}", clean))
+    if ends:  # what follows an aligned block inside the display is commentary (a transcript's garbled \tag)
+        clean = _blank(clean, ends[-1].end(), len(clean))
+    clean = re.sub(r"\\(nonumber|notag)(?![A-Za-z])", lambda x: " " * len(x.group(0)), clean)
     clean = re.sub(r"\\(begin|end)\{(" + "|".join(_INNER_ENVS) + r")\}(\{[^{}]*\})?",
                    lambda x: " " * len(x.group(0)), clean)
     if not clean.strip():
@@ -231,9 +234,10 @@ def _equation(path, body, offset, kind, line_of) -> "Equation | None":
     chain: "str | None" = None
     for row_off, row in rows:
         row_line = line_of(offset + row_off + len(row) - len(row.lstrip()))
-        row = row.replace("&", " ")
+        row = _cut_commentary(row.replace("&", " "))
         row = re.sub(r"[\s,.;]*$", "", row)   # trailing punctuation of a displayed sentence
         row = re.sub(r"\\(quad|qquad)\s*\\?(text|mbox)\{[^{}]*\}\s*$", "", row).rstrip()
+        row = re.sub(r"(\\q?quad|\\hfill|\s)\s*\(\s*\d+(\.\d+)?[a-z]?\s*\)\s*$", "", row).rstrip()  # "(15)"
         parts = _split_relations(row)
         if not parts:
             continue
@@ -330,3 +334,40 @@ def _split_relations(row: str) -> list:
         rel = {"<=": r"\le", ">=": r"\ge"}.get(rel, rel)
         out.append((rel, row[e:end]))
     return out
+
+
+_COMMENTARY = re.compile(r"\\(q?quad|text|textrm|mbox|hbox)(?![A-Za-z])\s*(\{(?P<words>[^{}]*)\})?")
+
+
+def _cut_commentary(row: str) -> str:
+    """A row without its commentary: from a top-level ``\\quad`` or ``\\text{where …}`` on; a leading
+    ``\\therefore`` is dropped.  ``\\text{diag}`` is an operator, not commentary."""
+    row = re.sub(r"^\s*\\(therefore|because|implies|Rightarrow|Longrightarrow)(?![A-Za-z])", " ", row)
+    depth = 0
+    i = 0
+    while i < len(row):
+        c = row[i]
+        if c == "\\":
+            m = _COMMENTARY.match(row, i)
+            if m and depth == 0 and (m.group(1).endswith("quad") or
+                                     (m.group("words") or "").strip() not in ("", "diag", "Diag")):
+                return row[:i]
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        i += 1
+    return row
+
+
+def _blank_groups(text: str, commands) -> str:
+    """Blank ``\\cmd{…}`` (braces balanced: ``\\tag{value of \\frac{a}{b}}``) for the named commands."""
+    pattern = re.compile(r"\\(" + "|".join(re.escape(c) for c in commands) + r")(?![A-Za-z])\s*\{")
+    while True:
+        m = pattern.search(text)
+        if not m:
+            return text
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0) if text[i - 1] != "\\" else 0
+            i += 1
+        text = _blank(text, m.start(), i)

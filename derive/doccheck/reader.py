@@ -78,7 +78,7 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "e
 _UNICODE = {"σ": r"\sigma", "∂": r"\partial", "⊙": r"\odot", "∘": r"\circ", "·": r"\cdot", "×": r"\times",
             "θ": r"\theta", "τ": r"\tau", "Σ": r"\sum", "Π": r"\prod", "⊤": r"\top", "′": "'", "−": "-",
             "≤": r"\le", "γ": r"\gamma", "λ": r"\lambda", "‖": r"\|"}
-_TRANSPOSE = {r"\top", "T", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\textsf{T}", r"\tau"}
+_TRANSPOSE = {r"\top", "T", r"\intercal", r"\mathsf{T}", r"\mathrm{T}", r"\textsf{T}"}
 _ACTIVATIONS = {"sigma": None, "tanh": "tanh"}
 
 
@@ -263,6 +263,9 @@ class Reader:
             e = parse_index(text)
         except IndexSyntaxError as exc:
             self.fail(f"the index {text!r} is not an index expression ({exc})", tok)
+        for name in sorted(str(x) for x in e.free_symbols):
+            if len(name) > 1 and name not in _GREEK:   # s_{kp}: the entry p of s_k, not an index "kp"
+                self.fail(f"the index {text!r}: {name!r} is not one index name (an element index?)", tok)
         return int(e) if e.is_Integer else e
 
     def factor(self) -> Term:
@@ -598,8 +601,9 @@ def _plain(toks) -> str:
             continue
         if t.text in ("{", "}") and len(toks) > 1:
             continue
-        s += (" " if prev_cmd and t.text[:1].isalnum() else "") + t.text
-        prev_cmd = t.kind == "cmd" and t.text[1:].isalpha()
+        text = t.text[1:] if t.kind == "cmd" and t.text[1:] in _GREEK else t.text   # \tau -> tau
+        s += (" " if prev_cmd and text[:1].isalnum() else "") + text
+        prev_cmd = t.kind == "cmd" and t.text[1:].isalpha() and text is t.text
     return s.strip()
 
 
