@@ -15,6 +15,7 @@ from derive.doccheck.model import ModelError, load_toml
 from derive.doccheck.reader import NotUnderstood, read, symbol_key
 
 CORPUS = Path(__file__).parent / "corpus"
+pytest_plugins = ["pytester"]
 NAMES = {n: n for n in rnn().symbols}
 
 
@@ -263,3 +264,30 @@ SEED_LINES = [
 def test_seed_lines_match_the_catalog(seed, cell, notation, line, expected, claim):
     rs = check((SEEDS / seed).read_text(encoding="utf-8"), cell=cell, notation=notation)
     assert [r.verdict for r in rs if r.line == line] == expected, claim
+
+
+def test_inequalities_between_numbers_are_checked_on_instances():
+    doc = "\n".join([
+        r"$$\left\| \frac{\partial s_t}{\partial s_k} \right\| \le \prod_{j=k+1}^{t} "
+        r"\left\| \operatorname{diag}(\sigma'(a_j)) W \right\|$$",
+        r"$$\left\| \frac{\partial s_t}{\partial s_k} \right\| \le \frac{1}{4} \left\| \frac{\partial s_t}{\partial s_{k+1}} \right\|$$",
+        r"$$\frac{\partial s_t}{\partial s_k} \le W$$",
+    ])
+    rs = check(doc, cell="rnn", notation="cs7015")
+    assert verdicts(rs) == [(1, "holds"), (2, "fails"), (3, "not_understood")]
+    assert "is false" in rs[1].detail and rs[1].counterexample["recipe"] in ("random", "large")
+
+
+def test_pytest_plugin_collects_one_item_per_equation(pytester):
+    import importlib.metadata
+
+    loaded = any(ep.value == "derive.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+    pytester.makeini("[pytest]\nderive_files = notes_*.md\n")
+    pytester.makefile(".toml", derive='cell = "rnn"\nnotation = "cs7015"\n')
+    pytester.makefile(".md", notes_week1="\n".join([
+        r"$$s_t = \sigma(W s_{t-1} + U x_t + b)$$", "",
+        r"$$\frac{\partial s_t}{\partial s_{t-1}} = W \operatorname{diag}(\sigma'(a_t))$$", "",
+        r"$$\log s_t = 0$$"]), other="$$s_t = s_t$$")
+    result = pytester.runpytest("-v", "-rs", *([] if loaded else ["-p", "derive.pytest_plugin"]))
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*notes_week1.md:3: fails: *", "*not understood: *log*"])

@@ -97,8 +97,9 @@ def check_equations(equations: "list[Equation]", model: Model, run: "_Run | None
 def _check_link(eq: Equation, link: Link, model: Model, run: _Run) -> Result:
     if link.lhs.strip() == "":
         return Result(eq, link, "not_understood", "the chain starts with a relation and nothing before it")
-    if link.rel != "=":
-        return Result(eq, link, "not_understood", f"the relation {link.rel_tex} (only equalities are checked)")
+    if link.rel not in ("=",) + tuple(_INEQUALITIES):
+        return Result(eq, link, "not_understood", f"the relation {link.rel_tex} (equalities and inequalities "
+                                                  "<, \\le, >, \\ge are checked)")
     cell = run.cell(model.build, model.activations[0])
     try:
         L = read(link.lhs, model.names, cell, model.layout)
@@ -110,6 +111,8 @@ def _check_link(eq: Equation, link: Link, model: Model, run: _Run) -> Result:
         bindings, T = _bindings(L, R, cell, run, model)
     except NotUnderstood as exc:
         return Result(eq, link, "not_understood", str(exc), sides=sides)
+    if link.rel in _INEQUALITIES:
+        return _check_inequality(eq, link, model, run, bindings, T, sides)
     how, failures, details = [], [], []
     try:
         exact = _exact(L, R, bindings, T, cell, run, model)
@@ -163,6 +166,54 @@ def _check_link(eq: Equation, link: Link, model: Model, run: _Run) -> Result:
     detail = (("exact: canonical path sums agree; " if "exact" in how else "") +
               f"numeric: {checks} instances agree at {n} binding{'s' if n != 1 else ''} ({bind_text})")
     return Result(eq, link, "holds", detail, tuple(how), bindings, None, sides)
+
+
+#: An inequality is checked on every instance: seeded random ones at two scales (pre-activations near 0
+#: and spread over the saturated range), the catalog's recipes for bounds (derive/catalog/instances.py).
+_INEQUALITIES = {"<=": lambda a, b: a <= b + 1e-9 * abs(b) + 1e-300, "<": lambda a, b: a < b - 1e-12 * abs(b),
+                 ">=": lambda a, b: a >= b - 1e-9 * abs(b) - 1e-300, ">": lambda a, b: a > b + 1e-12 * abs(b)}
+_RECIPES = ("random", "large")
+
+
+def _check_inequality(eq, link, model, run, bindings, T, sides) -> Result:
+    """lhs rel rhs between scalars (norms, powers, numbers) on every binding, activation, size, seed and recipe."""
+    n = 0
+    try:
+        for act in model.activations:
+            c = run.cell(model.build, act)
+            Lc = read(link.lhs, model.names, c, model.layout)
+            Rc = read(link.rhs, model.names, c, model.layout)
+            for binding in bindings:
+                lhs, rhs = Lc.instantiate(**binding), Rc.instantiate(**binding)
+                Tb = binding.get("T", T)
+                for recipe in _RECIPES:
+                    for size in CONFIG.sizes:
+                        for seed in CONFIG.seeds:
+                            ev = run.evaluator(c, Tb, size, seed, model.keep, recipe)
+                            nums = DocNumbers(ev, activations.get(act))
+                            lv, rv = nums.value(lhs), nums.value(rhs)
+                            if np.size(lv) != 1 or np.size(rv) != 1:
+                                raise NotUnderstood(f"an inequality between a {np.shape(lv)} and a {np.shape(rv)} "
+                                                    "value (only numbers, such as norms, are compared)")
+                            a, b = float(np.ravel(lv)[0]), float(np.ravel(rv)[0])
+                            n += 1
+                            if not _INEQUALITIES[link.rel](a, b):
+                                where = {"binding": dict(binding), "T": Tb, "sizes": dict(size), "seed": seed,
+                                         "activation": act, "recipe": recipe}
+                                at = ", ".join(f"{k}={v}" for k, v in binding.items())
+                                detail = (f"numeric check fails{' at ' + at if at else ''} (d={size['d']}, seed "
+                                          f"{seed}, {act}, {recipe} instance): {a:.12g} {link.rel} {b:.12g} is false")
+                                cx = {"method": "numeric", **where, "detail": detail, "lhs": _jsonable(_round(a)),
+                                      "rhs": _jsonable(_round(b))}
+                                return Result(eq, link, "fails", detail, ("numeric",), bindings, cx, sides)
+    except NotUnderstood as exc:
+        return Result(eq, link, "not_understood", str(exc), sides=sides)
+    except ShapeError as exc:
+        return Result(eq, link, "fails", str(exc), ("numeric",), bindings, sides=sides)
+    except DeriveError as exc:
+        return Result(eq, link, "not_understood", f"cannot evaluate it on the cell: {exc}", sides=sides)
+    return Result(eq, link, "holds", f"numeric: true on all {n} instances ({', '.join(_RECIPES)}; evidence, "
+                                     "not a proof)", ("numeric",), bindings, None, sides)
 
 
 def _exact(L, R, bindings, T, cell, run, model):

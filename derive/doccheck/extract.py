@@ -248,15 +248,17 @@ def _equation(path, body, offset, kind, line_of) -> "Equation | None":
         elif chain is not None and not pairs:
             # a row without a relation continues the previous right side (a long sum broken over rows)
             if eq.links:
-                eq.links[-1].rhs = eq.links[-1].rhs + " " + first.strip()
+                eq.links[-1].rhs = eq.links[-1].rhs + " " + " ".join(first.split())
                 continue
             chain = first.strip()
             continue
         else:
             chain = first.strip()
         for rel_tex, rhs in pairs:
-            eq.links.append(Link(chain or "", RELATIONS.get(rel_tex, rel_tex), rhs.strip(), row_line, rel_tex))
-            chain = rhs.strip()
+            rhs = " ".join(rhs.split())
+            eq.links.append(Link(" ".join((chain or "").split()), RELATIONS.get(rel_tex, rel_tex), rhs, row_line,
+                                 rel_tex))
+            chain = rhs
     return eq
 
 
