@@ -291,3 +291,28 @@ def test_pytest_plugin_collects_one_item_per_equation(pytester):
     result = pytester.runpytest("-v", "-rs", *([] if loaded else ["-p", "derive.pytest_plugin"]))
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*notes_week1.md:3: fails: *", "*not understood: *log*"])
+
+
+def test_abstract_cell_with_generic_functions():
+    rs = check_paths([CORPUS / "md_abstract"])
+    assert verdicts(rs) == [(5, "holds"), (6, "holds"), (10, "holds"), (14, "holds"), (18, "fails"), (22, "holds")]
+    assert all("exact" in r.how for r in rs[2:])   # ∂f(…)/∂w_h is ∂⁺: proved in the free algebra
+
+
+def test_abstract_function_arguments_must_be_the_nodes_inputs(tmp_path):
+    (tmp_path / "derive.toml").write_text((CORPUS / "md_abstract" / "derive.toml").read_text())
+    (tmp_path / "n.md").write_text("$$h_t = f(x_{t-1}, h_{t-1}, w_h)$$\n")
+    (r,) = check(tmp_path / "n.md")
+    assert r.verdict == "not_understood" and "not the explicit inputs" in r.detail
+
+
+def test_gradients_nabla_and_elementwise_squares():
+    doc = "\n".join([
+        r"$$\frac{\partial s_t}{\partial a_t} = \operatorname{diag}(1 - s_t^2)$$",
+        r"$$\frac{\partial s_t}{\partial a_t} = \operatorname{diag}(1 - \tanh^2(a_t))$$",
+        r"$$\frac{\partial s_t}{\partial a_t} = \operatorname{diag}(1 - \tanh(a_t))$$",
+        r"$$\nabla_{s_{t-1}} \mathscr{L}_t = W^\top \operatorname{diag}(1 - s_t^2) \nabla_{s_t} \mathscr{L}_t$$",
+        r"$$\nabla_{s_{t-1}} \mathscr{L}_t = \operatorname{diag}(1 - s_t^2) W^\top \nabla_{s_t} \mathscr{L}_t$$",
+    ])
+    rs = check(doc, cell="rnn", notation="cs7015", activation="tanh")
+    assert verdicts(rs) == [(1, "holds"), (2, "holds"), (3, "fails"), (4, "holds"), (5, "fails")]

@@ -102,13 +102,14 @@ def _check_link(eq: Equation, link: Link, model: Model, run: _Run) -> Result:
                                                   "<, \\le, >, \\ge are checked)")
     cell = run.cell(model.build, model.activations[0])
     try:
-        L = read(link.lhs, model.names, cell, model.layout)
-        R = read(link.rhs, model.names, cell, model.layout)
+        apps: list = []
+        L = read(link.lhs, model.names, cell, model.layout, apps)
+        R = read(link.rhs, model.names, cell, model.layout, apps)
     except NotUnderstood as exc:
         return Result(eq, link, "not_understood", str(exc))
     sides = (str(L), str(R))
     try:
-        bindings, T = _bindings(L, R, cell, run, model)
+        bindings, T = _bindings(L, R, cell, run, model, apps)
     except NotUnderstood as exc:
         return Result(eq, link, "not_understood", str(exc), sides=sides)
     if link.rel in _INEQUALITIES:
@@ -265,8 +266,11 @@ def _refs(term) -> "list[NodeRef]":
     return out
 
 
-def _bindings(L, R, cell, run, model) -> "tuple[list[dict], int]":
-    """Up to three bindings of the free indices on which every node exists and derivatives are alive."""
+def _bindings(L, R, cell, run, model, apps=()) -> "tuple[list[dict], int]":
+    """Up to three bindings of the free indices on which every node exists and derivatives are alive.
+
+    ``apps``: the f(args) of an abstract cell; a binding must make every argument an explicit parent of
+    the node f computes (f(x_0, h_{-1}, w_h) is not h_0, which is an initial state)."""
     free = sorted(_free(L) | _free(R), key=str)
     if len(free) > 4:
         raise NotUnderstood(f"{len(free)} free indices ({', '.join(map(str, free))}); at most 4 are bound")
@@ -274,7 +278,7 @@ def _bindings(L, R, cell, run, model) -> "tuple[list[dict], int]":
     T_fixed = max([_MAX_T] + concrete)
     names = [str(s) for s in free]
     ranges = [range(1, T_fixed + 1) if n == "T" else range(0, T_fixed + 1) for n in names]
-    scored = []
+    scored, misfit = [], False
     for values in itertools.product(*ranges):
         b = dict(zip(names, values))
         T = b.get("T", T_fixed)
@@ -284,6 +288,9 @@ def _bindings(L, R, cell, run, model) -> "tuple[list[dict], int]":
         except (DeriveError, ValueError, TypeError):
             continue
         if not all(r in g.nodes for r in _refs(lhs) + _refs(rhs)):
+            continue
+        if apps and not _arguments_fit(g, model, apps, b):
+            misfit = True
             continue
         if any(isinstance(t, MatPow) and (not isinstance(t.exponent, int) or t.exponent < 0)
                for side in (lhs, rhs) for t in _walk(side)):
@@ -296,6 +303,9 @@ def _bindings(L, R, cell, run, model) -> "tuple[list[dict], int]":
         ties = len(values) - len(set(values))
         scored.append(((dead, empty, ties, -sum(values), T), b, T))
     if not scored:
+        if misfit:
+            raise NotUnderstood("the arguments of f(…) are not the explicit inputs of the node it computes in "
+                                f"cell {cell.name!r} at any binding of {', '.join(names) or 'the indices'}")
         if free:
             raise NotUnderstood(f"no binding of {', '.join(names)} in 0..{T_fixed} names only nodes of the "
                                 f"unrolled cell")
@@ -309,6 +319,20 @@ def _bindings(L, R, cell, run, model) -> "tuple[list[dict], int]":
         if s not in picks and len(picks) < _MAX_BINDINGS:
             picks.append(s)
     return [p[1] for p in picks], T_fixed
+
+
+def _arguments_fit(g, model, apps, b) -> bool:
+    view = g.view(list(model.keep) if model.keep else None)
+    for ref, args in apps:
+        if isinstance(ref.t, sp.Basic) and not {str(x) for x in ref.t.free_symbols} <= set(b):
+            continue   # an f(…) under a Σ or Π over its own index: its terms are checked as nodes only
+        node = Value(ref).subs(_sym(b)).ref
+        if node not in g.nodes or g.nodes[node].kind != "node":
+            return False
+        parents = set(view.parents(node))
+        if not all(Value(a).subs(_sym(b)).ref in parents for a in args):
+            return False
+    return True
 
 
 def _sym(b: dict) -> dict:

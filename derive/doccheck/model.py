@@ -35,7 +35,7 @@ from .reader import NotUnderstood, symbol_key
 __all__ = ["Model", "ModelError", "CELLS", "LAYOUTS", "reading_map", "model_for", "load_toml"]
 
 LAYOUTS = ("jacobian", "gradient")
-_KEYS = ("cell", "notation", "activation", "layout", "symbols", "keep")
+_KEYS = ("cell", "notation", "activation", "layout", "symbols", "functions", "keep")
 
 
 class ModelError(DeriveError):
@@ -147,6 +147,14 @@ def model_for(cell: "str | None" = None, notation: "str | None" = None, *, activ
             except NotUnderstood:
                 raise ModelError(f"symbol {key!r}: not a symbol name (expected e.g. W_hh, h, \\mathbf{{W}})") \
                     from None
+    for fname, target in dict(toml.get("functions") or {}).items():
+        # h_t = f(x_t, h_{t-1}, w_h): the function f computes the cell's node `target`
+        if not re.fullmatch(r"[A-Za-z]+", fname):
+            raise ModelError(f"functions.{fname}: a function name is a word such as f or g")
+        if target not in built.symbols or built.symbols[target].role != "node":
+            raise ModelError(f"functions.{fname} = {target!r}: expected a node of cell {cell!r}: "
+                             f"{', '.join(n for n, s in built.symbols.items() if s.role == 'node')}")
+        names[f"{fname}()"] = target
     keep = toml.get("keep")
     return Model(cell, names, acts, layout, notation, tuple(keep) if keep else None, source)
 
@@ -170,12 +178,12 @@ def load_toml(path) -> dict:
     for key, value in data.items():
         if key not in _KEYS:
             raise ModelError(f"{line_of(key)}: unknown key {key!r}; expected one of: {', '.join(_KEYS)}")
-        if key == "symbols":
+        if key in ("symbols", "functions"):
             if not isinstance(value, dict):
-                raise ModelError(f"{line_of(key)}: 'symbols' must be a table of name = \"cell name\"")
+                raise ModelError(f"{line_of(key)}: {key!r} must be a table of name = \"cell name\"")
             for k, v in value.items():
                 if not isinstance(v, str):
-                    raise ModelError(f"{line_of(k)}: symbols.{k} must be a string naming a cell symbol, "
+                    raise ModelError(f"{line_of(k)}: {key}.{k} must be a string naming a cell symbol, "
                                      f"got {type(v).__name__}")
         elif key == "keep":
             if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):

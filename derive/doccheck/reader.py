@@ -114,7 +114,8 @@ class Reader:
             raise NotUnderstood(f"a side of {len(text)} characters (at most {_MAX_LENGTH} are read)")
         self.text, self.toks, self.i = text, tokens(text), 0
         self.names, self.cell, self.layout = names, cell, layout
-        self.norm_depth = 0
+        self.norm_depth, self.applied = 0, False
+        self.applications: "list[tuple[NodeRef, list]]" = []   # f(args): (node, its arguments), checked per binding
 
     # -- tokens ------------------------------------------------------------------------------
     def peek(self, k: int = 0) -> Tok:
@@ -171,7 +172,8 @@ class Reader:
     def sub_reader(self, toks: "list[Tok]") -> "Reader":
         r = Reader.__new__(Reader)
         r.text, r.toks, r.i = self.text, list(toks), 0
-        r.names, r.cell, r.layout, r.norm_depth = self.names, self.cell, self.layout, 0
+        r.names, r.cell, r.layout, r.norm_depth, r.applied = self.names, self.cell, self.layout, 0, False
+        r.applications = self.applications
         return r
 
     # -- grammar -----------------------------------------------------------------------------
@@ -322,6 +324,8 @@ class Reader:
             return self.frac()
         if t.text == "\\partial":
             return self.partial_operator()
+        if t.text == "\\nabla":
+            return self.nabla()
         if t.text in ("\\underbrace", "\\overbrace", "\\underset", "\\overset"):
             return self.brace()
         if t.kind == "num":
@@ -395,10 +399,26 @@ class Reader:
             prime = True
         if self.at("_"):
             self.fail(f"{tok.text} with a subscript is not read", tok)
-        if self.at("^"):
-            self.fail(f"a power of {tok.text} is not read", tok)
+        power = None
+        if self.at("^"):   # \tanh^2(a_t): the element-wise square of tanh(a_t)
+            self.i += 1
+            power = self.index(_plain(self.group_tokens()), tok)
+            if not isinstance(power, int) or prime:
+                self.fail(f"the power {power} of {tok.text} is not read", tok)
         x = self.argument(tok.text)
-        return SigmaPrime(x, act) if prime else Sigma(x, act)
+        out = SigmaPrime(x, act) if prime else Sigma(x, act)
+        return out if power is None else MatPow(out, power)
+
+    def nabla(self) -> Term:
+        """\\nabla_{x} f: the gradient of a scalar f, a column (the transpose of the Jacobian row)."""
+        tok = self.next()
+        if not self.take("_"):
+            self.fail("\\nabla without a subscript _{x} is not read", tok)
+        x = self.sub_reader(self.group_tokens()).node_ref()
+        f = self.node_ref()
+        if self.cell.symbols[f.name].shape != ():
+            self.fail(f"\\nabla of {f}, which is not a scalar", tok)
+        return Transpose(D(f, x))
 
     def brace(self) -> Term:
         tok = self.next()
@@ -439,6 +459,7 @@ class Reader:
             self.fail("\\frac{\\partial}{\\partial x} applied to what follows is not read; "
                       "write \\frac{\\partial f}{\\partial x}", tok)
         f = r.node_ref()
+        explicit = explicit or r.applied
         if r.peek().kind != "end":
             self.fail(f"the numerator of a derivative must be one symbol, found more after it: {r.peek().text!r}", tok)
         q = self.sub_reader(den)
@@ -518,6 +539,9 @@ class Reader:
     def resolve(self) -> "tuple[NodeRef, list, Tok]":
         """A symbol as a node reference; the superscripts left over (transpose, power) are returned."""
         base, scripts, tok = self.raw_symbol()
+        self.applied = False
+        if not scripts and f"{base}()" in self.names and self.at("("):
+            return self.application(base, tok), [], tok
         subs = [s for m, s in scripts if m == "_"]
         sups = [s for m, s in scripts if m == "^"]
         if len(subs) > 1:
@@ -561,6 +585,30 @@ class Reader:
         if time is None:
             self.fail(f"{shown} ({engine} of the cell) needs a time index", tok)
         return NodeRef(engine, time), rest, tok
+
+    def application(self, name: str, tok: Tok) -> NodeRef:
+        """f(x_t, h_{t-1}, w_h): the node the document's function f computes, at the latest time of its arguments.
+
+        An abstract cell (h_t = f(x_t, h_{t-1}, w_h), o_t = g(h_t, w_o), d2l Section 9.7) is checked on the
+        declared cell, whose step is one smooth instance of f; ∂f(…)/∂w is the explicit derivative ∂⁺.
+        """
+        engine = self.names[f"{name}()"]
+        self.expect("(")
+        args = []
+        while True:
+            args.append(self.node_ref())
+            if self.take(")"):
+                break
+            self.expect(",", f"between the arguments of {name}")
+        times = [a.t for a in args if a.t is not None]
+        if not times:
+            self.fail(f"{name}(…) has no argument with a time index", tok)
+        for c in times:
+            if all(sp.sympify(c - o).is_Integer and int(sp.sympify(c - o)) >= 0 for o in times):
+                self.applied = True
+                self.applications.append((NodeRef(engine, c), args))
+                return NodeRef(engine, c)
+        self.fail(f"{name}(…): no argument's time is the latest of all", tok)
 
     def node_ref(self) -> NodeRef:
         ref, rest, tok = self.resolve()
@@ -621,7 +669,7 @@ def symbol_key(tex: str) -> str:
     ``\\hat{y}`` -> ``y_hat``, ``\\mathbf{h}`` -> ``h``, ``b_{1}`` -> ``b_1``."""
     r = Reader.__new__(Reader)
     r.text, r.toks, r.i = tex, tokens(tex), 0
-    r.names, r.cell, r.layout, r.norm_depth = {}, None, "jacobian", 0
+    r.names, r.cell, r.layout, r.norm_depth, r.applied, r.applications = {}, None, "jacobian", 0, False, []
     base, scripts, _ = r.raw_symbol()
     if r.peek().kind != "end":
         raise NotUnderstood(f"{tex!r} is not one symbol")
@@ -633,10 +681,16 @@ def symbol_key(tex: str) -> str:
     return base
 
 
-def read(text: str, names: "dict[str, str]", cell: Cell, layout: str = "jacobian") -> Term:
-    """One side of an equation as an engine term; `NotUnderstood` when it cannot be read."""
+def read(text: str, names: "dict[str, str]", cell: Cell, layout: str = "jacobian", applications=None) -> Term:
+    """One side of an equation as an engine term; `NotUnderstood` when it cannot be read.
+
+    ``applications``: a list that receives (node, arguments) for each f(…) of an abstract cell."""
     try:
-        return Reader(text, names, cell, layout).parse()
+        r = Reader(text, names, cell, layout)
+        out = r.parse()
+        if applications is not None:
+            applications.extend(r.applications)
+        return out
     except NotUnderstood:
         raise
     except (DeriveError, ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:

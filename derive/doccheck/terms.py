@@ -16,7 +16,7 @@ import numpy as np
 
 from ..algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Zero
 from ..catalog.evaluate import _Numbers
-from ..catalog.terms import Const, Diag, _Unary
+from ..catalog.terms import Const, Diag, MatPow, _Unary
 
 __all__ = ["Transpose", "push_transpose", "DocNumbers"]
 
@@ -61,4 +61,8 @@ class DocNumbers(_Numbers):
         if isinstance(term, Transpose):
             v = self.value(term.x)
             return v if np.ndim(v) == 0 else np.asarray(v).T
+        if isinstance(term, MatPow) and isinstance(term.exponent, int) and term.exponent >= 0:
+            base = self.value(term.base)
+            if np.ndim(base) == 2 and 1 in np.shape(base) and np.size(base) > 1:
+                return np.asarray(base) ** term.exponent   # h_t^2 of a vector: element-wise, as notes mean it
         return super().value(term)
