@@ -316,3 +316,11 @@ def test_gradients_nabla_and_elementwise_squares():
     ])
     rs = check(doc, cell="rnn", notation="cs7015", activation="tanh")
     assert verdicts(rs) == [(1, "holds"), (2, "holds"), (3, "fails"), (4, "holds"), (5, "fails")]
+
+
+def test_product_of_two_vectors_is_not_understood_and_odot_is():
+    doc = "\n".join([r"$$\frac{\partial s_t}{\partial a_t} = \operatorname{diag}(\sigma(a_t) (1 - \sigma(a_t)))$$",
+                     r"$$\frac{\partial s_t}{\partial a_t} = \operatorname{diag}(s_t \odot (1 - s_t))$$"])
+    rs = check(doc, cell="rnn", activation="logistic")
+    assert verdicts(rs) == [(1, "not_understood"), (2, "holds")]
+    assert "two column vectors" in rs[0].detail

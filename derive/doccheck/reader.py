@@ -42,19 +42,12 @@ from ..cell import Cell
 from ..errors import DeriveError
 from ..graph import NodeRef
 from ..indices import IndexSyntaxError, index_symbol, parse_index
+from .errors import NotUnderstood
 from .terms import Transpose
 
 __all__ = ["NotUnderstood", "Reader", "read", "symbol_key", "tokens"]
 
 _MAX_LENGTH = 4000
-
-
-class NotUnderstood(DeriveError):
-    """A construct the reader does not understand; the message names it and where it is."""
-
-    def __init__(self, reason: str, position: "int | None" = None):
-        self.reason, self.position = reason, position
-        super().__init__(reason if position is None else f"{reason} (at character {position})")
 
 
 @dataclass(frozen=True)
@@ -557,7 +550,7 @@ class Reader:
             engine = self.names.get(base)
         shown = base + (f"_{{{sub}}}" if sub is not None else "")
         if engine is None:
-            self.fail(f"unknown symbol {shown!r}; the document's symbols are {', '.join(sorted(self.names))}", tok)
+            self.fail(f"unknown symbol {shown!r}; the document's symbols are {', '.join(sorted(k.replace('()', '(…)') for k in self.names))}", tok)
         sym = self.cell.symbols[engine]
         rest = []
         for s in sups:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Zero
-from ..catalog.evaluate import _Numbers
+from ..catalog.evaluate import _mul, _Numbers
 from ..catalog.terms import Const, Diag, MatPow, _Unary
+from .errors import NotUnderstood
 
 __all__ = ["Transpose", "push_transpose", "DocNumbers"]
 
@@ -61,8 +62,20 @@ class DocNumbers(_Numbers):
         if isinstance(term, Transpose):
             v = self.value(term.x)
             return v if np.ndim(v) == 0 else np.asarray(v).T
+        if isinstance(term, Prod):
+            out, prev = None, None
+            for f in term.factors:
+                v = self.value(f)
+                if _column(prev) and _column(v):
+                    raise NotUnderstood(f"the product of two column vectors in {term} (element-wise? write \\odot)")
+                out, prev = (v if out is None else _mul(out, v, term)), v
+            return out
         if isinstance(term, MatPow) and isinstance(term.exponent, int) and term.exponent >= 0:
             base = self.value(term.base)
             if np.ndim(base) == 2 and 1 in np.shape(base) and np.size(base) > 1:
                 return np.asarray(base) ** term.exponent   # h_t^2 of a vector: element-wise, as notes mean it
         return super().value(term)
+
+
+def _column(v) -> bool:
+    return v is not None and np.ndim(v) == 2 and np.shape(v)[1] == 1 and np.shape(v)[0] > 1
