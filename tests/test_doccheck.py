@@ -256,7 +256,8 @@ SEED_LINES = [
     ("002_eb405f471485c68d.txt", "rnn", "cs7015", 300, ["fails"], "l14-14.3-s4"),
     ("002_eb405f471485c68d.txt", "rnn", "cs7015", 308, ["holds"], "l14 expansion of ds_4/dW, line 1"),
     ("003_9ba40663132a09fb.txt", "rnn", "cs224n", 10, ["holds", "fails"], "cs224n-chain, cs224n-power"),
-]
+] + [("003_9ba40663132a09fb.txt", "gru", "cs224n", line, ["holds"], "cs224n-gru-equations")
+     for line in (121, 123, 125, 127)]
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the lecture transcripts are not beside the repository")
