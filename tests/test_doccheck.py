@@ -325,3 +325,10 @@ def test_product_of_two_vectors_is_not_understood_and_odot_is():
     rs = check(doc, cell="rnn", activation="logistic")
     assert verdicts(rs) == [(1, "not_understood"), (2, "holds")]
     assert "two column vectors" in rs[0].detail
+
+
+def test_deeply_nested_or_huge_input_is_not_understood():
+    (r,) = check("$$s_t = " + "(" * 900 + "s_t" + ")" * 900 + "$$", cell="rnn")
+    assert r.verdict == "not_understood" and "nested too deeply" in r.detail
+    (r,) = check("$$s_t = " + "s_t + " * 1000 + "s_t$$", cell="rnn")
+    assert r.verdict == "not_understood" and "characters" in r.detail

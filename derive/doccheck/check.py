@@ -88,7 +88,13 @@ def check_equations(equations: "list[Equation]", model: Model, run: "_Run | None
             continue
         for link in eq.links:
             t0 = time.perf_counter()
-            r = _check_link(eq, link, model, run)
+            try:
+                r = _check_link(eq, link, model, run)
+            except RecursionError:
+                r = Result(eq, link, "not_understood", "the expression is nested too deeply to evaluate")
+            except (ArithmeticError, ValueError, TypeError, np.linalg.LinAlgError) as exc:
+                # a term the reader built but the evaluator cannot take: said, not hidden, never a traceback
+                r = Result(eq, link, "not_understood", f"cannot evaluate it: {type(exc).__name__}: {exc}")
             r.seconds = time.perf_counter() - t0
             out.append(r)
     return out

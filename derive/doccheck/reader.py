@@ -686,5 +686,7 @@ def read(text: str, names: "dict[str, str]", cell: Cell, layout: str = "jacobian
         return out
     except NotUnderstood:
         raise
-    except (DeriveError, ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
+    except RecursionError:
+        raise NotUnderstood("the expression is nested too deeply to read") from None
+    except (DeriveError, ValueError, TypeError, KeyError, IndexError) as exc:
         raise NotUnderstood(f"{type(exc).__name__}: {exc}") from None
