@@ -332,3 +332,15 @@ def test_deeply_nested_or_huge_input_is_not_understood():
     assert r.verdict == "not_understood" and "nested too deeply" in r.detail
     (r,) = check("$$s_t = " + "s_t + " * 1000 + "s_t$$", cell="rnn")
     assert r.verdict == "not_understood" and "characters" in r.detail
+
+
+def test_toml_front_matter_declares_the_model(tmp_path, capsys):
+    doc = tmp_path / "fm.md"
+    doc.write_text("\n".join(["+++", 'cell = "rnn"', 'layout = "gradient"', "[symbols]", 'h = "s"', 'W_hh = "W"',
+                              "+++", "# Notes",
+                              r"$$\frac{\partial L}{\partial h_t} = \frac{\partial L_t}{\partial h_t} + W_{hh}^\top "
+                              r"\operatorname{diag}(\sigma'(a_{t+1})) \frac{\partial L}{\partial h_{t+1}}$$", ""]))
+    assert verdicts(check(doc)) == [(9, "holds")]
+    doc.write_text('+++\ncell = "rnn"\n\nbogus = 1\n+++\n$$s_t = s_t$$\n')
+    assert main(["check", str(doc)]) == 2
+    assert f"{doc}:4: unknown key 'bogus'" in capsys.readouterr().err

@@ -167,6 +167,10 @@ _INLINE = re.compile(r"(?<![\\$])\$(?!\$)(?P<a>[^$]+?)(?<![\\$])\$(?!\$)|\\\((?P
 
 def extract_text(text: str, path: str = "<text>", kind: str = "md", *, inline: bool = False) -> "list[Equation]":
     """The equations of a document's text; ``kind`` is "md" or "tex" (comments, code blocks)."""
+    if kind != "tex":   # TOML front matter (+++ … +++) holds the document's model, not maths
+        m = re.match(r"\A\+\+\+[ \t]*\n.*?^\+\+\+[ \t]*$", text, re.S | re.M)
+        if m:
+            text = _blank(text, 0, m.end())
     text = _strip_tex_comments(text) if kind == "tex" else _strip_md_code(text)
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
 

@@ -166,14 +166,28 @@ def load_toml(path) -> dict:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"{p}: cannot read ({exc})") from None
+    return parse_settings(text, str(p))
+
+
+_FRONT = re.compile(r"\A\+\+\+[ \t]*\n(?P<body>.*?)^\+\+\+[ \t]*$", re.S | re.M)
+
+
+def front_matter(text: str) -> "tuple[str, int] | None":
+    """The TOML front matter of a Markdown document (between ``+++`` lines at the top), and its first line."""
+    m = _FRONT.match(text)
+    return (m.group("body"), 2) if m else None
+
+
+def parse_settings(text: str, where: str, first_line: int = 1) -> dict:
+    """TOML document settings, validated; errors name ``where:line`` and the key."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"{p}: not valid TOML: {exc}") from None
+        raise ModelError(f"{where}: not valid TOML: {exc}") from None
 
     def line_of(key: str) -> str:
         m = re.search(r"^[ \t]*[\"']?" + re.escape(key) + r"[\"']?\s*=", text, re.M)
-        return f"{p}:{text[:m.start()].count(chr(10)) + 1}" if m else str(p)
+        return f"{where}:{text[:m.start()].count(chr(10)) + first_line}" if m else where
 
     for key, value in data.items():
         if key not in _KEYS:
@@ -194,14 +208,29 @@ def load_toml(path) -> dict:
 
 
 def model_of_document(path, *, cell=None, notation=None, activation=None, layout=None) -> Model:
-    """The model for one document: a derive.toml beside it (if any), overridden by the arguments."""
+    """The model for one document: a derive.toml beside it (if any), then the document's own TOML
+    front matter (Markdown, between ``+++`` lines), overridden by the arguments."""
     toml_path = Path(path).parent / "derive.toml"
     toml = load_toml(toml_path) if toml_path.is_file() else {}
+    sources = [str(toml_path)] if toml else []
+    if Path(path).suffix.lower() in (".md", ".markdown", ".txt"):
+        try:
+            head = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            head = ""   # extraction reports an unreadable document
+        fm = front_matter(head)
+        if fm is not None:
+            own = parse_settings(fm[0], str(path), fm[1])
+            merged = {**toml, **own}
+            if "symbols" in toml and "symbols" in own:
+                merged["symbols"] = {**toml["symbols"], **own["symbols"]}
+            toml = merged
+            sources.append(f"{path} (front matter)")
     try:
         return model_for(cell, notation, activation=activation, layout=layout, toml=toml,
-                         source=str(toml_path) if toml else "command line")
+                         source=", ".join(sources) or "command line")
     except ModelError:
         raise
     except DeriveError as exc:
-        where = f"{toml_path}: " if toml else ""
+        where = f"{', '.join(sources)}: " if sources else ""
         raise ModelError(f"{where}{exc}") from None
