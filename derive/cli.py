@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--expected", action="store_true",
                    help="exit 0 when every verdict is the one the catalog expects (the lectures' known errata "
                         "included); without it, exit 1 when any claim fails as printed")
+
+    from .doccheck.cli import add_arguments as _check_arguments, run as _check  # derive check (issue 10)
+    _check_arguments(sub.add_parser("check", help="check the equations of .tex/.md/.ipynb notes: holds / fails / "
+                                                  "not understood, with file:line"))
+    _COMMANDS.setdefault("check", _check)
     return p
 
 

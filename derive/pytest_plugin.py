@@ -81,6 +81,11 @@ def pytest_collect_file(file_path: Path, parent):
             and any(fnmatch.fnmatch(file_path.name, p) for p in _patterns(parent.config)) \
             and _defines_entry_points(file_path):
         return DeriveFile.from_parent(parent, path=file_path)
+    if file_path.suffix.lower() in (".tex", ".md", ".ipynb") and any(  # derive check: one item per equation
+            fnmatch.fnmatch(file_path.name, p) for p in parent.config.getini("derive_files")):
+        from derive.doccheck.pytest_items import DocumentFile
+
+        return DocumentFile.from_parent(parent, path=file_path)
     return None
 
 
