@@ -24,7 +24,7 @@ from .errors import InvalidValue, NotSupported, UnknownName
 from .graph import Graph, NodeRef, View
 from .local import LocalJacobians
 from .terms import D, Term
-from .terms.base import numeric_of
+from .terms.base import numeric_value
 
 __all__ = ["Instance", "Evaluator", "Numbers", "local_jacobians"]
 
@@ -218,8 +218,8 @@ class Numbers:
         self.act = activations.get(act) if act is not None else None
 
     def value(self, term):
-        """The value of a term or operand; None is an exact zero."""
-        return numeric_of(term, self)
+        """The value of a term or operand; None is an exact zero.  Sub-terms are asked through here too."""
+        return numeric_value(term, self)
 
     def activation(self) -> activations.Activation:
         if self.act is None:

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Term
-from ..catalog.terms import Const, Diag, Hadamard, MatPow, Norm, Sigma, SigmaPrime, Value, _sub_ref, _walk
+from ..catalog.terms import Const, Diag, Hadamard, MatPow, Norm, Sigma, SigmaPrime, Value, _walk
+from ..terms.base import sub_time as _sub_ref
 from ..cell import Cell
 from ..errors import DeriveError
 from ..graph import NodeRef

@@ -1,8 +1,8 @@
-"""The one term kind a document needs beyond the engine's: the transpose, and its numbers.
+"""Transposes pushed to the leaves, and the numbers of a document's terms.
 
 Gradient (denominator) layout writes ∂L/∂h_t as a column, the transpose of the
-engine's Jacobian, and uses W^⊤; `Transpose` carries that.  It is evaluated by
-`DocNumbers` (the catalog's numbers plus this one branch) and pushed through
+engine's Jacobian, and uses W^⊤; `derive.terms.Transpose` carries that.  It is
+pushed through
 products, sums and indexed products by `push_transpose`, so that an equation
 written in gradient layout that is pure derivative algebra once transposed back
 is still proved exactly in the free algebra of path sums.
@@ -10,24 +10,16 @@ is still proved exactly in the free algebra of path sums.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-from ..algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Zero
-from ..catalog.evaluate import _mul, _Numbers
-from ..catalog.terms import Const, Diag, MatPow, _Unary
+from ..catalog.evaluate import _Numbers
+from ..terms import Brace, Const, Diag, Prod, ProdOver, Sum, SumOver, Transpose, Zero
+from ..terms.calculus import mul
 from .errors import NotUnderstood
 
-__all__ = ["Transpose", "push_transpose", "DocNumbers"]
-
-
-@dataclass(frozen=True)
-class Transpose(_Unary):
-    """x^⊤ (a matrix, a vector, or a Jacobian read in gradient layout)."""
-
-    def __str__(self):
-        return f"({self.x})^T"
+__all__ = ["Transpose", "push_transpose", "DocNumbers"]  # Transpose: re-exported from derive.terms
 
 
 def push_transpose(term, flip: bool = False):
@@ -56,24 +48,17 @@ def push_transpose(term, flip: bool = False):
 
 
 class DocNumbers(_Numbers):
-    """The catalog's numeric values of terms, with the transpose."""
+    """The numeric values of terms as notes mean them: a product of two columns is refused (write ⊙)."""
 
     def value(self, term):
-        if isinstance(term, Transpose):
-            v = self.value(term.x)
-            return v if np.ndim(v) == 0 else np.asarray(v).T
         if isinstance(term, Prod):
             out, prev = None, None
             for f in term.factors:
                 v = self.value(f)
                 if _column(prev) and _column(v):
                     raise NotUnderstood(f"the product of two column vectors in {term} (element-wise? write \\odot)")
-                out, prev = (v if out is None else _mul(out, v, term)), v
+                out, prev = (v if out is None else mul(out, v, term)), v
             return out
-        if isinstance(term, MatPow) and isinstance(term.exponent, int) and term.exponent >= 0:
-            base = self.value(term.base)
-            if np.ndim(base) == 2 and 1 in np.shape(base) and np.size(base) > 1:
-                return np.asarray(base) ** term.exponent   # h_t^2 of a vector: element-wise, as notes mean it
         return super().value(term)
 
 

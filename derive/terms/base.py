@@ -172,7 +172,12 @@ def expand(x):
 
 
 def numeric_of(x, ctx):
-    """The value of an operand: a term's meaning, a node's value, a number as a float."""
+    """The value of an operand, asked of the context (so a context may refine any term's value)."""
+    return ctx.value(x)
+
+
+def numeric_value(x, ctx):
+    """The default value of an operand: a term's meaning, a node's value, a number as a float."""
     if isinstance(x, Term):
         return x.numeric(ctx)
     if isinstance(x, NodeRef):

@@ -219,12 +219,13 @@ class Transpose(Term):
         return symbolic_of(self.x, ctx).T
 
     def __str__(self):
-        return f"({self.x})ᵀ"
+        return f"({self.x})^T"
 
 
 @dataclass(frozen=True)
 class Power(Term):
-    """base^exponent: a matrix power (U^t) or a power of a scalar ((γλ)^{t−k}, ‖W‖^{t−k})."""
+    """base^exponent: a matrix power (U^t), a power of a scalar ((γλ)^{t−k}, ‖W‖^{t−k}), or of a
+    column vector element-wise (1 − s_t^2, as notes write tanh')."""
 
     base: Any
     exponent: Any
@@ -253,12 +254,17 @@ class Power(Term):
             return None if e > 0 else 1.0
         if np.ndim(base) == 0 or (np.size(base) == 1 and np.ndim(base) < 2):
             return float(base) ** e
+        if np.ndim(base) == 2 and np.shape(base)[1] == 1 and np.shape(base)[0] > 1:
+            return np.asarray(base) ** e  # a vector squared, h_t^2: element-wise, as notes mean it
         if e < 0:
             raise InvalidValue(f"negative matrix power in {self}")
         return np.linalg.matrix_power(base, e)
 
     def symbolic(self, ctx):
-        return symbolic_of(self.base, ctx) ** self._exponent()
+        base, e = symbolic_of(self.base, ctx), self._exponent()
+        if base.cols == 1 and base.rows > 1:
+            return base.applyfunc(lambda v: v ** e)  # element-wise, as for numbers
+        return base ** e
 
     def __str__(self):
         return f"({self.base})^{{{self.exponent}}}"
