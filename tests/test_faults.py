@@ -318,12 +318,11 @@ def _bad_outs(tmp_path: Path):
 
 def test_every_unusable_out_is_one_line_and_exit_2_before_any_work(tmp_path, capsys):
     for value, message in _bad_outs(tmp_path):
-        t0 = time.perf_counter()
         code = main(["build", "--out", value, "--no-pdf"])
         err = capsys.readouterr().err
         assert code == 2, (value, err)
         assert one_line_error(err).startswith("derive build: error: ") and message in err, (value, err)
-        assert "verify" not in err and time.perf_counter() - t0 < 1.0, value  # before any work
+        assert "verify" not in err, value  # refused before any work (no progress line)
     assert (tmp_path / "foreign" / "thesis.tex").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "file", "foreign"]
 
