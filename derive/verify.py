@@ -27,8 +27,8 @@ from .algebra import D, Term
 from .canon import Canon
 from .errors import DeriveError
 from .expand import Derivation
-from .graph import Graph, unroll
-from .numeric import Evaluator, Instance, local_jacobians
+from .graph import Graph
+from .numeric import Evaluator, Instance, local_jacobians, unrolled
 from .structure import LocalForm, symbolic_explicit
 
 __all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
@@ -175,7 +175,7 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
         bind = ", ".join(f"{k}={v}" for k, v in binding.items())
         if exact:
             needs_sizes = any(isinstance(s, LocalForm) for s in steps)
-            g = unroll(der.cell, T, sizes[min(1, len(sizes) - 1)] if needs_sizes else None)
+            g = unrolled(der.cell, T, sizes[min(1, len(sizes) - 1)] if needs_sizes else None)
             canon = Canon(g, g.view(list(der.keep) if der.keep else None))
             where = f"({bind}{', ' + _fmt(sizes[min(1, len(sizes) - 1)]) if needs_sizes else ''})"
             for i, rhs in enumerate(steps):
@@ -186,7 +186,7 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
         if not numeric:
             continue
         for size in sizes:
-            g = unroll(der.cell, T, size)
+            g = unrolled(der.cell, T, size)
             for seed in seeds:
                 ev = Evaluator(g, Instance.random(g, seed), g.view(list(der.keep) if der.keep else None))
                 where = f"({bind}, {_fmt(size)}, seed {seed})"
