@@ -32,7 +32,7 @@ from .errors import ShapeError
 
 __all__ = [
     "Expr", "Sym", "MatMul", "Add", "Neg", "Hadamard", "OneMinus", "Apply",
-    "Softmax", "NLL", "as_expr", "softmax", "nll", "fmt_shape",
+    "Softmax", "NLL", "as_expr", "softmax", "nll", "fmt_shape", "jacobian", "jacobians",
 ]
 
 Shape = tuple
@@ -383,3 +383,95 @@ def softmax(z: Expr) -> Softmax:
 def nll(y: Expr, label: Expr) -> NLL:
     """-log y_c for the one-hot label vector ``label``."""
     return NLL(as_expr(y), as_expr(label))
+
+
+# -- vector-level Jacobians ---------------------------------------------------------
+#
+# Numbers for the local Jacobians are assembled from vectors, one rule per
+# operation, never from element-level SymPy matrices: ∂σ(a)/∂· = σ'(a)[:, None] ·
+# ∂a/∂· (the diag(σ'(a_j)) of CS7015 Lecture 14, Module 14.4), ∂(A B)/∂· by the
+# product rule on the operands, and so on.  SymPy supplies only the scalar
+# derivative rule of each activation (``Activation.numpy_prime``, checked against
+# SymPy's own derivative in tests/test_activations.py).  Values are flattened row
+# by row, as everywhere in `derive.numeric`.
+
+def _flat2(v) -> np.ndarray:
+    return np.asarray(v, dtype=np.float64).reshape(-1)
+
+
+def _dual(e: Expr, env: Mapping, key, memo: dict):
+    """(value, ∂value/∂leaf) of ``e``, the Jacobian 2-D (flat entries of e x flat entries of the leaf) or None for 0."""
+    hit = memo.get(id(e))
+    if hit is not None:
+        return hit
+    if isinstance(e, Sym):
+        v = np.asarray(env[e.key], dtype=np.float64)
+        out = (v, np.eye(v.size) if e.key == key else None)
+    elif isinstance(e, MatMul):
+        (A, dA), (B, dB) = _dual(e.A, env, key, memo), _dual(e.B, env, key, memo)
+        v = A @ B
+        m, p = A.shape
+        B2 = B.reshape(p, -1)
+        q = B2.shape[1]
+        J = None
+        if dA is not None:  # C_ij = Σ_k A_ik B_kj: ∂C_ij = Σ_k ∂A_ik B_kj
+            J = np.einsum("kj,ikl->ijl", B2, dA.reshape(m, p, -1)).reshape(m * q, -1)
+        if dB is not None:  # ∂C_ij = Σ_k A_ik ∂B_kj
+            JB = np.einsum("ik,kjl->ijl", A, dB.reshape(p, q, -1)).reshape(m * q, -1)
+            J = JB if J is None else J + JB
+        out = (v, J)
+    elif isinstance(e, Add):
+        (a, da), (b, db) = _dual(e.left, env, key, memo), _dual(e.right, env, key, memo)
+        out = (a + b, db if da is None else (da if db is None else da + db))
+    elif isinstance(e, Neg):
+        a, da = _dual(e.x, env, key, memo)
+        out = (-a, None if da is None else -da)
+    elif isinstance(e, Hadamard):
+        (a, da), (b, db) = _dual(e.left, env, key, memo), _dual(e.right, env, key, memo)
+        J = None
+        if da is not None:
+            J = _flat2(b)[:, None] * da
+        if db is not None:
+            J = _flat2(a)[:, None] * db if J is None else J + _flat2(a)[:, None] * db
+        out = (a * b, J)
+    elif isinstance(e, OneMinus):
+        a, da = _dual(e.x, env, key, memo)
+        out = (1.0 - a, None if da is None else -da)
+    elif isinstance(e, Apply):
+        a, da = _dual(e.x, env, key, memo)
+        v = e.act.numpy(a)
+        out = (v, None if da is None else _flat2(e.act.numpy_prime(a))[:, None] * da)
+    elif isinstance(e, Softmax):
+        z, dz = _dual(e.x, env, key, memo)
+        y = _softmax(z)
+        yf = _flat2(y)
+        out = (y, None if dz is None else (np.diag(yf) - np.outer(yf, yf)) @ dz)
+    elif isinstance(e, NLL):
+        (y, dy), (lab, dl) = _dual(e.y, env, key, memo), _dual(e.label, env, key, memo)
+        yf, lf = _flat2(y), _flat2(lab)
+        J = None
+        if dy is not None:  # L = -Σ_i e_i log y_i (CS7015 Lecture 14, Module 14.3)
+            J = -(lf / yf)[None, :] @ dy
+        if dl is not None:
+            Jl = -np.log(yf)[None, :] @ dl
+            J = Jl if J is None else J + Jl
+        out = (np.asarray(-np.sum(lf * np.log(yf))), J)
+    else:
+        raise TypeError(f"no vector-level Jacobian rule for {type(e).__name__}")
+    memo[id(e)] = out
+    return out
+
+
+def _softmax(z):
+    e = np.exp(z - np.max(z, axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def jacobian(e: Expr, env: Mapping, key) -> "np.ndarray | None":
+    """∂e/∂leaf at the values ``env`` (leaf key -> array), from vector-level rules; None when e does not use the leaf."""
+    return _dual(e, env, key, {})[1]
+
+
+def jacobians(e: Expr, env: Mapping, keys) -> "dict":
+    """``jacobian`` for several leaves of one expression."""
+    return {k: _dual(e, env, k, {})[1] for k in keys}

@@ -22,23 +22,90 @@ import numpy as np
 from . import activations
 from .errors import InvalidValue, NotSupported, UnknownName
 from .graph import Graph, NodeRef, View
+from . import ir
 from .local import LocalJacobians
 from .terms import D, Term
 from .terms.base import numeric_value
 
-__all__ = ["Instance", "Evaluator", "Numbers", "local_jacobians"]
+__all__ = ["Instance", "Evaluator", "Numbers", "local_jacobians", "unrolled", "cell_fingerprint"]
 
 _LOCAL_CACHE: dict = {}
+_GRAPH_CACHE: "dict" = {}
+_GRAPH_CACHE_SIZE = 256
+CACHE = {"enabled": True}   # bench/bench_verify.py switches it off to measure the old behaviour
+VECTOR_JACOBIANS = {"enabled": True}  # False: call the lambdified element-level Jacobians (the old way; bench only)
+
+
+def cell_fingerprint(cell) -> tuple:
+    """The structure of a cell: its dimensions, symbols (name, shape, role), equations and losses.
+
+    Two cells built by the same builder (``rnn()`` twice) have equal
+    fingerprints; any change of an equation, a shape or an activation (the
+    registered `Activation` object is part of the `Apply` node) changes it.
+    The reference BPTT is part of it too, so two cells that differ only in
+    their reference do not share a cache entry.
+    """
+    return (tuple(str(d) for d in cell.dims),
+            tuple(sorted(cell.symbols.items())),
+            tuple(cell.equations.items()),
+            tuple(cell.losses),
+            _callable_key(cell.reference))
+
+
+def _callable_key(fn):
+    """A reference BPTT by what it computes: its code and the values it closes over (the activation names)."""
+    if fn is None:
+        return None
+    code = getattr(fn, "__code__", None)
+    cells = getattr(fn, "__closure__", None) or ()
+    try:
+        values = tuple(c.cell_contents for c in cells)
+        hash(values)
+    except (TypeError, ValueError):  # unhashable or empty closure cells: only the object itself is known
+        return ("object", id(fn))
+    if code is None:
+        return ("object", id(fn))
+    return (code, values)
+
+
+def _dims_key(dims) -> tuple:
+    return tuple(sorted((str(k), int(v)) for k, v in (dims or {}).items()))
 
 
 def local_jacobians(graph: Graph) -> LocalJacobians:
-    """The (cached) local Jacobians of the graph's cell at the graph's sizes."""
-    key = (id(graph.cell), tuple(sorted((str(k), v) for k, v in graph.dims.items())))
+    """The (cached) local Jacobians of the graph's cell at the graph's sizes, keyed by the cell's structure."""
+    if not CACHE["enabled"]:
+        key = (id(graph.cell), _dims_key(graph.dims))
+        hit = _LOCAL_CACHE.get(key)
+        if hit is None or hit.cell is not graph.cell:
+            hit = LocalJacobians(graph.cell, graph.dims)
+            _LOCAL_CACHE[key] = hit
+        return hit
+    key = ("structure", cell_fingerprint(graph.cell), _dims_key(graph.dims))
     hit = _LOCAL_CACHE.get(key)
-    if hit is None or hit.cell is not graph.cell:
+    if hit is None:
         hit = LocalJacobians(graph.cell, graph.dims)
         _LOCAL_CACHE[key] = hit
     return hit
+
+
+def unrolled(cell, T: int, dims: "dict | None" = None) -> Graph:
+    """``unroll(cell, T, dims)``, shared between derivations with structurally equal cells.
+
+    A graph is never modified after it is built (views and evaluators keep
+    their own state), so one graph per (cell structure, T, sizes) serves
+    every derivation; the cache keeps the most recent 256.
+    """
+    if not CACHE["enabled"]:
+        return Graph(cell, T, dims)
+    key = (cell_fingerprint(cell), T, _dims_key(dims))
+    g = _GRAPH_CACHE.pop(key, None)
+    if g is None:
+        g = Graph(cell, T, dims)
+        while len(_GRAPH_CACHE) >= _GRAPH_CACHE_SIZE:
+            _GRAPH_CACHE.pop(next(iter(_GRAPH_CACHE)))
+    _GRAPH_CACHE[key] = g
+    return g
 
 
 @dataclass
@@ -106,7 +173,7 @@ class Evaluator:
 
     # -- local Jacobians -----------------------------------------------------------------
     def atomic(self, v: NodeRef, p: NodeRef) -> np.ndarray:
-        """∂v/∂p for p a direct input of v, from the lambdified SymPy Jacobian."""
+        """∂v/∂p for p a direct input of v, from the vector-level rules of `derive.ir.jacobian`."""
         key = (v, p)
         if key not in self._atomic:
             info = self.graph.nodes[v]
@@ -116,9 +183,15 @@ class Evaluator:
                 keys = [k for k, src in info.inputs if src == p]
                 if not keys:
                     raise InvalidValue(f"{p} is not a direct input of {v}")
-                leaf_values = {k: np.ravel(self.values[src]) for k, src in info.inputs}
-                args = [leaf_values[k] for k in self.local.leaf_keys(v.name)]
-                J = sum(self.local.function(v.name, k)(*args) for k in keys)
+                if VECTOR_JACOBIANS["enabled"]:
+                    env = {k: self.values[src] for k, src in info.inputs}
+                    parts = [ir.jacobian(info.expr, env, k) for k in keys]
+                    parts = [P for P in parts if P is not None]
+                    J = sum(parts[1:], parts[0]) if parts else np.zeros((self.graph.size(v), self.graph.size(p)))
+                else:
+                    leaf_values = {k: np.ravel(self.values[src]) for k, src in info.inputs}
+                    args = [leaf_values[k] for k in self.local.leaf_keys(v.name)]
+                    J = sum(self.local.function(v.name, k)(*args) for k in keys)
             self._atomic[key] = np.asarray(J, dtype=np.float64)
         return self._atomic[key]
 

@@ -27,8 +27,8 @@ from .terms import D, Term, is_algebra
 from .canon import Canon
 from .errors import DeriveError, NotSupported
 from .expand import Derivation
-from .graph import Graph, unroll
-from .numeric import Evaluator, Instance
+from .graph import Graph
+from .numeric import Evaluator, Instance, unrolled
 from .step import StepSymbols, is_zero, lower
 
 __all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
@@ -201,7 +201,7 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
         bind = ", ".join(f"{k}={v}" for k, v in binding.items())
         if exact:
             needs_sizes = not all(is_algebra(s) for s in [lhs, *steps])
-            g = unroll(der.cell, T, sizes[min(1, len(sizes) - 1)] if needs_sizes else None)
+            g = unrolled(der.cell, T, sizes[min(1, len(sizes) - 1)] if needs_sizes else None)
             canon = Canon(g, g.view(list(der.keep) if der.keep else None))
             where = f"({bind}{', ' + _fmt(sizes[min(1, len(sizes) - 1)]) if needs_sizes else ''})"
             for i, rhs in enumerate(steps):
@@ -212,7 +212,7 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
         if not numeric:
             continue
         for size in sizes:
-            g = unroll(der.cell, T, size)
+            g = unrolled(der.cell, T, size)
             for seed in seeds:
                 ev = Evaluator(g, Instance.random(g, seed), g.view(list(der.keep) if der.keep else None))
                 where = f"({bind}, {_fmt(size)}, seed {seed})"

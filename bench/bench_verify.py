@@ -1,0 +1,83 @@
+"""`derive verify` (every derivation, claim and correction) with the old and the new numeric machinery.
+
+Each mode runs in its own process (the caches are per process), one worker,
+so the ratio measures the work, not the parallelism:
+
+- ``old``: local-Jacobian cache keyed by the cell object's id (misses: every
+  derivation builds a new cell), a new unrolled graph per derivation and size,
+  numbers from lambdified element-level SymPy Jacobians (`derive.local`);
+- ``new``: caches keyed by the cell's structure (`derive.numeric.cell_fingerprint`)
+  and sizes, one unrolled graph per (structure, T, sizes), numbers from the
+  vector-level rules of `derive.ir.jacobian`.
+
+Both must give the same number of checks and the same failures; the script
+says so, and prints the wall times and their ratio side by side.
+
+Run:  python bench/bench_verify.py [-k PATTERN] [--repeat 1] [--jobs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, HERE)  # this tree's derive and proofs, not an installed copy
+
+
+def child(mode: str, pattern, jobs: int) -> None:
+    from derive import numeric
+
+    numeric.CACHE["enabled"] = mode == "new"
+    numeric.VECTOR_JACOBIANS["enabled"] = mode == "new"
+    from derive.catalog.run import verify_all
+
+    t0 = time.perf_counter()
+    results = verify_all(pattern, jobs=jobs)
+    dt = time.perf_counter() - t0
+    print(json.dumps({"seconds": dt, "checks": len(results),
+                      "failed": sorted(f"{r.derivation}:{r.step}:{r.method}:{r.where}" for r in results if not r.passed)}))
+
+
+def run(mode: str, pattern, jobs: int) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--jobs", str(jobs)]
+    if pattern:
+        cmd += ["-k", pattern]
+    out = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-k", dest="pattern", default=None)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--child", choices=("old", "new"), default=None)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(args.child, args.pattern, args.jobs)
+        return
+    rows = {}
+    for mode in ("old", "new"):
+        runs = [run(mode, args.pattern, args.jobs) for _ in range(args.repeat)]
+        rows[mode] = (statistics.median(r["seconds"] for r in runs), runs[0])
+    old, new = rows["old"], rows["new"]
+    print(f"derive verify, {args.jobs} worker(s), median of {args.repeat}"
+          + (f", -k {args.pattern}" if args.pattern else ""))
+    print(f"{'mode':<6}{'checks':>8}{'failed':>8}{'seconds':>10}")
+    for mode, (sec, r) in rows.items():
+        print(f"{mode:<6}{r['checks']:>8}{len(r['failed']):>8}{sec:>10.2f}")
+    print(f"speed-up old/new: {old[0] / new[0]:.1f}x")
+    same = old[1]["checks"] <= new[1]["checks"] and old[1]["failed"] == new[1]["failed"]
+    print("same checks and failures" if old[1]["checks"] == new[1]["checks"] and same else
+          f"DIFFERENT: old {old[1]['checks']} checks, new {new[1]['checks']}; failures old {old[1]['failed'][:3]} "
+          f"new {new[1]['failed'][:3]}")
+
+
+if __name__ == "__main__":
+    main()
