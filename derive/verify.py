@@ -18,16 +18,18 @@ with both values.
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 
-from .terms import D, Term, is_algebra
+from .terms import Brace, D, Prod, Sum, SumOver, Term, is_algebra
 from .canon import Canon
 from .errors import DeriveError, NotSupported
 from .expand import Derivation
 from .graph import Graph
+from .instances import alive
 from .numeric import Evaluator, Instance, unrolled
 from .step import StepSymbols, is_zero, lower
 
@@ -104,8 +106,14 @@ def default_sizes(cell, ds=(1, 2, 3, 5)) -> "list[dict[str, int]]":
     return out
 
 
-def compare(got, want, *, rtol: float, what: str, against: str) -> "tuple[bool, str]":
-    """Scale-aware comparison: max|got - want| <= rtol * max(1, max|want|); names the worst entry."""
+def compare(got, want, *, rtol: float, what: str, against: str, scale: "float | None" = None,
+            atol: float = 0.0) -> "tuple[bool, str]":
+    """max|got - want| <= rtol * scale + atol; names the worst entry and its error relative to the scale.
+
+    ``scale`` is the size of the terms being compared (the largest |term| of
+    the step's expansion, see `term_scale`); without it, max(1, max|want|).
+    ``atol`` is the noise floor of the reference (finite differences).
+    """
     if got is None and want is None:
         return True, "both exactly zero"
     got = np.zeros_like(want) if got is None else np.asarray(got, dtype=float)
@@ -118,12 +126,49 @@ def compare(got, want, *, rtol: float, what: str, against: str) -> "tuple[bool, 
     if got.size == 0:
         return True, "empty"
     err = np.abs(got - want)
-    scale = max(1.0, float(np.max(np.abs(want))))
+    if scale is None:
+        scale = max(1.0, float(np.max(np.abs(want))))
     i = np.unravel_index(int(np.argmax(err)), err.shape)
-    rel = float(err[i]) / scale
+    rel = float(err[i]) / scale if scale > 0 else (0.0 if err[i] == 0 else float("inf"))
     entry = tuple(int(v) for v in i)
-    msg = f"entry {entry}: {what} = {got[i]:.12g}, {against} = {want[i]:.12g} (relative error {rel:.2e})"
-    return rel <= rtol, msg
+    msg = (f"entry {entry}: {what} = {got[i]:.12g}, {against} = {want[i]:.12g} "
+           f"(error {rel:.2e} relative to the terms' size {scale:.3g})")
+    return bool(err[i] <= rtol * scale + atol), msg
+
+
+def _summands(term: Term, limit: int = 256) -> "list[Term]":
+    """The terms a step adds up: sums and indexed sums expanded, a product distributed over its one sum factor."""
+    if isinstance(term, Brace):
+        return _summands(term.body, limit)
+    if isinstance(term, SumOver):
+        return _summands(term.expand_indexed(), limit)
+    if isinstance(term, Sum):
+        out = []
+        for t in term.terms:
+            out.extend(_summands(t, limit))
+            if len(out) > limit:
+                return [term]
+        return out
+    if isinstance(term, Prod):
+        idx = [i for i, f in enumerate(term.factors) if isinstance(f, (Sum, SumOver, Brace))]
+        if len(idx) == 1:
+            i = idx[0]
+            inner = _summands(term.factors[i], limit)
+            if 1 < len(inner) <= limit:
+                return [Prod(term.factors[:i] + (t,) + term.factors[i + 1:]) for t in inner]
+    return [term]
+
+
+def term_scale(ev: Evaluator, rhs: Term, lhs: Term, got) -> float:
+    """The size of the terms of a step: max |entry| over the values of its summands (and of the step itself)."""
+    scale = 0.0 if got is None else float(np.max(np.abs(got), initial=0.0))
+    parts = _summands(rhs)
+    if len(parts) > 1:
+        for t in parts:
+            v = _value(ev, t, lhs)
+            if v is not None:
+                scale = max(scale, float(np.max(np.abs(v), initial=0.0)))
+    return scale
 
 
 def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, where: str, graph: Graph):
@@ -191,7 +236,7 @@ def _value(ev: Evaluator, term: Term, lhs: Term):
 
 
 def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), exact: bool = True,
-           numeric: bool = True, fd: bool = True, max_fd_T: int = 12) -> Report:
+           numeric: bool = True, fd: bool = True, max_fd_T: int = 12, alive_paths: bool = True) -> Report:
     """Check every step of ``der`` for every binding; returns a `Report`."""
     report = Report()
     sizes = sizes if sizes is not None else default_sizes(der.cell)
@@ -213,10 +258,21 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
             continue
         for size in sizes:
             g = unrolled(der.cell, T, size)
+            view = g.view(list(der.keep) if der.keep else None)
             for seed in seeds:
-                ev = Evaluator(g, Instance.random(g, seed), g.view(list(der.keep) if der.keep else None))
+                ev = Evaluator(g, Instance.random(g, seed), view)
                 where = f"({bind}, {_fmt(size)}, seed {seed})"
-                report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd and T <= max_fd_T))
+                report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, False))
+            if alive_paths:
+                where = f"({bind}, {_fmt(size)}, alive-path instance, seed {seeds[0]})"
+                try:
+                    ev = Evaluator(g, alive(g, seeds[0]), view)
+                except DeriveError as exc:
+                    report.results.append(CheckResult(der.id, 0, "numeric-fd", False,
+                                                      f"no alive-path instance: {exc}", where))
+                    continue
+                where = f"({bind}, {_fmt(size)}, {ev.instance.describe()})"
+                report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, True))
     return report
 
 
@@ -224,32 +280,82 @@ def _fmt(size: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in size.items())
 
 
-def _check_numeric(ev: Evaluator, der: Derivation, lhs: Term, steps, where: str, fd: bool):
+FD_NOISE = 1e-9     # absolute noise floor of central differences, per unit of max(1, |f|) (eps = 1e-5)
+DEGENERATE = 1e3    # terms within a factor 1e3 of that floor: the instance cannot tell paths apart
+N_DIRECTIONS = 3    # random directions for the directional differences beyond max_fd_T
+
+
+def _check_numeric(ev: Evaluator, der: Derivation, lhs: Term, steps, where: str, fd: bool, full_fd: bool,
+                   alive_instance: bool):
+    """Each step against an independent reference on one instance.
+
+    References: the full Jacobian by central differences (T <= max_fd_T), the
+    Jacobian applied to a few seeded random directions against two forward
+    passes each (any T), finite differences by intervention for an explicit
+    ∂⁺ (the other parents held), and the NumPy BPTT for the total loss.  The
+    tolerance is relative to the size of the step's terms (`term_scale`), plus
+    the differences' noise floor; an instance on which every term is below that
+    floor is degenerate: a failure on an alive-path instance, a skipped check
+    (not evidence) on a random one.
+    """
     out = []
-    t0 = time.perf_counter()
     if not isinstance(lhs, D):
         raise DeriveError(f"{der.id}: the left-hand side must be one derivative, got {lhs}")
     f, x = ev.graph.node(lhs.f), ev.graph.node(lhs.x)
-    reference = None
-    if fd and not lhs.explicit:
+    noise = FD_NOISE * max(1.0, float(np.max(np.abs(ev.values[f]))))
+    reference, against, method, directions = None, "", "numeric-fd", None
+    if fd and lhs.explicit:
+        reference, against = ev.explicit_difference(f, x), "finite differences (explicit: other parents held)"
+    elif fd and full_fd:
         reference, against = ev.finite_difference(f, x), "finite differences"
-    else:
-        reference, against = ev.evaluate(lhs), "the engine's " + ("explicit" if lhs.explicit else "total") + " derivative"
+    elif fd:
+        rng = np.random.default_rng(zlib.crc32(f"{f} {x} {where}".encode()))  # fixed, per check
+        directions = rng.standard_normal((ev.graph.size(x), N_DIRECTIONS))
+        directions /= np.linalg.norm(directions, axis=0, keepdims=True)
+        reference = np.stack([ev.directional_difference(f, x, directions[:, i]) for i in range(N_DIRECTIONS)], axis=1)
+        against, method = f"directional differences ({N_DIRECTIONS} random directions)", "numeric-directional"
     ref_values = _reference_gradient(ev, f, x)
     for i, rhs in enumerate(steps):
         t1 = time.perf_counter()
         try:
             got = _value(ev, rhs, lhs)
+            scale = term_scale(ev, rhs, lhs, got)
         except DeriveError as exc:
-            out.append(CheckResult(der.id, i, "numeric-fd", False, f"the step cannot be evaluated: {exc}", where))
+            out.append(CheckResult(der.id, i, method, False, f"the step cannot be evaluated: {exc}", where))
             continue
-        if reference is not None and isinstance(reference, np.ndarray):
-            rtol = RTOL_FD if against == "finite differences" else RTOL_EXACT
-            ok, msg = compare(got, reference, rtol=rtol, what="the step", against=against)
-            out.append(CheckResult(der.id, i, "numeric-fd" if rtol == RTOL_FD else "numeric", ok, msg, where,
-                                   time.perf_counter() - t1))
+        except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check, never a crash
+            out.append(CheckResult(der.id, i, method, False,
+                                   f"the step cannot be evaluated: {type(exc).__name__}: {exc}", where))
+            continue
+        if got is not None:
+            got = np.asarray(got, dtype=float)
+        if reference is not None:
+            want = reference
+            if directions is not None and got is not None:
+                if got.ndim != 2 or got.shape[1] != directions.shape[0]:
+                    out.append(CheckResult(der.id, i, method, False, f"the step is {got.shape[0]}x"
+                                           f"{got.shape[1] if got.ndim > 1 else 1}, but {lhs} is "
+                                           f"{ev.graph.size(f)}x{ev.graph.size(x)}", where))
+                    continue
+                got_d = got @ directions
+            else:
+                got_d = None if got is None else got
+            want_scale = float(np.max(np.abs(want), initial=0.0))
+            sc = max(scale, want_scale)
+            if 0.0 < sc <= DEGENERATE * noise:
+                detail = (f"degenerate instance: every term is below {DEGENERATE * noise:.1e} (largest {sc:.1e}), "
+                          f"so {against} cannot tell paths apart")
+                out.append(CheckResult(der.id, i, method if alive_instance else "skipped", not alive_instance,
+                                       detail, where, time.perf_counter() - t1))
+            else:
+                ok, msg = compare(got_d, want, rtol=RTOL_FD, what="the step" + (" · v" if directions is not None
+                                                                                  else ""),
+                                  against=against, scale=sc if sc > 0 else 1.0, atol=noise)
+                out.append(CheckResult(der.id, i, method, ok, msg, where, time.perf_counter() - t1))
         if ref_values is not None:
-            ok, msg = compare(got, ref_values, rtol=RTOL_EXACT, what="the step", against="the NumPy BPTT")
+            sc = max(scale, float(np.max(np.abs(ref_values), initial=0.0)))
+            ok, msg = compare(got, ref_values, rtol=RTOL_EXACT, what="the step", against="the NumPy BPTT",
+                              scale=sc if sc > 0 else 1.0, atol=1e-13)
             out.append(CheckResult(der.id, i, "numeric-reference", ok, msg, where, time.perf_counter() - t1))
     return out
 
