@@ -1,13 +1,14 @@
 """derive: machine-checked, lecture-ready mathematics for BPTT, vanishing/exploding gradients, LSTMs and GRUs.
 
-The pipeline, one stage a module:
+The pipeline, one stage after another (imports flow one way):
 
-    cells (derive.cell, derive.cells)      one time step, as the lecture writes it
-    -> unroll (derive.graph)               the DAG over T steps, nodes s_3, a_2, L_4, W
-    -> expand (derive.expand)              explicit/implicit expansions, path sums, BPTT forms
-    -> prove (derive.canon, derive.structure)   exact: path sums in the free algebra; local Jacobians by SymPy
-    -> evaluate (derive.numeric, derive.reference)   numbers: lambdified Jacobians, NumPy BPTT, finite differences
-    -> verify (derive.verify)              every step, every binding, every check named
+    model   (derive.cell, derive.cells, derive.ir, derive.graph)   one time step, as the lecture writes it; unrolled
+    terms   (derive.terms)        one language: ∂, ∂⁺, Π, Σ, diag, σ', ⊙, ᵀ, norms, ρ, γ, λ, relations
+    expand  (derive.expand, derive.paths)    explicit/implicit expansions, path sums, BPTT forms
+    prove   (derive.canon, derive.step, derive.structure)   path sums in the free algebra; one step in SymPy
+    numeric (derive.numeric, derive.instances, derive.reference, derive.bounds)   numbers, NumPy BPTT, FD
+    check   (derive.verify, derive.catalog, derive.doccheck)   every step, lecture claims, a course's own notes
+    render  (derive.latex, derive.notation, derive.build)   LaTeX in a course's notation, documents
 
 Example::
 
@@ -30,12 +31,13 @@ from .ir import nll, softmax
 from .numeric import Evaluator, Instance
 from .structure import LocalForm, Structure, explicit_structure
 from .verify import CheckResult, Report, verify
+from .doccheck import check  # derive check: the equations of a course author's own notes
 
 __all__ = [
     "activations", "bounds", "clipping", "Cell", "unroll", "Graph", "NodeRef", "View",
     "D", "Brace", "Prod", "ProdOver", "Sum", "SumOver", "Term", "Zero", "explicit", "idx", "node", "total",
     "Canon", "count_paths", "Derivation", "Step", "bptt_form", "enumerate_paths", "path_sum", "product_form",
     "recursive_expansion", "short_circuit", "total_loss_form", "Evaluator", "Instance",
-    "LocalForm", "Structure", "explicit_structure", "CheckResult", "Report", "verify",
+    "LocalForm", "Structure", "explicit_structure", "CheckResult", "Report", "verify", "check",
     "nll", "softmax", "CellError", "DeriveError", "InvalidValue", "NotSupported", "ShapeError", "UnknownName",
 ]
