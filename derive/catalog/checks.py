@@ -50,9 +50,26 @@ class Check:
 
 
 def _fmt_where(v) -> str:
+    """An instance as a reader writes it: ``binding t=2, T=3; sizes n=2, d=1; seed 1; activation tanh``."""
+    if isinstance(v, dict) and not any(isinstance(x, dict) for x in v.values()):
+        return ", ".join(f"{k}={_fmt_value(x)}" for k, x in v.items())
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}={x}" for k, x in v.items()) + "}"
+        parts = []
+        for k, x in v.items():
+            if isinstance(x, dict):
+                parts.append(f"{k} " + ", ".join(f"{a}={_fmt_value(b)}" for a, b in x.items()))
+            else:
+                parts.append(f"{k} {_fmt_value(x)}")
+        return "; ".join(parts)
     return str(v)
+
+
+def _fmt_value(x) -> str:
+    if isinstance(x, (list, tuple)):
+        return "(" + ", ".join(_fmt_value(y) for y in x) + ")"
+    if isinstance(x, dict):
+        return ", ".join(f"{a}={_fmt_value(b)}" for a, b in x.items())
+    return str(x)
 
 
 @dataclass
