@@ -11,19 +11,10 @@ imports::
 
 from __future__ import annotations
 
-from .terms.base import Term, sub_time
-from .terms.calculus import (Brace, D, Prod, ProdOver, Sum, SumOver, Zero, explicit, flat_factors, flat_terms,
-                             idx, node, prod, total)
+from .terms.base import Term
+from .terms.calculus import Brace, D, Prod, ProdOver, Sum, SumOver, Zero, explicit, idx, node, prod, total
 
 __all__ = [
     "Term", "D", "Prod", "Sum", "Brace", "SumOver", "ProdOver", "Zero",
     "idx", "node", "prod", "total", "explicit",
 ]
-
-_flat_factors, _flat_terms = flat_factors, flat_terms
-
-
-def _subs_time(t, mapping):  # kept for callers of the old private helper
-    from .terms.base import sub_index
-
-    return sub_index(t, mapping)

@@ -21,6 +21,7 @@ import sympy as sp
 
 from .cell import Cell
 from .errors import UnknownName, positive_int, InvalidValue
+from .indices import as_index
 from .ir import Expr
 
 __all__ = ["NodeRef", "Graph", "View", "unroll", "MAX_T"]
@@ -43,7 +44,10 @@ class NodeRef:
         """Substitute symbolic time indices: ``NodeRef('s', k).at(k=3) == NodeRef('s', 3)``."""
         if self.t is None or isinstance(self.t, int):
             return self
-        t = sp.sympify(self.t).subs({sp.Symbol(k, integer=True): v for k, v in subs.items()})
+        t = as_index(self.t)
+        if isinstance(t, int):
+            return NodeRef(self.name, t)
+        t = t.subs({sp.Symbol(k, integer=True): v for k, v in subs.items()})
         return NodeRef(self.name, int(t) if t.is_Integer else t)
 
     def __str__(self) -> str:

@@ -94,8 +94,6 @@ class StepSymbols:
             return self.local.env[key].xreplace(self.expand)
         return element_symbols(f"{ref.name}_at{ref.t}", 0, g.shape_of(sym.shape))
 
-    leaf = node
-
 
 def symbolic_equal(a: sp.Matrix, b: sp.Matrix) -> "tuple[bool, str]":
     """Element by element, exactly; the detail names the first entry that differs."""

@@ -29,6 +29,7 @@ from .errors import NotSupported
 from .graph import Graph, NodeRef, View
 from .local import LocalJacobians, _flat
 from .terms import DeltaOuter, Diag, Elementwise, Identity, Prod, Term, Value, Zero
+from .terms.calculus import Labelled
 
 __all__ = ["Structure", "Elementwise", "LocalForm", "as_term", "symbolic_explicit", "recognise", "explicit_structure"]
 
@@ -208,7 +209,7 @@ def as_term(st: Structure, f_index=None) -> Term:
 
 
 @dataclass(frozen=True)
-class LocalForm(Term):
+class LocalForm(Labelled):
     """A local Jacobian in vector notation, as recognised: its ``kind`` (see `Structure`) and the term it is.
 
     Evaluated, proved and printed as its ``body`` (a `derive.terms` term such as
@@ -224,15 +225,6 @@ class LocalForm(Term):
     def of(cls, st: Structure, f_index=None) -> "LocalForm":
         """The form of a recognised structure; ``f_index`` rewrites its times relative to an index."""
         return cls(st.kind, as_term(st, f_index))
-
-    def numeric(self, ctx):
-        return self.body.numeric(ctx)
-
-    def symbolic(self, ctx):
-        return self.body.symbolic(ctx)
-
-    def canon(self, ctx):
-        return self.body.canon(ctx)
 
     def __str__(self):
         return str(self.body)

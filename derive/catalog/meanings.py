@@ -16,6 +16,7 @@ from ..canon import Canon
 from ..cell import Cell
 from ..errors import DeriveError, InvalidValue, NotSupported, ShapeError, UnknownName
 from ..graph import unroll
+from ..indices import parse_index
 from .checks import Check, Counterexample, _compare, _fmt_where, _graph_T, _jsonable, _Outcome, _round, _Run
 from .evaluate import _NotLocal, _Numbers, _StepSymbols, _symbolic_equal
 from .mutants import _replace_sub, _term_mutants
@@ -332,11 +333,11 @@ class Exact(Meaning):
 
     def check(self, run: _Run, notation: str) -> _Outcome:
         t0 = time.perf_counter()
-        exact = self.lhs() if callable(self.lhs) else sp.sympify(self.lhs)
+        exact = _number(self.lhs() if callable(self.lhs) else self.lhs)
         ok, detail = _matches_printed(exact, self.rhs)
         checks = [Check("arithmetic", ok, {}, f"exactly {sp.N(exact, 17)}: {detail}", time.perf_counter() - t0)]
         cx = None if ok else Counterexample({}, str(sp.N(exact, 17)), str(self.rhs), None,
-                                            _jsonable(float(abs(sp.N(exact - sp.sympify(self.rhs), 17)))), detail)
+                                            _jsonable(float(abs(sp.N(exact - _number(self.rhs), 17)))), detail)
         if self.float64 is not None:
             v = float(self.float64())
             ok64, d64 = _matches_printed(sp.Float(v, 17), self.rhs)
@@ -344,8 +345,37 @@ class Exact(Meaning):
         return _Outcome(checks, cx)
 
     def mutants(self, notation: str) -> "list[tuple[str, Meaning]]":
-        value = sp.sympify(self.rhs) if not isinstance(self.rhs, str) else sp.Float(self.rhs, 30)
+        value = _number(self.rhs)
         return [("wrong bound constant", replace(self, rhs=value * sp.Rational(101, 100)))]
+
+
+def _number(v) -> sp.Expr:
+    """A claim's number: a SymPy number or a Python int/float as is, a printed decimal string read as a
+    decimal (never evaluated as an expression)."""
+    if isinstance(v, str):
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            Decimal(v.replace(" ", ""))
+        except InvalidOperation:
+            raise DeriveError(f"cannot read the printed number {v!r}: expected a decimal such as 7.1e-15") from None
+        return sp.Float(v.replace(" ", ""), 30)
+    if isinstance(v, bool) or not isinstance(v, (int, float, sp.Basic)):
+        raise DeriveError(f"a claim's number must be a number, got {v!r}")
+    out = sp.Integer(v) if isinstance(v, int) else sp.Float(v) if isinstance(v, float) else v
+    if not out.is_number:
+        raise DeriveError(f"a claim's number must be a number, got {v!r}")
+    return out
+
+
+def _dimension(s, size: dict) -> int:
+    """A printed dimension (``"d"``, ``"n*d"``, 3) at concrete sizes, read by the index grammar."""
+    if isinstance(s, int) and not isinstance(s, bool):
+        return s
+    e = parse_index(str(s), symbols=sp.Symbol).subs({sp.Symbol(k): v for k, v in size.items()})
+    if not e.is_Integer:
+        raise DeriveError(f"the printed dimension {s!r} is not known at sizes {size}")
+    return int(e)
 
 
 def _matches_printed(exact, printed) -> "tuple[bool, str]":
@@ -361,7 +391,7 @@ def _matches_printed(exact, printed) -> "tuple[bool, str]":
         fmt = f".{max(digits - 1, 0)}e"
         ok = format(got, fmt) == format(dec, fmt)
         return ok, f"rounds to {format(got, fmt)} at the printed {digits} significant digits, printed {printed}"
-    ok = sp.simplify(sp.sympify(exact) - sp.sympify(printed)) == 0
+    ok = sp.simplify(_number(exact) - _number(printed)) == 0
     return ok, f"{sp.nsimplify(exact)} {'=' if ok else '≠'} {printed} (as printed)"
 
 
@@ -434,7 +464,7 @@ class JacobianShape(Meaning):
             g = run.graph(cell, _graph_T(self.binding), size)
             f, x = g.node(term.f), g.node(term.x)
             natural = tuple(g.nodes[f].shape) + tuple(g.nodes[x].shape)
-            printed = tuple(int(sp.sympify(s).subs({sp.Symbol(k): v for k, v in size.items()})) for s in self.shape)
+            printed = tuple(_dimension(s, size) for s in self.shape)
             ok = printed == natural or (g.nodes[f].shape == () and printed[:1] == (1,) and printed[1:] == natural)
             J = _Numbers(run.evaluator(cell, g.T, size, 0), activations.get("tanh")).value(term)
             rows, cols = np.shape(J)

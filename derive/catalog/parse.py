@@ -10,6 +10,7 @@ from ..algebra import D, Prod, ProdOver, Sum, SumOver, Term, idx
 from ..cell import Cell
 from ..errors import DeriveError, InvalidValue, UnknownName
 from ..graph import NodeRef
+from ..indices import IndexSyntaxError, parse_index
 from ..notation import get_notation, notations
 from .terms import (Const, Diag, Gamma, Hadamard, Lam, MatPow, Norm, Sigma, SigmaPrime, SpectralRadius, Value,
                     _walk)
@@ -152,12 +153,12 @@ class _Parser:
         return self.text[start:self.pos - 1]
 
     def index_expr(self, text: str):
+        """An index or exponent, read by the index grammar (`derive.indices`): text is never evaluated."""
         text = text.strip().strip("[]()").strip()
-        names = {w: idx(w) for w in re.findall(r"[A-Za-z]\w*", text)}
         try:
-            e = sp.sympify(text, locals=names)
-        except (sp.SympifyError, SyntaxError, TypeError) as exc:
-            self.error(f"the index {text!r} is not an expression ({type(exc).__name__})")
+            e = parse_index(text)
+        except IndexSyntaxError as exc:
+            self.error(str(exc))
         return int(e) if e.is_Integer else e
 
     # -- grammar -------------------------------------------------------------------------

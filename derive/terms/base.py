@@ -27,7 +27,7 @@ from ..errors import NotSupported
 from ..graph import NodeRef
 from ..indices import as_index, index_symbol
 
-__all__ = ["Term", "sub_time", "sub_index", "register_renderer", "is_term"]
+__all__ = ["Term", "sub_time", "sub_index", "register_renderer"]
 
 #: ``a * b`` and ``a + b``: the ordered product and the sum, set by `derive.terms.calculus`.
 OPERATORS: dict = {}
@@ -62,10 +62,6 @@ def _map_value(v, fn_term, fn_ref, fn_index):
     if isinstance(v, tuple):
         return tuple(_map_value(x, fn_term, fn_ref, fn_index) for x in v)
     return v
-
-
-def is_term(x) -> bool:
-    return isinstance(x, Term)
 
 
 class Term:

@@ -20,7 +20,7 @@ from ..graph import NodeRef
 from ..indices import as_index, index_symbol
 from .base import OPERATORS, Term, canon_of, expand, numeric_of, sub_time, symbolic_of
 
-__all__ = ["D", "Zero", "Prod", "Sum", "Brace", "SumOver", "ProdOver",
+__all__ = ["D", "Zero", "Prod", "Sum", "Brace", "Labelled", "SumOver", "ProdOver",
            "idx", "node", "total", "explicit", "prod", "flat_factors", "flat_terms", "mul", "add"]
 
 
@@ -173,13 +173,8 @@ class Sum(Term):
         return " + ".join(map(str, self.terms))
 
 
-@dataclass(frozen=True)
-class Brace(Term):
-    """A term marked with an underbrace label, as the slides mark "explicit" and "implicit"."""
-
-    body: Term
-    label: str
-    _data = ("label",)
+class Labelled(Term):
+    """A term shown with a label, meaning exactly its ``body`` (evaluated, proved and written as it)."""
 
     def numeric(self, ctx):
         return self.body.numeric(ctx)
@@ -189,6 +184,15 @@ class Brace(Term):
 
     def canon(self, ctx):
         return self.body.canon(ctx)
+
+
+@dataclass(frozen=True)
+class Brace(Labelled):
+    """A term marked with an underbrace label, as the slides mark "explicit" and "implicit"."""
+
+    body: Term
+    label: str
+    _data = ("label",)
 
     def __str__(self):
         return f"{{{self.body}}}_{self.label}"
