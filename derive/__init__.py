@@ -19,6 +19,35 @@ Example::
     print(verify(d).summary())
 """
 
+import importlib.util as _util
+import sys as _sys
+from pathlib import Path as _Path
+
+
+class _SourceProofs:
+    """In a source checkout (a clone, a git worktree), ``derive.proofs`` is the checkout's own ``proofs/``.
+
+    The wheel maps ``proofs/`` to ``derive.proofs`` (pyproject's package-dir); an
+    editable install maps it to the folder it was installed from.  Neither is
+    right when this ``derive`` was imported from another checkout, or from one
+    that was never installed, so the checkout beside this package wins.
+    """
+
+    root = _Path(__file__).resolve().parent.parent
+
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        folder = cls.root / "proofs"
+        if fullname != "derive.proofs" or not (cls.root / "pyproject.toml").is_file() \
+                or not (folder / "__init__.py").is_file():
+            return None
+        return _util.spec_from_file_location(fullname, folder / "__init__.py",
+                                             submodule_search_locations=[str(folder)])
+
+
+if not any(f is _SourceProofs or getattr(f, "__name__", "") == "_SourceProofs" for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _SourceProofs)
+
 from . import activations, bounds, clipping, latex  # latex registers the renderer Jupyter uses
 from .algebra import D, Brace, Prod, ProdOver, Sum, SumOver, Term, Zero, explicit, idx, node, total
 from .canon import Canon, count_paths

@@ -54,3 +54,20 @@ def test_a_course_authors_package_is_found_like_the_builtin_one(tmp_path, monkey
     assert content_packages()[-1] == "mycourse"
     assert "mycourse.week1" in [m.__name__ for m in proof_modules()]
     assert collect_derivations(package="mycourse")
+
+
+def test_a_source_checkout_uses_its_own_proofs(tmp_path):
+    """derive.proofs is the proofs/ beside the imported derive/ (a clone or a git worktree), not the
+    folder an editable install happened to be made from, and a never-installed clone finds it too."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    clone = tmp_path / "clone"
+    shutil.copytree(root / "derive", clone / "derive", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "proofs", clone / "proofs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(root / "pyproject.toml", clone / "pyproject.toml")
+    out = subprocess.run([sys.executable, "-c", "import derive.proofs.catalog as c; print(c.__file__)"],
+                         cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(out).resolve() == (clone / "proofs" / "catalog" / "__init__.py").resolve()
