@@ -45,6 +45,9 @@ class Claim:
         expected: what we believe ("holds" / "fails"), used by the tests only.
         correction: for a failing claim, the corrected statement (itself a claim that must hold).
         not_checkable: for prose, why the engine cannot check it.
+        display: what the documents typeset for this claim when its meaning has no
+            equation of terms (a number, a shape, a clipping rule): a `derive.terms`
+            term (a Relation, a Chain ...), printed in the claim's notation.
     """
 
     id: str
@@ -57,6 +60,7 @@ class Claim:
     expected: "str | None" = None
     correction: "Claim | None" = None
     not_checkable: str = ""
+    display: "object | None" = None
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not re.fullmatch(r"[a-z0-9][\w.:/+~-]*", self.id):
