@@ -1,12 +1,15 @@
-"""`derive build`: derivations -> verification -> LaTeX fragments, an article, Beamer slides, PDFs.
+"""`derive build`: the lectures' notes and slides and the book, every equation generated and checked.
 
-The stages, in order (each timed and reported on stderr):
+The stages, in order (each timed and reported on stderr, per lecture where it is long):
 
-    derive   collect the derivations of `proofs/` (derive.content)
-    verify   check every step, exactly and numerically (derive.verify)
-    print    LaTeX for every step in the chosen notation (derive.latex)
-    write    equations/<id>.tex, lectures.tex, slides.tex, figures/ (into a staging folder)
-    compile  lectures.pdf and slides.pdf with latexmk or pdflatex, when TeX Live is installed
+    derive   collect the derivations of `proofs/` and the lecture plans (derive.content)
+    verify   check every derivation step, exactly and numerically (derive.verify), lecture by lecture
+    audit    meanwhile, on the second core: every lecture claim as printed (derive.catalog), typeset as
+             pieces (derive.documents.typeset), and the figures (derive.figures)
+    print    each lecture's sections in its own notation and order (derive.documents.write)
+    write    LECTURE/notes.tex, LECTURE/slides.tex, LECTURE/equations/<id>.tex, book.tex, figures/
+    compile  the PDFs, two at a time, with latexmk or pdflatex when TeX Live is installed; TeX's logs go to
+             logs/, its other auxiliary files nowhere
 
 Everything is built in a staging folder beside ``--out`` and swapped in as one
 unit only when complete (derive.publish): a failure or a signal leaves the
@@ -16,202 +19,43 @@ previous build as it was, and a lock keeps two builds out of one folder.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .content import collect_derivations, select
 from .latex import text
-from .errors import DeriveError, InvalidValue
+from .errors import InvalidValue
 from .expand import Derivation
-from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, first_error, run_tex,
+from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, run_tex, stop_tex,
                       tex_tool)
 from .verify import Report, verify
 
-__all__ = ["BuildOptions", "build", "render_derivation", "article", "slides", "write_atomic", "compile_pdf"]
+__all__ = ["BuildOptions", "build", "render_derivation", "diagrams", "write_atomic", "compile_pdf"]
 
 MAX_BUILD_T = 12
-SLIDE_MAX_TERMS = 12  # a longer sum shows its first terms on a slide (the article has them all)
 
 
 @dataclass
 class BuildOptions:
     out: Path = Path("build")
-    notation: str = "cs7015"
+    notation: "str | None" = None  # None: each lecture in its own notation
     T: int = 4
     only: "list[str] | None" = None
+    lectures: "list[str] | None" = None  # --lecture: build these lectures only (no book)
     pdf: bool = True
     figures: bool = True
     tex_timeout: float = DEFAULT_TEX_TIMEOUT  # seconds per document (derive.publish.run_tex)
     log: object = None  # a text stream for progress; None means sys.stderr at run time
 
 
-def _latex(obj, notation: str, cell=None) -> str:
-    from .latex import latex
-
-    return latex(obj, notation=notation, **({"cell": cell} if cell is not None else {}))
-
-
-def _colour(tex: str) -> str:
-    """Colour the underbrace labels as the slides highlight explicit and implicit terms."""
-    return tex.replace(r"_{\text{explicit}}", r"_{\color{explicitcolor}\text{explicit}}") \
-              .replace(r"_{\text{implicit}}", r"_{\color{implicitcolor}\text{implicit}}")
-
-
-MAX_FRACS_PER_ROW = 8
-
-
-def step_rows(rhs, notation: str, cell, max_terms: "int | None" = None) -> "list[str]":
-    """A right-hand side as one or more rows: a long sum is broken after a ``+`` (never inside a term).
-
-    With ``max_terms`` (slides), a sum longer than that shows its first terms and says how many follow.
-    """
-    from .algebra import Sum
-
-    if not isinstance(rhs, Sum):
-        return [_latex(rhs, notation, cell)]
-    terms = [_latex(t, notation, cell) for t in rhs.terms]
-    hidden = 0
-    if max_terms is not None and len(terms) > max_terms:
-        hidden = len(terms) - max_terms
-        terms = terms[:max_terms]
-    rows, row, width = [], [], 0
-    for t in terms:
-        w = max(1, t.count(r"\frac"))
-        if row and width + w > MAX_FRACS_PER_ROW:
-            rows.append(" + ".join(row))
-            row, width = [], 0
-        row.append(t)
-        width += w
-    rows.append(" + ".join(row))
-    if hidden:
-        rows[-1] += rf" + \cdots \text{{ ({hidden} more terms)}}"
-    return rows
-
-
 def render_derivation(d: Derivation, notation: str, report: "Report | None" = None) -> str:
-    """An ``align*`` block: the left-hand side, then ``= step`` per line, each marked with its verdict."""
-    lhs = _latex(d.lhs, notation, d.cell)
-    rows = []
-    for i, step in enumerate(d.steps):
-        parts = step_rows(step.rhs, notation, d.cell)
-        mark = ""
-        if report is not None:
-            mark = rf" && \text{{\footnotesize [{report.verdict(d.id, i)}]}}"
-        rows.append((lhs if i == 0 else "") + f" &= {parts[0]}{mark}")
-        rows.extend(rf"&\quad + {p}" for p in parts[1:])
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
+    """An ``align*`` block: the left-hand side, then ``= step`` per line (`derive show`, equations/<id>.tex)."""
+    from .documents.typeset import derivation_align
 
-
-_escape, _title = text.escape, text.title
-
-
-PREAMBLE = r"""\usepackage[T1]{fontenc}
-\usepackage{amsmath,amssymb,mathrsfs}
-\usepackage{xcolor}
-\usepackage{graphicx}
-\usepackage{tikz}
-\definecolor{explicitcolor}{RGB}{0,114,178}
-\definecolor{implicitcolor}{RGB}{213,94,0}
-"""
-
-
-def article(derivations, texts: "dict[str, str]", report: Report, notation: str, figures=(),
-            diagrams_=(), errata: str = "") -> str:
-    """The article: every derivation step by step, each step's verification, an appendix of checks."""
-    parts = [r"\documentclass[11pt]{article}", r"\usepackage[margin=1.8cm]{geometry}", PREAMBLE.strip(),
-             r"\allowdisplaybreaks", r"\title{Backpropagation through time, machine-checked}",
-             r"\author{generated by \texttt{derive}}", r"\date{}", r"\begin{document}", r"\maketitle",
-             "Every equation below was produced from the computation graph and checked: "
-             "\\emph{symbolic} means an exact proof (canonical path sums, or SymPy element by element), "
-             "\\emph{numeric} means agreement with central finite differences and the NumPy BPTT on seeded "
-             f"instances. Notation: \\texttt{{{_escape(notation)}}}.", ""]
-    for d in derivations:
-        parts.append(rf"\section{{{_title(d.title)}}}\label{{sec:{d.id}}}")
-        parts.append(rf"\noindent\textit{{Source:}} {_escape(d.source)}. \textit{{Id:}} \texttt{{{_escape(d.id)}}}.")
-        parts.append(texts[d.id])
-        whys = [f"({i + 1}) {_escape(s.why)}" for i, s in enumerate(d.steps) if s.why]
-        if whys:
-            parts.append(r"\noindent\textit{Steps:} " + "; ".join(whys) + ".")
-        parts.append("")
-    for dia in diagrams_:
-        parts.append(r"\begin{figure}[ht]\centering")
-        parts.append(rf"\resizebox{{\linewidth}}{{!}}{{\input{{figures/{dia['id']}.tikz}}}}")
-        parts.append(rf"\caption{{{_escape(dia['caption'])}}}\end{{figure}}")
-    for fig in figures:
-        parts.append(r"\begin{figure}[ht]\centering")
-        parts.append(rf"\includegraphics[width=0.8\linewidth]{{{fig['path']}}}")
-        parts.append(rf"\caption{{{_escape(fig['caption'])}}}\end{{figure}}")
-    parts.append(r"\appendix")
-    if errata:
-        parts.append(r"\section{Errata: lecture equations that do not hold as printed}")
-        parts.append("Each equation of the lecture transcripts was encoded as printed and checked by "
-                     "\texttt{derive audit}; these fail, each with a seeded counterexample and a correction "
-                     "that was itself verified.")
-        parts.append(errata)
-    parts.append(r"\section{Checks}")
-    parts.append(_checks_table(derivations, report))
-    parts.append(r"\end{document}")
-    return "\n".join(parts) + "\n"
-
-
-def _checks_table(derivations, report: Report) -> str:
-    rows = [r"\begin{tabular}{lrrl}",
-            r"derivation & step & checks passed & methods \\ \hline"]
-    lines = []
-    for d in derivations:
-        for i in range(len(d.steps)):
-            rs = [r for r in report.results if r.derivation == d.id and r.step == i]
-            ok = sum(r.passed for r in rs)
-            methods = ", ".join(sorted({r.method for r in rs}))
-            lines.append(rf"\texttt{{{_escape(d.id)}}} & {i + 1} & {ok}/{len(rs)} & {_escape(methods)} \\")
-    # Split into chunks so a long table breaks across pages without extra packages.
-    out = []
-    for k in range(0, len(lines), 40):
-        out.append("\n".join(rows + lines[k:k + 40] + [r"\end{tabular}"]))
-    return "\n\n".join(r"{\small " + t + "}" for t in out)
-
-
-SLIDE_MAX_ROWS = 4
-
-
-def slides(derivations, lhs: "dict[str, str]", rhs_rows: "dict[str, list[list[str]]]", notation: str) -> str:
-    """Beamer: one frame sequence per derivation, one new step of the chain per overlay.
-
-    ``rhs_rows[id]`` holds, per step, the rows of its right-hand side.  A
-    derivation with more rows than fit on a slide continues on further frames
-    ("cont."), each starting again from its left-hand side.
-    """
-    parts = [r"\documentclass{beamer}", PREAMBLE.strip().replace(r"\usepackage{xcolor}" + "\n", ""),
-             r"\setbeamertemplate{navigation symbols}{}", r"\title{Backpropagation through time}",
-             r"\subtitle{machine-checked with \texttt{derive}}", r"\date{}", r"\begin{document}",
-             r"\begin{frame}\titlepage\end{frame}"]
-    for d in derivations:
-        groups, current, used = [], [], 0
-        for rows in rhs_rows[d.id]:
-            if current and used + len(rows) > SLIDE_MAX_ROWS:
-                groups.append(current)
-                current, used = [], 0
-            current.append(rows)
-            used += len(rows)
-        groups.append(current)
-        for g, steps in enumerate(groups):
-            parts.append(rf"\begin{{frame}}{{{_title(d.title)}{' (cont.)' if g else ''}}}")
-            parts.append(rf"{{\footnotesize {_escape(d.source)}}}")
-            parts.append(r"\resizebox{\linewidth}{!}{$\displaystyle\begin{aligned}")
-            lines = []
-            for i, rows in enumerate(steps):
-                first = (lhs[d.id] if i == 0 else "") + " &= " + rows[0]
-                body = " \\\\ &\\quad + ".join([first] + rows[1:])
-                lines.append(r"\uncover<%d->{%s}" % (i + 1, _colour(body)))
-            parts.append(" \\\\\n".join(lines))
-            parts.append(r"\end{aligned}$}")
-            parts.append(r"\end{frame}")
-    parts.append(r"\end{document}")
-    return "\n".join(parts) + "\n"
+    return derivation_align(d, notation, report)
 
 
 def write_atomic(path: Path, text: "str | bytes") -> None:
@@ -253,69 +97,140 @@ def build(opts: BuildOptions) -> int:
     from .notation import get_notation
 
     log = opts.log or sys.stderr
-    get_notation(opts.notation)  # an unknown notation fails before any work
+    if opts.notation is not None:
+        get_notation(opts.notation)  # an unknown notation fails before any work
     if isinstance(opts.T, bool) or not isinstance(opts.T, int) or not 1 <= opts.T <= MAX_BUILD_T:
         raise InvalidValue(f"--T must be an integer in [1, {MAX_BUILD_T}], got {opts.T!r}")
     t = opts.tex_timeout
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
         raise InvalidValue(f"--tex-timeout must be a positive number of seconds, got {t!r}")
+    lectures = _chosen_lectures(opts)  # an unknown --lecture fails before any work, listing the valid ones
     with Publication(opts.out) as pub:  # checks --out, takes the lock, makes the staging folder
         try:
-            return _build(opts, pub, log)
+            return _build(opts, pub, log, lectures)
         except OSError as exc:  # a full disk under the figures worker or TeX's working folder, ...
             where = f" ({exc.filename})" if exc.filename else ""
             raise PublishError(f"cannot build into {str(pub.out)!r}: {exc.strerror or exc}{where}; "
                                "the previous build is unchanged") from None
 
 
-def _build(opts: BuildOptions, pub: Publication, log) -> int:
+def _chosen_lectures(opts: BuildOptions) -> list:
+    from .content import collect_lectures
+    from .errors import UnknownName
+
+    every = collect_lectures()
+    if not opts.lectures:
+        return [] if opts.only else every
+    by_id = {lec.id: lec for lec in every}
+    out = []
+    for name in opts.lectures:
+        if name not in by_id:
+            raise UnknownName("lecture", name, list(by_id))
+        if by_id[name] not in out:
+            out.append(by_id[name])
+    return out
+
+
+def _selection(ders) -> "Lecture":
+    """--only: the chosen derivations as one document, a section per lecture place they come from."""
+    from .documents import Lecture, Section
+
+    places: dict[str, list[str]] = {}
+    for d in ders:
+        places.setdefault(d.source, []).append(d.id)
+    sections = tuple(Section(place, tuple(ids)) for place, ids in places.items())
+    return Lecture("selection", "Selected derivations", "derive build --only", "cs7015", sections)
+
+
+def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
+    from .documents.typeset import derivation_piece
+    from .documents.write import book, notes, slides
+
     times = {}
     t0 = time.perf_counter()
-    ders = select(collect_derivations(T=opts.T), opts.only)
+    ders = collect_derivations(T=opts.T)
+    if opts.only:
+        ders = select(ders, opts.only)
+        lectures = lectures or [_selection(ders)]
     times["derive"] = time.perf_counter() - t0
-    print(f"derive: {len(ders)} derivations ({times['derive']:.1f} s)", file=log, flush=True)
+    print(f"derive: {len(ders)} derivations, {len(lectures)} lectures ({times['derive']:.1f} s)", file=log,
+          flush=True)
+    notation = {lec.id: opts.notation or lec.notation for lec in lectures}
+    claim_ids = {lec.id: [c.id for c in _claims_of(lec)] for lec in lectures}
+    # The plans must place every claim and name only what exists: checked now, before the long work.
+    plans = {lec.id: lec.resolve(_claims_of(lec), ders) for lec in lectures}
+    placed = {o.id for sections in plans.values() for _, objs in sections for o in objs}
+    unplaced = [d.id for d in ders if d.id not in placed]
+    if unplaced and not opts.only:
+        print(f"derive: {len(unplaced)} derivations are in no lecture's plan and appear in no document: "
+              + ", ".join(unplaced[:8]) + (" ..." if len(unplaced) > 8 else ""), file=log)
 
-    # The figures and the errata audit do not depend on the derivations' checks: on a second core, meanwhile.
-    side = _start_side_work(pub, figures=opts.figures and not opts.only, errata=not opts.only)
+    # The audit of the lectures' claims and the figures do not depend on the derivations: on a second core.
+    wanted = {i: notation[lid] for lid, ids in claim_ids.items() for i in ids}
+    want_figs = opts.figures and not opts.only
+    side = _start_side_work(pub, figures=want_figs, claims=wanted)
     try:
         t0 = time.perf_counter()
         report = Report()
-        for i, d in enumerate(ders, 1):
-            report.extend(verify(d))
-            print(f"verify: [{i}/{len(ders)}] {d.id}", file=log, flush=True)
+        for lec in lectures:
+            t1 = time.perf_counter()
+            mine = [o for _, objs in plans[lec.id] for o in objs if isinstance(o, Derivation)]
+            for d in mine:
+                report.extend(verify(d))
+            print(f"verify: {lec.id}: {len(mine)} derivations ({time.perf_counter() - t1:.1f} s)", file=log,
+                  flush=True)
+        if not opts.lectures:  # the whole build checks every derivation, placed in a document or not
+            for d in ders:
+                if d.id not in placed:
+                    report.extend(verify(d))
         times["verify"] = time.perf_counter() - t0
         print(f"verify: {report.summary()} ({times['verify']:.1f} s)", file=log, flush=True)
-
         t0 = time.perf_counter()
-        figs, fig_files, errata, side_times = side.result()
+        fig_files, claim_pieces, side_times = side.result()
     finally:
         side.cancel()
-    for stage, secs in side_times.items():
-        times[stage] = secs
+    times.update(side_times)
     if "figures" in side_times:
         print(f"figures: {len(fig_files)} files ({side_times['figures']:.1f} s, beside verify)", file=log)
     if "audit" in side_times:
-        print(f"audit: errata appendix ({side_times['audit']:.1f} s, beside verify)", file=log)
+        print(f"audit: {len(claim_pieces)} lecture claims ({side_times['audit']:.1f} s, beside verify)", file=log)
     times["wait"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     out = pub.out
-    texts = {d.id: render_derivation(d, opts.notation, report) for d in ders}
-    lhs = {d.id: _latex(d.lhs, opts.notation, d.cell) for d in ders}
-    rhs_rows = {d.id: [step_rows(st.rhs, opts.notation, d.cell, max_terms=SLIDE_MAX_TERMS) for st in d.steps]
-                for d in ders}
     files: dict[Path, "str | bytes"] = {}
-    files.update({out / "equations" / f"{d.id}.tex": texts[d.id] for d in ders})
-    dias = diagrams(opts.notation) if opts.figures and not opts.only else []
-    files.update({out / "figures" / f"{dia['id']}.tikz": dia["tex"] for dia in dias})
-    files[out / "lectures.tex"] = article(ders, texts, report, opts.notation, figs, dias, errata)
-    files[out / "slides.tex"] = slides(ders, lhs, rhs_rows, opts.notation)
+    documents, problems, book_parts = [], [], []
+    for lec in lectures:
+        nota = notation[lec.id]
+        sections = []
+        for sec, objs in plans[lec.id]:
+            pieces = [claim_pieces[o.id] if o.id in claim_pieces else derivation_piece(o, report, nota)
+                      for o in objs]
+            sections.append((sec, pieces))
+        for _, pieces in sections:
+            for p in pieces:
+                files[out / lec.id / "equations" / f"{p.id}.tex"] = p.fragment
+                if p.problem:
+                    problems.append(f"{lec.id}: {p.problem}")
+        figs = _figure_paths(fig_files, "../figures/")
+        files[out / lec.id / "notes.tex"] = notes(lec, sections, nota, figures=figs)
+        files[out / lec.id / "slides.tex"] = slides(lec, sections, nota, figures=figs)
+        documents += [f"{lec.id}/notes.tex", f"{lec.id}/slides.tex"]
+        book_parts.append((lec, sections))
+    if want_figs:
+        for dia in diagrams(opts.notation or "cs7015"):
+            files[out / "figures" / f"{dia['id']}.tikz"] = dia["tex"]
+    if not opts.lectures and not opts.only:
+        files[out / "book.tex"] = book(book_parts, figures=_figure_paths(fig_files, "figures/"))
+        documents.append("book.tex")
     times["print"] = time.perf_counter() - t0
     print(f"print: {len(files) + len(fig_files)} files ({times['print']:.1f} s)", file=log, flush=True)
+    for msg in problems:
+        print(f"warning: {msg}", file=log)
 
     t0 = time.perf_counter()
-    for path, text in files.items():
-        pub.write(path, text)
+    for path, content in files.items():
+        pub.write(path, content)
     times["write"] = time.perf_counter() - t0
     print(f"write: {out}/ (staged, {times['write']:.1f} s)", file=log, flush=True)
 
@@ -324,18 +239,15 @@ def _build(opts: BuildOptions, pub: Publication, log) -> int:
         print(f"FAILED: {f}", file=log)
     if opts.pdf:
         t0 = time.perf_counter()
-        for name in ("lectures.tex", "slides.tex"):
-            try:
-                tool = pub.compile(name, opts.tex_timeout)
-            except TexError as exc:
-                print(f"compile: {exc}", file=log)
-                print(f"compile: nothing published, the previous {out}/ is unchanged (--no-pdf writes the "
-                      ".tex files without compiling)", file=log)
-                return 1
-            if tool is None:
-                print("compile: TeX Live not found (no latexmk or pdflatex); wrote the .tex files only", file=log)
-                break
-            print(f"compile: {out / name.replace('.tex', '.pdf')}", file=log, flush=True)
+        try:
+            tool = _compile_all(pub, documents, opts.tex_timeout, log)
+        except TexError as exc:
+            print(f"compile: {exc}", file=log)
+            print(f"compile: nothing published, the previous {out}/ is unchanged (--no-pdf writes the "
+                  ".tex files without compiling)", file=log)
+            return 1
+        if tool is None:
+            print("compile: TeX Live not found (no latexmk or pdflatex); wrote the .tex files only", file=log)
         times["compile"] = time.perf_counter() - t0
     pub.commit()
     print(f"publish: {out}/", file=log, flush=True)
@@ -343,8 +255,60 @@ def _build(opts: BuildOptions, pub: Publication, log) -> int:
     return code
 
 
+def _claims_of(lecture) -> list:
+    """The claims of a lecture: those of the module that defines its plan (none for a --only selection)."""
+    import importlib
+
+    if not lecture.module:
+        return []
+    return list(importlib.import_module(lecture.module).claims())
+
+
+def _figure_paths(fig_files, prefix: str) -> "dict[str, tuple[str, str]]":
+    """figure id -> (path as the document includes it, caption); the TikZ drawings by their id too."""
+    out = {fid: (prefix + fid + ".pdf", cap) for fid, cap in fig_files}
+    for fid, cap in DIAGRAM_CAPTIONS.items():
+        out.setdefault(fid, (prefix + fid + ".tikz", cap))
+    return out
+
+
+def _compile_all(pub: Publication, documents, timeout: float, log) -> "str | None":
+    """Compile every document, two at a time (this machine has two cores; TeX is single-threaded)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if tex_tool() is None:
+        return None
+    workers = max(1, min(2, os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(workers)
+    try:
+        futures = [(name, pool.submit(pub.compile, name, timeout)) for name in documents]
+        tool, error = None, None
+        for name, fut in futures:
+            try:
+                tool = fut.result() or tool
+                print(f"compile: {pub.out / name.replace('.tex', '.pdf')}", file=log, flush=True)
+            except TexError as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+        return tool
+    except BaseException:  # an error, Ctrl-C or SIGTERM: no TeX outlives the build
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_tex()
+        raise
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _t(t):
     return None if t is None else str(t)
+
+
+DIAGRAM_CAPTIONS = {
+    "rnn-unrolled": "The unrolled RNN (T = 4); highlighted: the path from $L_4$ to $W$ through $s_1$.",
+    "lstm-dependencies": "The LSTM dependency graph over two steps (gates and states as nodes, parameters on the "
+                         "edges); highlighted: one path from $L_2$ to $s_1$.",
+}
 
 
 def diagrams(notation: str) -> "list[dict]":
@@ -362,7 +326,7 @@ def diagrams(notation: str) -> "list[dict]":
     path = find_path(v, "L_4", "W", through=["s_1"])
     out.append({"id": "rnn-unrolled", "tex": tikz_unrolled(v, highlight=path,
                                                            symbol=lambda n, t: nota.symbol(n, _t(t), cell="rnn")),
-                "caption": "The unrolled RNN (T = 4); highlighted: the path from L_4 to W through s_1."})
+                "caption": DIAGRAM_CAPTIONS["rnn-unrolled"]})
     try:
         from .cells.lstm import lstm
     except ImportError:
@@ -373,22 +337,22 @@ def diagrams(notation: str) -> "list[dict]":
     path = find_path(v, "L_2", "s_1")
     out.append({"id": "lstm-dependencies", "tex": tikz_unrolled(v, highlight=path, params="labels",
                                                                 symbol=lambda n, t: nota.symbol(n, _t(t), cell=cell.family)),
-                "caption": "The LSTM dependency graph over two steps (gates and states as nodes, parameters on "
-                           "the edges); highlighted: one path from L_2 to s_1."})
+                "caption": DIAGRAM_CAPTIONS["lstm-dependencies"]})
     return out
 
 
-def _side_work(dest: Path, figures: bool, errata: bool):
-    times, figs, fig_files, text = {}, [], [], ""
+def _side_work(dest: Path, figures: bool, claims: "dict[str, str]"):
+    """The figures, and the audit of the lecture claims ``claims`` (id -> notation) typeset as pieces."""
+    times, fig_files, pieces = {}, [], {}
     if figures:
         t0 = time.perf_counter()
-        figs, fig_files = _figures(dest)
+        fig_files = _figures(dest)
         times["figures"] = time.perf_counter() - t0
-    if errata:
+    if claims:
         t0 = time.perf_counter()
-        text = _errata()
+        pieces = _claim_pieces(claims)
         times["audit"] = time.perf_counter() - t0
-    return figs, fig_files, text, times
+    return fig_files, pieces, times
 
 
 class _Done:
@@ -402,34 +366,36 @@ class _Done:
         pass
 
 
-def _start_side_work(pub: Publication, *, figures: bool, errata: bool):
+def _start_side_work(pub: Publication, *, figures: bool, claims: "dict[str, str]"):
     """Run `_side_work` in a forked child (derive.publish.SideWorker: it dies with this process) when there is
     a spare core; returns an object whose ``result()`` waits for it and ``cancel()`` stops it."""
-    if not (figures or errata) or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return _Done(_side_work(pub.staging, figures, errata))
-    return SideWorker(lambda: _side_work(pub.staging, figures, errata), pub.staging / ".side-result")
+    if not (figures or claims) or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return _Done(_side_work(pub.staging, figures, claims))
+    return SideWorker(lambda: _side_work(pub.staging, figures, claims), pub.staging / ".side-result")
 
 
-def _errata() -> str:
-    """The Errata appendix: every catalog claim that fails as printed (derive.catalog), in its lecture's notation."""
-    try:
-        from .catalog import audit, errata_latex
-    except ImportError:
-        return ""
-    return errata_latex(audit())
+def _claim_pieces(claims: "dict[str, str]") -> dict:
+    """Audit the lecture claims and typeset each in its document's notation (derive.documents.typeset)."""
+    from .catalog import audit
+    from .content import collect_claims
+    from .documents.typeset import claim_piece
+
+    chosen = [c for c in collect_claims() if c.id in claims]
+    report = audit(chosen)
+    return {r.claim.id: claim_piece(r, claims[r.claim.id]) for r in report.results}
 
 
-def _figures(dest: Path):
-    """Figures from derive.figures, when that module is available, written into ``dest/figures``."""
+def _figures(dest: Path) -> "list[tuple[str, str]]":
+    """The plots of derive.figures written into ``dest/figures``: (id, caption) of each PDF written."""
     try:
         from . import figures
     except ImportError:
-        return [], []
+        return []
+    captions = figures.captions() if hasattr(figures, "captions") else {}
     made = figures.build_figures(dest / "figures")
-    files, figs = [], []
+    out = []
     for item in made:
         p = Path(getattr(item, "path", item))
-        files.append(p.name)
         if p.suffix == ".pdf":
-            figs.append({"path": f"figures/{p.name}", "caption": getattr(item, "caption", p.stem)})
-    return figs, files
+            out.append((p.stem, captions.get(p.stem, "")))
+    return out

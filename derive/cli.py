@@ -34,16 +34,24 @@ def _parser() -> argparse.ArgumentParser:
                     "LSTMs and GRUs.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    b = sub.add_parser("build", help="derive, verify and typeset every derivation in proofs/ (the main job)",
-                       description="Collect the derivations of proofs/, verify every step (exactly and "
-                                   "numerically), and write equations/<id>.tex, lectures.tex, slides.tex and "
-                                   "figures/ to the output folder; compile the PDFs when TeX Live is installed.")
+    b = sub.add_parser("build", help="the lecture notes, slides and book, every equation generated and checked "
+                                     "(the main job)",
+                       description="Verify every derivation of proofs/ and audit every lecture claim, then write, "
+                                   "per lecture, LECTURE/notes.tex and LECTURE/slides.tex (in the lecture's own "
+                                   "notation and order, errata corrected in place) with LECTURE/equations/<id>.tex, "
+                                   "and book.tex (all lectures in teaching order), figures/ and logs/ into the "
+                                   "output folder; compile the PDFs when TeX Live is installed.")
     b.add_argument("--out", default="build",
                    help="output folder (default: build); replaced as a whole when the build succeeds")
-    b.add_argument("--notation", default="cs7015", help="notation profile: cs7015 (default), appliednlp, cs224n")
+    b.add_argument("--lecture", action="append", metavar="NAME",
+                   help="build only this lecture (l59, l105, l14, cs224n, l111; may be repeated); no book")
+    b.add_argument("--notation", default=None,
+                   help="print every document in this notation (cs7015, appliednlp, cs224n); default: each "
+                        "lecture in its own")
     b.add_argument("--T", type=int, default=4, help="time steps of the unrolled examples, 1..12 (default: 4)")
     b.add_argument("--only", nargs="+", action="extend", metavar="ID",
-                   help="build only these derivation ids (see `derive list`); may be repeated")
+                   help="build one document of only these derivation ids (see `derive list`), in "
+                        "selection/; may be repeated")
     b.add_argument("--no-pdf", action="store_true", help="write the .tex files but do not compile them")
     b.add_argument("--tex-timeout", type=_seconds, default=DEFAULT_TEX_TIMEOUT, metavar="SECONDS",
                    help=f"stop a TeX run taking longer than this per document (default: {DEFAULT_TEX_TIMEOUT:g})")
@@ -135,7 +143,7 @@ def _build(args) -> int:
     from .publish import check_out
 
     out = check_out(args.out)  # an unusable --out is a one-line error before any work
-    return build(BuildOptions(out=out, notation=args.notation, T=args.T, only=args.only,
+    return build(BuildOptions(out=out, notation=args.notation, T=args.T, only=args.only, lectures=args.lecture,
                               pdf=not args.no_pdf, tex_timeout=args.tex_timeout))
 
 

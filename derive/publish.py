@@ -304,22 +304,35 @@ class Publication:
                                f"{exc.strerror}; the previous build is unchanged") from None
 
     def compile(self, name: str, timeout: float = DEFAULT_TEX_TIMEOUT) -> "str | None":
-        """Compile ``name`` (a .tex of the build) in ``.tex-work``; its .pdf/.log/.aux join the build.
+        """Compile ``name`` (a .tex of the build, perhaps in a subfolder: ``l14/notes.tex``) in its own
+        working folder under ``.tex-work``; the .pdf joins the build beside the .tex, the log goes to
+        ``logs/`` (``logs/l14-notes.log``), and the other auxiliary files stay out of the build.
 
+        Safe to call from several threads at once for different documents.
         Returns None when no TeX is installed; raises `TexError` on failure or timeout.
         """
         assert self.staging is not None
         tool = tex_tool()
         if tool is None:
             return None
-        work = self.staging / TEX_WORK
-        work.mkdir(exist_ok=True)
-        run_tex(tool, self.staging, name, work, timeout)
-        stem = Path(name).stem
-        for suffix in (".pdf", ".log", ".aux"):
-            produced = work / (stem + suffix)
-            if produced.exists():
-                os.replace(produced, self.staging / (stem + suffix))
+        rel = Path(name)
+        folder = self.staging / rel.parent
+        work = self.staging / TEX_WORK / (str(rel.parent).replace(os.sep, "-") if rel.parent != Path(".")
+                                          else "top")
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            run_tex(tool, folder, rel.name, work, timeout)
+        except TexError as exc:
+            raise TexError(str(exc).replace(f"{rel.name}:", f"{name}:", 1)) from None
+        finally:
+            log = work / (rel.stem + ".log")
+            if log.exists():
+                (self.staging / "logs").mkdir(exist_ok=True)
+                stem = "-".join(rel.with_suffix("").parts)
+                os.replace(log, self.staging / "logs" / (stem + ".log"))
+        produced = work / (rel.stem + ".pdf")
+        if produced.exists():
+            os.replace(produced, folder / (rel.stem + ".pdf"))
         return tool
 
     # -- the swap
@@ -368,6 +381,22 @@ def _child_setup() -> None:  # runs in the forked child before exec
     die_with_parent()
 
 
+_RUNNING: "set[subprocess.Popen]" = set()  # TeX processes of this build, for stop_tex
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_tex() -> None:
+    """Stop every TeX process this build started (their process groups): for a build interrupted while
+    documents compile in other threads."""
+    with _RUNNING_LOCK:
+        procs = list(_RUNNING)
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def run_tex(tool: str, cwd: Path, name: str, outdir: Path, timeout: float = DEFAULT_TEX_TIMEOUT) -> None:
     """Run ``tool`` on ``cwd/name`` writing into ``outdir``; within ``timeout`` seconds in all, or `TexError`.
 
@@ -388,6 +417,8 @@ def run_tex(tool: str, cwd: Path, name: str, outdir: Path, timeout: float = DEFA
                                     stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_child_setup)
         except OSError as exc:
             raise TexError(f"{name}: cannot run {tool}: {exc.strerror}") from None
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
         try:
             output, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -397,6 +428,9 @@ def run_tex(tool: str, cwd: Path, name: str, outdir: Path, timeout: float = DEFA
         except BaseException:
             _kill_group(proc)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
         if proc.returncode != 0:
             status = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
                       else f"exited with status {proc.returncode}")

@@ -47,6 +47,8 @@ class Section:
         topic: the book part it belongs to, a key of `TOPICS`.
         where: the lecture's own place: slides, equation numbers, a time ("eqs. (15)-(20)", "at 12:30").
         intro: one or two sentences of plain text that open the section (escaped, never TeX).
+        figures: ids of figures shown at the section's end: a drawing of the graph
+            (``rnn-unrolled``, ``lstm-dependencies``) or a plot of `derive.figures`.
     """
 
     title: str
@@ -54,6 +56,7 @@ class Section:
     topic: str = "rnn"
     where: str = ""
     intro: str = ""
+    figures: "tuple[str, ...]" = ()
 
     def __post_init__(self):
         if not isinstance(self.title, str) or not self.title.strip():
@@ -61,6 +64,9 @@ class Section:
         if isinstance(self.items, str) or not all(isinstance(i, str) and i for i in self.items):
             raise InvalidValue(f"section {self.title!r}: items must be a tuple of ids, got {self.items!r}")
         object.__setattr__(self, "items", tuple(self.items))
+        if isinstance(self.figures, str):
+            raise InvalidValue(f"section {self.title!r}: figures must be a tuple of figure ids, got {self.figures!r}")
+        object.__setattr__(self, "figures", tuple(self.figures))
         if self.topic not in TOPICS:
             raise InvalidValue(f"section {self.title!r}: topic must be one of {', '.join(TOPICS)}, "
                                f"got {self.topic!r}")

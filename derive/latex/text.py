@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-__all__ = ["escape", "title", "math_token", "MATH", "TEXT"]
+__all__ = ["escape", "title", "prose", "math_token", "MATH", "TEXT"]
 
 #: Unicode characters the lectures use for mathematics -> the TeX math command.
 MATH = MappingProxyType({
@@ -95,3 +95,28 @@ def math_token(tok: str) -> str:
 def title(text: str) -> str:
     """A title for LaTeX: words stay text, tokens with maths in them become maths."""
     return " ".join(math_token(t) if _MATHY.search(t) else escape(t) for t in str(text).split(" "))
+
+
+# A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∂s_t/∂W, W_h^T.
+_SCRIPT = r"(?:[_^](?:\{[^{}\s]*\}|\([^()\s]*\)|[A-Za-z0-9+\-]+|[θσγλτδ]))"
+_ATOM = r"(?:∂⁺?)?(?:[A-Za-z]{1,2}|[θσγλτδ])'?" + _SCRIPT + "+"
+# a symbol, not part of a longer word or file name (test_reference_rnn.py stays text)
+_RUN = re.compile(r"(?<![\w/.])" + _ATOM + r"(?:/" + _ATOM + r")?(?![\w/])")
+
+
+def prose(text: str) -> str:
+    """Running text with inline maths, for TeX: each symbol with scripts (``X^{(τ-1)}``, ``∂h_t/∂h_k``)
+    becomes maths; everything else is escaped as text (`escape`), quotes and brackets included."""
+    out, pos = [], 0
+    text = str(text)
+    for m in _RUN.finditer(text):
+        out.append(escape(text[pos:m.start()]))
+        run = m.group(0)
+        if "/" in run:
+            num, den = run.split("/", 1)
+            out.append("$" + r"\frac{" + math_token(num)[1:-1] + "}{" + math_token(den)[1:-1] + "}$")
+        else:
+            out.append(math_token(run))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
