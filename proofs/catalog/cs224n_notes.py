@@ -180,3 +180,29 @@ def claims() -> "list[Claim]":
         expected="holds",
         reading="u = 0 is a limit of the logistic gate; b_u = -40 gives u ~ 4e-18"))
     return out
+
+
+def lecture():
+    """The plan of the CS224n notes' documents: vanishing and exploding gradients, clipping, LSTM, GRU."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "cs224n", "Vanishing Gradients and Fancy RNNs", notation=NOTATION,
+        course="CS224n: Natural Language Processing with Deep Learning, Stanford (lecture notes)", order=3,
+        sections=(
+            Section("Problems in RNN (vanishing and exploding gradients)", topic="vanishing",
+                    where="'Recall' to 'Consider matrix L2 norms'",
+                    items=("cs224n-recall", "cs224n-jacobian", "cs224n-chain", "cs224n-power", "cs224n-wh-number",
+                           "cs224n-norm-bound")),
+            Section("Pascanu et al.'s eigenvalue remark", topic="vanishing", where="after 'Consider matrix L2 norms'",
+                    items=("cs224n-pascanu-eigen", "cs224n-pascanu-sigmoid", "cs224n-explode-eigen")),
+            Section("Why exploding gradient is a problem? Gradient clipping", topic="remedies",
+                    where="Algorithm 1 (pseudo-code for norm clipping)",
+                    items=("cs224n-sgd", "cs224n-clip-alg1")),
+            Section("Long short-term memory (LSTM)", topic="lstm", where="LSTM overview",
+                    items=("cs224n-lstm-gates",)),
+            Section("Gated Recurrent Units (GRU)", topic="gru", where="Gated Recurrent Units",
+                    items=("cs224n-gru-equations", "gru-carry", "gru-dh-du", "gru-dh-dhtilde", "gru-du-dh",
+                           "gru-dr-dh", "gru-dh-dh", "cs224n-gru-keep", "gru-carry-path", "gru-paths-L*-W_u",
+                           "gru-cs224n-total-*", "gru-pytorch-total-*")),
+        ))

@@ -170,3 +170,28 @@ def claims() -> "list[Claim]":
         Computed(norm_clipping(_norm_clip), "norm clipping to k keeps the direction: ||ĝ|| = min(||g||, k)"),
         expected="holds"))
     return out
+
+
+def lecture():
+    """The plan of Lecture 105's notes and slides: slides 32-36 of 41, truncation and clipping."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l105", "Lecture 105: The problem of Exploding and Vanishing Gradients", notation=NOTATION,
+        course="CS7015 Deep Learning, IIT Madras", order=2,
+        sections=(
+            Section("Recap: backpropagation through time", topic="rnn", where="slide 32/41, slide time 00:27",
+                    items=("l105-recap-L4", "l105-recap-s4", "l105-recap-Lt")),
+            Section("The product of one-step Jacobians", topic="vanishing", where="slide 34/41, slide time 01:33",
+                    items=("l105-chain", "l105-product", "l105-product-ascending")),
+            Section("One term of the product", topic="vanishing", where="slide 35/41",
+                    items=("l105-aj", "l105-sj", "l105-ds-da", "l105-ds-ds-chain", "l105-ds-ds")),
+            Section("Bounding the magnitude", topic="vanishing", where="slide 36/41, slide time 04:40",
+                    items=("l105-norm-eq", "l105-submultiplicative", "l105-gamma-logistic", "l105-gamma-tanh",
+                           "l105-gamma-at-half", "l105-diag-gamma", "l105-step-gammaW", "l105-step-gammalambda",
+                           "l105-norm-product", "l105-product-bound", "l105-power", "l105-vanish",
+                           "l105-explode")),
+            Section("Truncated backpropagation", topic="remedies", where="slide time 08:16",
+                    items=("l105-truncation",)),
+            Section("Gradient clipping", topic="remedies", where="slide time 09:35", items=("l105-clip",)),
+        ))

@@ -124,3 +124,27 @@ def claims() -> "list[Claim]":
         Computed(norm_clipping(_clip), "norm clipping keeps the direction and caps the norm at the threshold"),
         expected="holds"))
     return out
+
+
+def lecture():
+    """The plan of Lecture 111's notes and slides, by slide time: the paths of the LSTM, the two paths, clipping."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l111", "Lecture 111: How LSTMs avoid the problem of vanishing gradients", notation=NOTATION,
+        course="CS7015 Deep Learning, IIT Madras", order=4,
+        sections=(
+            Section("Forgetting with the forget gate", topic="lstm", where="slide time 00:12",
+                    items=("l111-forget-half",)),
+            Section("Many paths to a parameter", topic="lstm", where="slide times 05:05-10:42",
+                    items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o", "l111-four-edges",
+                           "l111-dL-ds", "l111-ds-dWf", "l111-bptt-W_f", "l111-total-*")),
+            Section("The path through the cell states", topic="lstm", where="slide times 13:05-19:00",
+                    items=("l111-t0", "l111-dh-ds", "l111-local-dh-ds", "l111-ds-ds-explicit", "l111-local-ds-ds",
+                           "l111-ds-ds-total", "l111-ds-ds", "l111-forget-product", "l111-forget-path",
+                           "l111-fair-vanishing")),
+            Section("The path through the output gate", topic="lstm", where="slide time 20:40",
+                    items=("l111-dh-do", "l111-do-dh", "l111-dh-dh-output", "l111-output-path",
+                           "l111-output-gate-path")),
+            Section("Gradient clipping", topic="remedies", where="slide time 22:32", items=("l111-clip",)),
+        ))

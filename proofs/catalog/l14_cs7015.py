@@ -221,3 +221,36 @@ def claims() -> "list[Claim]":
                                   [{"k": 1, "T": 2}, {"k": 2, "T": 2}], keep=("a", "s", "L")),
                          statement="∂a_{kp}/∂W_{qr} = δ_pq s_{k-1,r}", expected="holds")))
     return out
+
+
+def lecture():
+    """The plan of Lecture 14's notes and slides: Modules 14.2-14.5, with the engine's derivations in place."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l14", "Lecture 14: Recurrent Neural Networks and Backpropagation Through Time", notation=NOTATION,
+        course="CS7015 Deep Learning, IIT Madras", order=0,
+        sections=(
+            Section("Module 14.2: Recurrent Neural Networks", topic="rnn", where="Module 14.2",
+                    items=("l14-14.2-feedforward", "l14-14.2-rnn")),
+            Section("Module 14.3: Backpropagation through time", topic="rnn",
+                    where="Module 14.3: the dimensions and the total loss",
+                    items=("l14-14.3-dims-W", "l14-14.3-dims-U", "l14-14.3-dims-V", "l14-14.3-total-loss",
+                           "l14-14.3-dLdV", "l14-14.3-dLdW", "l14-total-*")),
+            Section("Module 14.3: The ordered network", topic="rnn",
+                    where="Module 14.3: explicit and implicit derivatives",
+                    items=("l14-14.3-dL4dW", "l14-14.3-s4", "l14-expand-1", "l14-expand-2", "l14-expand-3",
+                           "l14-expand-3-labels", "l14-expand-4", "l14-expand-s*-W", "l14-expand-s*-U",
+                           "l14-expand-s*-b")),
+            Section("Module 14.3: Short-circuiting the paths", topic="rnn",
+                    where="Module 14.3: the path sum and BPTT",
+                    items=("l14-short-circuit", "l14-short-circuit-sum", "l14-paths-L*-W", "l14-bptt",
+                           "l14-bptt-W", "l14-bptt-U", "l14-bptt-b", "l14-bptt-V", "l14-bptt-c")),
+            Section("Module 14.4: The problem of Exploding and Vanishing Gradients", topic="vanishing",
+                    where="Module 14.4",
+                    items=("l14-14.4-product", "l14-product", "l14-ds-da", "l14-14.4-aj", "l14-14.4-sj",
+                           "l14-14.4-ds-ds", "l14-ds-ds", "l14-14.4-strict")),
+            Section("Module 14.5: Some Gory Details", topic="rnn", where="Module 14.5",
+                    items=("l14-14.5-shape-dLdW", "l14-14.5-shape-dLds", "l14-14.5-shape-dsds",
+                           "l14-14.5-shape-dsdW", "l14-14.5-tensor", "l14-tensor", "l14-14.5-da-dW")),
+        ))

@@ -256,3 +256,27 @@ def claims() -> "list[Claim]":
                                                     "direction of g"),
         expected="holds"))
     return out
+
+
+def lecture():
+    """The plan of Lecture 59's notes and slides: its slides in order, eqs. (12), (15)-(20), the example, clipping."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l59", "Lecture 59: BPTT - Exploding and Vanishing gradient", notation=NOTATION,
+        course="Applied Natural Language Processing, Chennai Mathematical Institute", order=1,
+        sections=(
+            Section("BPTT - Unrolled RNN", topic="rnn", where="eq. (12), slide time 03:00",
+                    items=("l59-eq12", "l59-perplexity")),
+            Section("Exploding/vanishing gradient: the chain of Jacobians", topic="vanishing",
+                    where="eqs. (15)-(16), slide time 03:49",
+                    items=("l59-eq15", "l59-eq15-product", "l59-eq16")),
+            Section("Exploding/vanishing gradient: one factor of the product", topic="vanishing",
+                    where="eqs. (17)-(20), slide time 05:39",
+                    items=("l59-eq17", "l59-eq18", "l59-eq19", "l59-eq20-jacobian", "l59-eq20", "l59-eq20-order",
+                           "l59-u-small")),
+            Section("Exploding/vanishing gradient: an example", topic="vanishing", where="slide time 09:40",
+                    items=("l59-40-factors", "l59-decay-depth", "l59-0.01-pow-47", "l59-0.5-pow-47")),
+            Section("Gradient clipping", topic="remedies", where="slide 17/21, slide time 14:37",
+                    items=("l59-clip-value", "l59-clip-norm")),
+        ))
