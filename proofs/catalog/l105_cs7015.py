@@ -16,6 +16,7 @@ from derive import activations
 from derive.catalog import Bound, Claim, Computed, Exact, Identity, gamma_of
 from derive.cells import rnn
 
+from .displays import display
 from . import norm_clipping, source
 
 SOURCE = "001_2f382c7a805806de.txt"
@@ -117,16 +118,19 @@ def claims() -> "list[Claim]":
         Bound("||diag(sigma'(a_j)) W||", "<=", "||diag(sigma'(a_j))|| ||W||", rnn, STEP), expected="holds"))
     out.append(Claim(
         "l105-gamma-logistic", src("slide 36/41", "σ'(a_j) ≤ 1/4 = γ [if σ is logistic]"), NOTATION,
-        Exact(lambda: gamma_of("logistic"), sp.Rational(1, 4), "sup_x σ'(x), σ logistic"), expected="holds"))
+        Exact(lambda: gamma_of("logistic"), sp.Rational(1, 4), "sup_x σ'(x), σ logistic"), expected="holds",
+        display=display("l105-gamma-logistic")))
     out.append(Claim(
         "l105-gamma-tanh", src("slide 36/41", "≤ 1 = γ [if σ is tanh]"), NOTATION,
-        Exact(lambda: gamma_of("tanh"), sp.Integer(1), "sup_x tanh'(x)"), expected="holds"))
+        Exact(lambda: gamma_of("tanh"), sp.Integer(1), "sup_x tanh'(x)"), expected="holds",
+        display=display("l105-gamma-tanh")))
     out.append(Claim(
         "l105-gamma-at-half", src("spoken (04:40)", "that actually happens at this point, right 0.5, so 0.5 into "
                                                     "0.5 is 1/4"), NOTATION,
         Exact(lambda: activations.get("logistic").elementary_prime(sp.Integer(0)), sp.Rational(1, 4),
               "σ'(0) = σ(0)(1 - σ(0))"), expected="holds",
-        reading="'this point 0.5' is where σ(x) = 0.5, i.e. x = 0, the argmax of σ'"))
+        reading="'this point 0.5' is where σ(x) = 0.5, i.e. x = 0, the argmax of σ'",
+        display=display("l105-gamma-at-half")))
     out.append(Claim(
         "l105-diag-gamma", src("slide 36/41", "σ'(a_j) ≤ γ, so ||diag(σ'(a_j))|| ≤ γ"), NOTATION,
         Bound("||diag(sigma'(a_j))||", "<=", "gamma", rnn, STEP), expected="holds"))
@@ -168,7 +172,7 @@ def claims() -> "list[Claim]":
     out.append(Claim(
         "l105-clip", src("spoken (09:35)", "if its magnitude is greater than k, its magnitude becomes k"), NOTATION,
         Computed(norm_clipping(_norm_clip), "norm clipping to k keeps the direction: ||ĝ|| = min(||g||, k)"),
-        expected="holds"))
+        expected="holds", display=display("l105-clip")))
     return out
 
 

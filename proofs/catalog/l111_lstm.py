@@ -16,6 +16,7 @@ from derive.catalog import Claim, Computed, Identity, Pending
 from derive.graph import NodeRef
 from derive.numeric import Evaluator, Instance
 
+from .displays import display
 from . import norm_clipping, source
 
 SOURCE = "004_ac394c33ecf151bd.txt"
@@ -65,12 +66,14 @@ def claims() -> "list[Claim]":
         Computed(_forget_half, "with f_t = 1/2 at every step, s_0 reaches s_100 through the forget gates with "
                                "weight Π_{t=1}^{100} f_t = 2^{-100}", trials=1),
         expected="holds",
-        reading="'forgotten 0.5^100' read as 'kept a fraction 0.5^100' (counting from s_0; from s_1 it is 0.5^99)"))
+        reading="'forgotten 0.5^100' read as 'kept a fraction 0.5^100' (counting from s_0; from s_1 it is 0.5^99)",
+        display=display("l111-forget-half")))
     out.append(Claim(
         "l111-four-edges", src("(10:42)", "there four outgoing edges from here [h_k]"), NOTATION,
         Computed(_four_edges, "h_k feeds four nodes of step k+1: o, i, f and s_tilde", trials=2),
         expected="holds",
-        reading="the dependency diagram has no output layer; in the engine's cell h_k also feeds y_k"))
+        reading="the dependency diagram has no output layer; in the engine's cell h_k also feeds y_k",
+        display=display("l111-four-edges")))
     out.append(Claim(
         "l111-dh-ds", src("(14:03)", "what is the derivative [∂h_t/∂s_t] going to look like ... Diagonal matrix"),
         NOTATION,
@@ -122,7 +125,7 @@ def claims() -> "list[Claim]":
         "l111-clip", src("(22:32)", "if the norm of the gradient exceeds the certain value ... clip it to a certain "
                                     "threshold ... being faithful to the direction"), NOTATION,
         Computed(norm_clipping(_clip), "norm clipping keeps the direction and caps the norm at the threshold"),
-        expected="holds"))
+        expected="holds", display=display("l111-clip")))
     return out
 
 

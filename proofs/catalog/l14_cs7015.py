@@ -17,6 +17,7 @@ from derive.cell import Cell
 from derive.cells import rnn
 from derive.ir import nll, softmax
 
+from .displays import display
 from . import source
 
 SOURCE = "002_eb405f471485c68d.txt"
@@ -81,20 +82,25 @@ def claims() -> "list[Claim]":
 
     out.append(Claim(
         "l14-14.3-dims-W", src("Module 14.3", "W ∈ R^{d×d}"), NOTATION,
-        Shapes(rnn_shaped, {"W": ("d", "d")}), kind="definition", expected="holds"))
+        Shapes(rnn_shaped, {"W": ("d", "d")}), kind="definition", expected="holds",
+        display=display("l14-14.3-dims-W")))
     out.append(Claim(
         "l14-14.3-dims-U", src("Module 14.3", "x_i ∈ R^n ... s_i ∈ R^d ... U ∈ R^{n×d}"), NOTATION,
         Shapes(rnn_shaped, {"U": ("n", "d")}), kind="definition", expected="fails",
         reading="transposed with respect to the slide's own s_i = σ(U x_i + ...) with x ∈ R^n, s ∈ R^d "
                 "(it would fit the row-vector convention x_i^T U)",
         correction=Claim("l14-14.3-dims-U:corrected", src("Module 14.3"), NOTATION,
-                         Shapes(rnn_shaped, {"U": ("d", "n")}), kind="definition", expected="holds")))
+                         Shapes(rnn_shaped, {"U": ("d", "n")}), kind="definition", expected="holds",
+                         display=display("l14-14.3-dims-U:corrected")),
+                         display=display("l14-14.3-dims-U")))
     out.append(Claim(
         "l14-14.3-dims-V", src("Module 14.3", "y_i ∈ R^k ... V ∈ R^{d×k}"), NOTATION,
         Shapes(rnn_shaped, {"V": ("d", "k")}), kind="definition", expected="fails",
         reading="transposed with respect to y_i = O(V s_i + c) with s ∈ R^d, y ∈ R^k",
         correction=Claim("l14-14.3-dims-V:corrected", src("Module 14.3"), NOTATION,
-                         Shapes(rnn_shaped, {"V": ("k", "d")}), kind="definition", expected="holds")))
+                         Shapes(rnn_shaped, {"V": ("k", "d")}), kind="definition", expected="holds",
+                         display=display("l14-14.3-dims-V:corrected")),
+                         display=display("l14-14.3-dims-V")))
 
     out.append(Claim(
         "l14-14.3-total-loss", src("Module 14.3", "L(θ) = Σ_{t=1}^{T} L_t(θ)"), NOTATION,
@@ -198,7 +204,8 @@ def claims() -> "list[Claim]":
         out.append(Claim(
             f"l14-14.5-shape-{name}", src("Module 14.5", f"{term} ∈ R^{{{' × '.join(map(str, shape))}}}"), NOTATION,
             JacobianShape(term, shape, rnn, {"t": 3, "k": 2, "T": 3}), kind="definition", expected="holds",
-            reading="the engine unfolds a derivative w.r.t. a matrix row by row: d x d^2 for the d x d x d tensor"))
+            reading="the engine unfolds a derivative w.r.t. a matrix row by row: d x d^2 for the d x d x d tensor",
+            display=display(f"l14-14.5-shape-{name}")))
     k = idx("k")
     tensor = DeltaOuter(SigmaPrime(Value(node("a", k))), Value(node("s", k - 1)))
     out.append(Claim(
