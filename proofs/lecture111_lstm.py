@@ -128,7 +128,7 @@ def derivations() -> "list[Derivation]":
     # Slide 17:46 onwards: the output-gate path, "a diagonal matrix and a weight matrix", repeated.
     chain_h, leave_h = first_exit("h", "s", "same")
     out.append(Derivation(
-        "l111-output-path", "The output-gate path h_t <- h_{t-1} <- ... <- h_k split off from the rest",
+        "l111-output-gate-path", "The output-gate path h_t <- h_{t-1} <- ... <- h_k split off from the rest",
         f"{SOURCE}, after slide 17:46: 'these pairs h t by o t, o t by h t minus 1 and so on'", c,
         D(node("h", t), node("h", k)),
         [Step(Brace(chain_h, "the output-gate path")
@@ -176,11 +176,11 @@ def local_jacobian_derivations() -> "list[Derivation]":
 
     h, s, o = node("h", t), node("s", t), node("o", t)
     return [
-        local("l111-dh-ds", "∂h_t/∂s_t is diagonal: diag(o_t ⊙ tanh'(s_t))",
+        local("l111-local-dh-ds", "∂h_t/∂s_t is diagonal: diag(o_t ⊙ tanh'(s_t))",
               "slide 14:03-15:31: 'h t 2 depends only on o t 2 and st 2 ... Diagonal matrix'",
               h, s, FULL, "h_2", "s_2", explicit=False,
               chain=Step(D(h, s, True), "h_t reads s_t directly and through nothing else")),
-        local("l111-ds-ds-explicit", "The explicit part of ∂s_t/∂s_{t-1} is diag(f_t)",
+        local("l111-local-ds-ds", "The explicit part of ∂s_t/∂s_{t-1} is diag(f_t)",
               "slide 15:31-17:46: 'I am going to represent it as D of f t'",
               s, node("s", t - 1), STATES, "s_2", "s_1"),
         local("l111-dh-do", "∂h_t/∂o_t = diag(tanh(s_t))", "after slide 17:46 (the output-gate path)",
@@ -210,7 +210,7 @@ def diag_product_identity(d: int = 2, steps: int = 3) -> bool:
 def forget_path_checks(T: int = 4, sizes=({"n": 3, "d": 2, "k": 4}, {"n": 4, "d": 3, "k": 2}), seeds=(0, 1)) -> Report:
     """The t_0 product Π_{j=k+1}^{t} ∂⁺s_j/∂s_{j-1} = Π diag(f_j) = diag(Π f_j), for every k < t = T.
 
-    Exact: each factor is diag(f_j) (derivation ``l111-ds-ds-explicit``) and
+    Exact: each factor is diag(f_j) (derivation ``l111-local-ds-ds``) and
     diagonal matrices multiply entry by entry (`diag_product_identity`).
     Numeric: the product of the engine's explicit Jacobians against
     diag(Π f_j) from the forward pass, on seeded instances.

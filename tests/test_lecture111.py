@@ -59,8 +59,8 @@ def test_every_derivation_cites_its_source():
 # What the structure recogniser states (and what it cannot)
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("did, kind, text", [
-    ("l111-dh-ds", "diag", "diag(o_t*tanh_prime(s_t))"),
-    ("l111-ds-ds-explicit", "diag", "diag(f_t)"),
+    ("l111-local-dh-ds", "diag", "diag(o_t*tanh_prime(s_t))"),
+    ("l111-local-ds-ds", "diag", "diag(f_t)"),
     ("l111-dh-do", "diag", "diag(tanh(s_t))"),
     ("l111-do-dh", "diag_matrix", "diag(logistic_prime(a_o_t)) W_o"),
     ("l111-dh-dh-output", "diag_matrix", "W_o"),

@@ -121,10 +121,14 @@ class LatexPrinter(_SympyLatexPrinter):
         if isinstance(x, tm.Value):
             return True
         if isinstance(x, (ir.Sym, NodeRef, tm.Entry, tm.Norm, tm.Diag, tm.Apply, tm.Prime, tm.SpectralRadius,
-                          tm.Gamma, tm.Lam, tm.Identity, tm.Transpose)):
+                          tm.Gamma, tm.Lam, tm.Identity, tm.Transpose, tm.Var)):
             return True
         if isinstance(x, (ir.Apply, ir.Softmax, ir.OneMinus)):
             return True
+        if isinstance(x, tm.Const):  # 0.01 in 0.01^{47}, 0 in σ'(0); a fraction or a negative number is bracketed
+            v = sp.Integer(x.value) if isinstance(x.value, int) else sp.Float(x.value) if isinstance(x.value, float) \
+                else x.value
+            return bool((v.is_Integer or v.is_Float) and v >= 0)
         return isinstance(x, sp.Basic) and (x.is_Atom or isinstance(x, (sp.Function, sp.Indexed)))
 
     def _call(self, head: str, x) -> str:
@@ -355,6 +359,36 @@ class LatexPrinter(_SympyLatexPrinter):
 
     def _print_Text(self, t: tm.Text) -> str:
         return self._text(t.text)
+
+    def _print_Var(self, v: tm.Var) -> str:
+        body = v.name if len(v.name) == 1 else rf"\mathit{{{v.name}}}"   # a word: threshold
+        return rf"\hat{{{body}}}" if v.hat else body
+
+    def _print_Frac(self, f: tm.Frac) -> str:
+        return rf"\frac{{{self._print(f.num)}}}{{{self._print(f.den)}}}"
+
+    def _print_Sup(self, s: tm.Sup) -> str:
+        body = self._print(s.body)
+        if not self._is_atom(s.body):
+            body = rf"\left({body}\right)"
+        return rf"\sup_{{{self._print(s.var)}}} {body}"
+
+    def _print_RealSpace(self, r: tm.RealSpace) -> str:
+        return r"\mathbb{R}^{" + r" \times ".join(str(d) for d in r.dims) + "}"
+
+    def _print_Cases(self, c: tm.Cases) -> str:
+        rows = []
+        for value, cond in c.rows:
+            if cond is None:
+                when = r"\text{otherwise}"
+            else:
+                conds = cond if isinstance(cond, tuple) else (cond,)
+                when = r"\text{if } " + r" \text{ or } ".join(self._print(x) for x in conds)
+            rows.append(f"{self._print(value)} & {when}")
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
+    def _print_SetOf(self, s: tm.SetOf) -> str:
+        return r"\{" + ", ".join(self._print(x) for x in s.items) + r"\}"
 
     def _print_Relation(self, r: tm.Relation) -> str:
         return f"{self._print(r.lhs)} {tm.relation(r.rel)} {self._print(r.rhs)}"

@@ -12,6 +12,7 @@ also accepts raw LaTeX strings for pure typesetting (``Power(r"\\gamma\\lambda",
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from .base import Term, numeric_of, sub_index, sub_time, symbolic_of
 
 __all__ = ["Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power",
            "Norm", "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text",
-           "NORM_ORDERS"]
+           "Var", "Frac", "Sup", "RealSpace", "NORM_ORDERS"]
 
 #: The norms a lecture may mean: 2 (spectral for a matrix, Euclidean for a vector), 1, ∞, Frobenius.
 NORM_ORDERS = (1, 2, "inf", "fro")
@@ -428,3 +429,85 @@ class Text(Term):
 
     def __str__(self):
         return self.text
+
+
+# ---------------------------------------------------------------------------
+# Statements about rules and shapes: what a document typesets for a clipping
+# rule, a supremum or a printed dimension (a claim's ``display``)
+# ---------------------------------------------------------------------------
+_VAR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+@dataclass(frozen=True)
+class Var(Term):
+    """A quantity of a rule that is not a node of the graph: the gradient g, ĝ, a threshold, x in sup_x.
+
+    ``Var("g", hat=True)`` is ĝ (CS224n Algorithm 1); a name of several letters
+    prints upright as a word (``threshold``), as the slides write it.
+    """
+
+    name: str
+    hat: bool = False
+    _data = ("name", "hat")
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not _VAR_NAME.fullmatch(self.name):
+            raise InvalidValue(f"a variable name is a word of letters and digits such as 'g', got {self.name!r}")
+
+    def __str__(self):
+        return self.name + ("^" if self.hat else "")
+
+
+@dataclass(frozen=True)
+class Frac(Term):
+    """num / den of two scalars, printed as a fraction: threshold / ||ĝ|| (norm clipping), 1/T."""
+
+    num: Any
+    den: Any
+
+    def numeric(self, ctx):
+        a, b = numeric_of(self.num, ctx), numeric_of(self.den, ctx)
+        a = 0.0 if a is None else a
+        if b is None or np.size(b) != 1 or np.size(a) != 1:
+            raise NotSupported(f"{self} is not a ratio of two scalars on this instance")
+        return float(np.ravel(a)[0]) / float(np.ravel(b)[0])
+
+    def __str__(self):
+        return f"({self.num})/({self.den})"
+
+
+@dataclass(frozen=True)
+class Sup(Term):
+    """sup over ``var`` of ``body``: γ = sup_x σ'(x) (CS7015 Lecture 105, slide 36/41); proved by
+    `derive.bounds.gamma`, typeset by this term."""
+
+    var: Any
+    body: Any
+
+    def __str__(self):
+        return f"sup_{self.var} {self.body}"
+
+
+@dataclass(frozen=True)
+class RealSpace(Term):
+    """ℝ^{d × d × d}: the space a printed shape names (CS7015 Module 14.3's W ∈ ℝ^{d×d}, 14.5's tensor).
+
+    ``dims`` are dimension names of the cell ("d", "n", "k") or positive integers.
+    """
+
+    dims: tuple
+    _data = ("dims",)
+
+    def __post_init__(self):
+        dims = tuple(self.dims) if isinstance(self.dims, (tuple, list)) else (self.dims,)
+        for x in dims:
+            ok = (isinstance(x, int) and not isinstance(x, bool) and x > 0) or \
+                (isinstance(x, str) and _VAR_NAME.fullmatch(x) is not None)
+            if not ok:
+                raise InvalidValue(f"a dimension is a name such as 'd' or a positive integer, got {x!r}")
+        if not dims:
+            raise InvalidValue("a real space needs at least one dimension")
+        object.__setattr__(self, "dims", dims)
+
+    def __str__(self):
+        return "R^{" + " x ".join(map(str, self.dims)) + "}"

@@ -13,13 +13,14 @@ from typing import Any
 from ..errors import InvalidValue, UnknownName
 from .base import Term
 
-__all__ = ["Relation", "Chain", "Equation", "System", "RELATIONS", "relation", "cell_equations"]
+__all__ = ["Relation", "Chain", "Equation", "System", "Cases", "SetOf", "RELATIONS", "relation", "cell_equations"]
 
 #: Relation names an author may use -> LaTeX.
 RELATIONS = MappingProxyType({
     "=": "=", "==": "=", "!=": r"\neq", "<": "<", ">": ">",
     "<=": r"\leq", ">=": r"\geq", "equiv": r"\equiv", "approx": r"\approx",
     "in": r"\in", "<-": r"\leftarrow", "->": r"\rightarrow", "therefore": r"\therefore",
+    "=>": r"\implies",
 })
 
 
@@ -102,6 +103,38 @@ class System(Term):
 
     def __post_init__(self):
         object.__setattr__(self, "equations", tuple(self.equations))
+
+
+@dataclass(frozen=True)
+class Cases(Term):
+    """A value by cases: ``((value, condition), ..., (value, None))``, None meaning "otherwise".
+
+    The clipping rules of Applied NLP Lecture 59 (slide 17/21): g <- -1 if g < -1, g if |g| <= 1, 1 if g > 1.
+    A condition is a term (a `Relation`, a `Chain`) or a tuple of terms read "or".
+    """
+
+    rows: tuple
+
+    def __post_init__(self):
+        rows = tuple(tuple(r) for r in self.rows)
+        if not rows:
+            raise InvalidValue("a definition by cases needs at least one case")
+        for r in rows:
+            if len(r) != 2:
+                raise InvalidValue(f"a case is a (value, condition) pair, got {r!r}")
+        if any(r[1] is None for r in rows[:-1]):
+            raise InvalidValue("only the last case may be 'otherwise' (condition None)")
+        object.__setattr__(self, "rows", rows)
+
+
+@dataclass(frozen=True)
+class SetOf(Term):
+    """{a, b, c}: the nodes a node feeds (Lecture 111: h_k feeds o_{k+1}, i_{k+1}, f_{k+1}, s~_{k+1})."""
+
+    items: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "items", tuple(self.items))
 
 
 def cell_equations(cell) -> System:

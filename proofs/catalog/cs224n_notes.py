@@ -17,6 +17,7 @@ from derive.cells import rnn
 from derive.graph import NodeRef
 from derive.numeric import Evaluator, Instance
 
+from .displays import display
 from . import norm_clipping, source
 
 SOURCE = "003_9ba40663132a09fb.txt"
@@ -113,7 +114,9 @@ def claims() -> "list[Claim]":
                 "sigmoid γ = 1/4, so the bound is 4 (it is 1 for tanh)",
         correction=Claim("cs224n-pascanu-sigmoid:corrected", src("Pascanu et al. remark"), NOTATION,
                          Exact(lambda: 1 / gamma_of("logistic"), sp.Integer(4), "1/γ for σ = logistic sigmoid"),
-                         expected="holds")))
+                         expected="holds",
+                         display=display("cs224n-pascanu-sigmoid:corrected")),
+                         display=display("cs224n-pascanu-sigmoid")))
     out.append(Claim(
         "cs224n-pascanu-eigen", src("Pascanu et al. remark", "if the largest eigenvalue of W_h is less than 1, then "
                                                              "the gradient ||∂J^{(i)}/∂h^{(j)}|| will shrink "
@@ -157,7 +160,7 @@ def claims() -> "list[Claim]":
         "cs224n-clip-alg1", src("Algorithm 1", "if ||ĝ|| ≥ threshold then ĝ ← threshold/||ĝ|| ĝ"), NOTATION,
         Computed(norm_clipping(_clip_alg1), "Algorithm 1: ||ĝ|| = min(||g||, threshold), same direction "
                                             "('take a step in the same direction, but a smaller step')"),
-        expected="holds"))
+        expected="holds", display=display("cs224n-clip-alg1")))
     out.append(Claim(
         "cs224n-lstm-gates", src("LSTM overview", "each element of the gates can be open (1), closed (0), or "
                                                   "somewhere in-between"), NOTATION,
@@ -170,7 +173,7 @@ def claims() -> "list[Claim]":
         NOTATION,
         Computed(_gru_equations, "the engine's GRU cell computes the notes' u, r, h̃ = tanh(W_h (r ∘ h) + U_h x + "
                                  "b_h) and h = (1 - u) ∘ h + u ∘ h̃", trials=3),
-        kind="definition", expected="holds"))
+        kind="definition", expected="holds", display=display("cs224n-gru-equations")))
     out.append(Claim(
         "cs224n-gru-keep", src("'How does this solve vanishing gradient?'", "GRU makes it easier to retain info "
                                                                            "long-term (e.g. by setting update gate "
@@ -178,5 +181,32 @@ def claims() -> "list[Claim]":
         Computed(_gru_keeps, "update gate u^{(t)} ~ 0  =>  ∂h^{(t)}/∂h^{(t-1)} = I (the gradient passes unchanged)",
                  trials=3),
         expected="holds",
-        reading="u = 0 is a limit of the logistic gate; b_u = -40 gives u ~ 4e-18"))
+        reading="u = 0 is a limit of the logistic gate; b_u = -40 gives u ~ 4e-18",
+        display=display("cs224n-gru-keep")))
     return out
+
+
+def lecture():
+    """The plan of the CS224n notes' documents: vanishing and exploding gradients, clipping, LSTM, GRU."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "cs224n", "Vanishing Gradients and Fancy RNNs", notation=NOTATION,
+        course="CS224n: Natural Language Processing with Deep Learning, Stanford (lecture notes)", order=3,
+        sections=(
+            Section("Problems in RNN (vanishing and exploding gradients)", topic="vanishing",
+                    where="'Recall' to 'Consider matrix L2 norms'",
+                    items=("cs224n-recall", "cs224n-jacobian", "cs224n-chain", "cs224n-power", "cs224n-wh-number",
+                           "cs224n-norm-bound")),
+            Section("Pascanu et al.'s eigenvalue remark", topic="vanishing", where="after 'Consider matrix L2 norms'",
+                    items=("cs224n-pascanu-eigen", "cs224n-pascanu-sigmoid", "cs224n-explode-eigen")),
+            Section("Why exploding gradient is a problem? Gradient clipping", topic="remedies",
+                    where="Algorithm 1 (pseudo-code for norm clipping)",
+                    items=("cs224n-sgd", "cs224n-clip-alg1")),
+            Section("Long short-term memory (LSTM)", topic="lstm", where="LSTM overview",
+                    items=("cs224n-lstm-gates",)),
+            Section("Gated Recurrent Units (GRU)", topic="gru", where="Gated Recurrent Units",
+                    items=("cs224n-gru-equations", "gru-carry", "gru-dh-du", "gru-dh-dhtilde", "gru-du-dh",
+                           "gru-dr-dh", "gru-dh-dh", "cs224n-gru-keep", "gru-carry-path", "gru-paths-L*-W_u",
+                           "gru-cs224n-total-*", "gru-pytorch-total-*")),
+        ))

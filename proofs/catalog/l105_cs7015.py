@@ -16,6 +16,7 @@ from derive import activations
 from derive.catalog import Bound, Claim, Computed, Exact, Identity, gamma_of
 from derive.cells import rnn
 
+from .displays import display
 from . import norm_clipping, source
 
 SOURCE = "001_2f382c7a805806de.txt"
@@ -117,16 +118,19 @@ def claims() -> "list[Claim]":
         Bound("||diag(sigma'(a_j)) W||", "<=", "||diag(sigma'(a_j))|| ||W||", rnn, STEP), expected="holds"))
     out.append(Claim(
         "l105-gamma-logistic", src("slide 36/41", "σ'(a_j) ≤ 1/4 = γ [if σ is logistic]"), NOTATION,
-        Exact(lambda: gamma_of("logistic"), sp.Rational(1, 4), "sup_x σ'(x), σ logistic"), expected="holds"))
+        Exact(lambda: gamma_of("logistic"), sp.Rational(1, 4), "sup_x σ'(x), σ logistic"), expected="holds",
+        display=display("l105-gamma-logistic")))
     out.append(Claim(
         "l105-gamma-tanh", src("slide 36/41", "≤ 1 = γ [if σ is tanh]"), NOTATION,
-        Exact(lambda: gamma_of("tanh"), sp.Integer(1), "sup_x tanh'(x)"), expected="holds"))
+        Exact(lambda: gamma_of("tanh"), sp.Integer(1), "sup_x tanh'(x)"), expected="holds",
+        display=display("l105-gamma-tanh")))
     out.append(Claim(
         "l105-gamma-at-half", src("spoken (04:40)", "that actually happens at this point, right 0.5, so 0.5 into "
                                                     "0.5 is 1/4"), NOTATION,
         Exact(lambda: activations.get("logistic").elementary_prime(sp.Integer(0)), sp.Rational(1, 4),
               "σ'(0) = σ(0)(1 - σ(0))"), expected="holds",
-        reading="'this point 0.5' is where σ(x) = 0.5, i.e. x = 0, the argmax of σ'"))
+        reading="'this point 0.5' is where σ(x) = 0.5, i.e. x = 0, the argmax of σ'",
+        display=display("l105-gamma-at-half")))
     out.append(Claim(
         "l105-diag-gamma", src("slide 36/41", "σ'(a_j) ≤ γ, so ||diag(σ'(a_j))|| ≤ γ"), NOTATION,
         Bound("||diag(sigma'(a_j))||", "<=", "gamma", rnn, STEP), expected="holds"))
@@ -168,5 +172,30 @@ def claims() -> "list[Claim]":
     out.append(Claim(
         "l105-clip", src("spoken (09:35)", "if its magnitude is greater than k, its magnitude becomes k"), NOTATION,
         Computed(norm_clipping(_norm_clip), "norm clipping to k keeps the direction: ||ĝ|| = min(||g||, k)"),
-        expected="holds"))
+        expected="holds", display=display("l105-clip")))
     return out
+
+
+def lecture():
+    """The plan of Lecture 105's notes and slides: slides 32-36 of 41, truncation and clipping."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l105", "Lecture 105: The problem of Exploding and Vanishing Gradients", notation=NOTATION,
+        course="CS7015 Deep Learning, IIT Madras", order=2,
+        sections=(
+            Section("Recap: backpropagation through time", topic="rnn", where="slide 32/41, slide time 00:27",
+                    items=("l105-recap-L4", "l105-recap-s4", "l105-recap-Lt")),
+            Section("The product of one-step Jacobians", topic="vanishing", where="slide 34/41, slide time 01:33",
+                    items=("l105-chain", "l105-product", "l105-product-ascending")),
+            Section("One term of the product", topic="vanishing", where="slide 35/41",
+                    items=("l105-aj", "l105-sj", "l105-ds-da", "l105-ds-ds-chain", "l105-ds-ds")),
+            Section("Bounding the magnitude", topic="vanishing", where="slide 36/41, slide time 04:40",
+                    items=("l105-norm-eq", "l105-submultiplicative", "l105-gamma-logistic", "l105-gamma-tanh",
+                           "l105-gamma-at-half", "l105-diag-gamma", "l105-step-gammaW", "l105-step-gammalambda",
+                           "l105-norm-product", "l105-product-bound", "l105-power", "l105-vanish",
+                           "l105-explode")),
+            Section("Truncated backpropagation", topic="remedies", where="slide time 08:16",
+                    items=("l105-truncation",)),
+            Section("Gradient clipping", topic="remedies", where="slide time 09:35", items=("l105-clip",)),
+        ))

@@ -16,6 +16,7 @@ from derive.catalog import Claim, Computed, Identity, Pending
 from derive.graph import NodeRef
 from derive.numeric import Evaluator, Instance
 
+from .displays import display
 from . import norm_clipping, source
 
 SOURCE = "004_ac394c33ecf151bd.txt"
@@ -65,12 +66,14 @@ def claims() -> "list[Claim]":
         Computed(_forget_half, "with f_t = 1/2 at every step, s_0 reaches s_100 through the forget gates with "
                                "weight Π_{t=1}^{100} f_t = 2^{-100}", trials=1),
         expected="holds",
-        reading="'forgotten 0.5^100' read as 'kept a fraction 0.5^100' (counting from s_0; from s_1 it is 0.5^99)"))
+        reading="'forgotten 0.5^100' read as 'kept a fraction 0.5^100' (counting from s_0; from s_1 it is 0.5^99)",
+        display=display("l111-forget-half")))
     out.append(Claim(
         "l111-four-edges", src("(10:42)", "there four outgoing edges from here [h_k]"), NOTATION,
         Computed(_four_edges, "h_k feeds four nodes of step k+1: o, i, f and s_tilde", trials=2),
         expected="holds",
-        reading="the dependency diagram has no output layer; in the engine's cell h_k also feeds y_k"))
+        reading="the dependency diagram has no output layer; in the engine's cell h_k also feeds y_k",
+        display=display("l111-four-edges")))
     out.append(Claim(
         "l111-dh-ds", src("(14:03)", "what is the derivative [∂h_t/∂s_t] going to look like ... Diagonal matrix"),
         NOTATION,
@@ -122,5 +125,29 @@ def claims() -> "list[Claim]":
         "l111-clip", src("(22:32)", "if the norm of the gradient exceeds the certain value ... clip it to a certain "
                                     "threshold ... being faithful to the direction"), NOTATION,
         Computed(norm_clipping(_clip), "norm clipping keeps the direction and caps the norm at the threshold"),
-        expected="holds"))
+        expected="holds", display=display("l111-clip")))
     return out
+
+
+def lecture():
+    """The plan of Lecture 111's notes and slides, by slide time: the paths of the LSTM, the two paths, clipping."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l111", "Lecture 111: How LSTMs avoid the problem of vanishing gradients", notation=NOTATION,
+        course="CS7015 Deep Learning, IIT Madras", order=4,
+        sections=(
+            Section("Forgetting with the forget gate", topic="lstm", where="slide time 00:12",
+                    items=("l111-forget-half",)),
+            Section("Many paths to a parameter", topic="lstm", where="slide times 05:05-10:42",
+                    items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o", "l111-four-edges",
+                           "l111-dL-ds", "l111-ds-dWf", "l111-bptt-W_f", "l111-total-*")),
+            Section("The path through the cell states", topic="lstm", where="slide times 13:05-19:00",
+                    items=("l111-t0", "l111-dh-ds", "l111-local-dh-ds", "l111-ds-ds-explicit", "l111-local-ds-ds",
+                           "l111-ds-ds-total", "l111-ds-ds", "l111-forget-product", "l111-forget-path",
+                           "l111-fair-vanishing")),
+            Section("The path through the output gate", topic="lstm", where="slide time 20:40",
+                    items=("l111-dh-do", "l111-do-dh", "l111-dh-dh-output", "l111-output-path",
+                           "l111-output-gate-path")),
+            Section("Gradient clipping", topic="remedies", where="slide time 22:32", items=("l111-clip",)),
+        ))

@@ -17,6 +17,7 @@ from derive.cell import Cell
 from derive.cells import rnn
 from derive.ir import nll, softmax
 
+from .displays import display
 from . import source
 
 SOURCE = "002_eb405f471485c68d.txt"
@@ -81,20 +82,25 @@ def claims() -> "list[Claim]":
 
     out.append(Claim(
         "l14-14.3-dims-W", src("Module 14.3", "W ∈ R^{d×d}"), NOTATION,
-        Shapes(rnn_shaped, {"W": ("d", "d")}), kind="definition", expected="holds"))
+        Shapes(rnn_shaped, {"W": ("d", "d")}), kind="definition", expected="holds",
+        display=display("l14-14.3-dims-W")))
     out.append(Claim(
         "l14-14.3-dims-U", src("Module 14.3", "x_i ∈ R^n ... s_i ∈ R^d ... U ∈ R^{n×d}"), NOTATION,
         Shapes(rnn_shaped, {"U": ("n", "d")}), kind="definition", expected="fails",
         reading="transposed with respect to the slide's own s_i = σ(U x_i + ...) with x ∈ R^n, s ∈ R^d "
                 "(it would fit the row-vector convention x_i^T U)",
         correction=Claim("l14-14.3-dims-U:corrected", src("Module 14.3"), NOTATION,
-                         Shapes(rnn_shaped, {"U": ("d", "n")}), kind="definition", expected="holds")))
+                         Shapes(rnn_shaped, {"U": ("d", "n")}), kind="definition", expected="holds",
+                         display=display("l14-14.3-dims-U:corrected")),
+                         display=display("l14-14.3-dims-U")))
     out.append(Claim(
         "l14-14.3-dims-V", src("Module 14.3", "y_i ∈ R^k ... V ∈ R^{d×k}"), NOTATION,
         Shapes(rnn_shaped, {"V": ("d", "k")}), kind="definition", expected="fails",
         reading="transposed with respect to y_i = O(V s_i + c) with s ∈ R^d, y ∈ R^k",
         correction=Claim("l14-14.3-dims-V:corrected", src("Module 14.3"), NOTATION,
-                         Shapes(rnn_shaped, {"V": ("k", "d")}), kind="definition", expected="holds")))
+                         Shapes(rnn_shaped, {"V": ("k", "d")}), kind="definition", expected="holds",
+                         display=display("l14-14.3-dims-V:corrected")),
+                         display=display("l14-14.3-dims-V")))
 
     out.append(Claim(
         "l14-14.3-total-loss", src("Module 14.3", "L(θ) = Σ_{t=1}^{T} L_t(θ)"), NOTATION,
@@ -198,7 +204,8 @@ def claims() -> "list[Claim]":
         out.append(Claim(
             f"l14-14.5-shape-{name}", src("Module 14.5", f"{term} ∈ R^{{{' × '.join(map(str, shape))}}}"), NOTATION,
             JacobianShape(term, shape, rnn, {"t": 3, "k": 2, "T": 3}), kind="definition", expected="holds",
-            reading="the engine unfolds a derivative w.r.t. a matrix row by row: d x d^2 for the d x d x d tensor"))
+            reading="the engine unfolds a derivative w.r.t. a matrix row by row: d x d^2 for the d x d x d tensor",
+            display=display(f"l14-14.5-shape-{name}")))
     k = idx("k")
     tensor = DeltaOuter(SigmaPrime(Value(node("a", k))), Value(node("s", k - 1)))
     out.append(Claim(
@@ -221,3 +228,36 @@ def claims() -> "list[Claim]":
                                   [{"k": 1, "T": 2}, {"k": 2, "T": 2}], keep=("a", "s", "L")),
                          statement="∂a_{kp}/∂W_{qr} = δ_pq s_{k-1,r}", expected="holds")))
     return out
+
+
+def lecture():
+    """The plan of Lecture 14's notes and slides: Modules 14.2-14.5, with the engine's derivations in place."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l14", "Lecture 14: Recurrent Neural Networks and Backpropagation Through Time", notation=NOTATION,
+        course="CS7015 Deep Learning, IIT Madras", order=0,
+        sections=(
+            Section("Module 14.2: Recurrent Neural Networks", topic="rnn", where="Module 14.2",
+                    items=("l14-14.2-feedforward", "l14-14.2-rnn")),
+            Section("Module 14.3: Backpropagation through time", topic="rnn",
+                    where="Module 14.3: the dimensions and the total loss",
+                    items=("l14-14.3-dims-W", "l14-14.3-dims-U", "l14-14.3-dims-V", "l14-14.3-total-loss",
+                           "l14-14.3-dLdV", "l14-14.3-dLdW", "l14-total-*")),
+            Section("Module 14.3: The ordered network", topic="rnn",
+                    where="Module 14.3: explicit and implicit derivatives",
+                    items=("l14-14.3-dL4dW", "l14-14.3-s4", "l14-expand-1", "l14-expand-2", "l14-expand-3",
+                           "l14-expand-3-labels", "l14-expand-4", "l14-expand-s*-W", "l14-expand-s*-U",
+                           "l14-expand-s*-b")),
+            Section("Module 14.3: Short-circuiting the paths", topic="rnn",
+                    where="Module 14.3: the path sum and BPTT",
+                    items=("l14-short-circuit", "l14-short-circuit-sum", "l14-paths-L*-W", "l14-bptt",
+                           "l14-bptt-W", "l14-bptt-U", "l14-bptt-b", "l14-bptt-V", "l14-bptt-c")),
+            Section("Module 14.4: The problem of Exploding and Vanishing Gradients", topic="vanishing",
+                    where="Module 14.4",
+                    items=("l14-14.4-product", "l14-product", "l14-ds-da", "l14-14.4-aj", "l14-14.4-sj",
+                           "l14-14.4-ds-ds", "l14-ds-ds", "l14-14.4-strict")),
+            Section("Module 14.5: Some Gory Details", topic="rnn", where="Module 14.5",
+                    items=("l14-14.5-shape-dLdW", "l14-14.5-shape-dLds", "l14-14.5-shape-dsds",
+                           "l14-14.5-shape-dsdW", "l14-14.5-tensor", "l14-tensor", "l14-14.5-da-dW")),
+        ))

@@ -19,6 +19,7 @@ from derive.graph import NodeRef
 from derive.ir import nll, softmax
 from derive.numeric import Evaluator, Instance
 
+from .displays import display
 from . import norm_clipping, source
 
 SOURCE = "000_7be57cb19668d348.txt"
@@ -113,7 +114,8 @@ def claims() -> "list[Claim]":
         Computed(_eq12, "E(θ) = -(1/T) Σ_j Σ_i y_{i,j} log y'_{i,j} = (1/T) Σ_t E^{[t]}, E^{[t]} = -log y'_{t,c_t}"),
         kind="definition", expected="holds",
         reading="y is one-hot, so (12) is the mean over the T steps of the per-step cross-entropy the "
-                "engine's cell uses as its loss; checked against the cell's own E^{[t]}"))
+                "engine's cell uses as its loss; checked against the cell's own E^{[t]}",
+                display=display("l59-eq12")))
 
     out.append(Claim(
         "l59-perplexity", src("slide after eq. (12)", "This term (·) is known as the perplexity. Lower the value "
@@ -126,7 +128,7 @@ def claims() -> "list[Claim]":
         correction=Claim(
             "l59-perplexity:corrected", src("slide after eq. (12)"), NOTATION,
             Computed(_perplexity("e"), "perplexity = e^{E(θ)} (natural log; equivalently 2^{E(θ)} with log_2)"),
-            expected="holds")))
+            expected="holds", display=display("l59-perplexity:corrected")), display=display("l59-perplexity")))
 
     out.append(Claim(
         "l59-eq15", src("eq. (15)", "∂E^{[5]}/∂h^{[0]} = ∂E^{[5]}/∂h^{[5]} × ∂h^{[5]}/∂h^{[4]} × ... "
@@ -186,7 +188,7 @@ def claims() -> "list[Claim]":
         "l59-eq20-jacobian", src("eq. (20), first", "∂h^{(τ)}/∂h^{(τ-1)} is a Jacobian"), NOTATION,
         JacobianShape("dh^{(tau)}/dh^{(tau-1)}", ("d", "d"), cell, {"tau": 2}),
         kind="definition", expected="holds",
-        reading="a d x d matrix (two equations share the number (20))"))
+        reading="a d x d matrix (two equations share the number (20))", display=display("l59-eq20-jacobian")))
 
     corrected20 = Identity("dE^{(t)}/dh^{(0)}",
                            "dE^{(t)}/dh^{(t)} prod_{tau=1}^{t} diag(sigma'(W X^{(tau)} + U h^{(tau-1)})) U", cell,
@@ -216,14 +218,17 @@ def claims() -> "list[Claim]":
 
     out.append(Claim(
         "l59-0.01-pow-47", src("slide 'EXPLODING/VANISHING GRADIENT' (09:40)", "0.01^{47} = 1.0e-94"), NOTATION,
-        Exact(sp.Rational(1, 100) ** 47, "1.0e-94", "0.01^47", float64=lambda: 0.01 ** 47), expected="holds"))
+        Exact(sp.Rational(1, 100) ** 47, "1.0e-94", "0.01^47", float64=lambda: 0.01 ** 47), expected="holds",
+        display=display("l59-0.01-pow-47")))
     out.append(Claim(
         "l59-0.5-pow-47", src("slide 'EXPLODING/VANISHING GRADIENT' (09:40)", "0.5^{47} = 7.1054274e-15"), NOTATION,
-        Exact(sp.Rational(1, 2) ** 47, "7.1054274e-15", "0.5^47", float64=lambda: 0.5 ** 47), expected="holds"))
+        Exact(sp.Rational(1, 2) ** 47, "7.1054274e-15", "0.5^47", float64=lambda: 0.5 ** 47), expected="holds",
+        display=display("l59-0.5-pow-47")))
     out.append(Claim(
         "l59-40-factors", src("spoken (09:40)", "from this 7th to 47th there are we have 40 Us coming in to place"),
         NOTATION, Exact(sp.Integer(47 - 7), "40", "47 - 7"), expected="holds",
-        reading="the number of one-step Jacobians (each with a factor U) between the 7th and the 47th word"))
+        reading="the number of one-step Jacobians (each with a factor U) between the 7th and the 47th word",
+        display=display("l59-40-factors")))
     out.append(Claim(
         "l59-u-small", src("slide after eq. (20)", "U gets very small when the depth increases"), NOTATION,
         kind="prose", expected=None,
@@ -248,11 +253,35 @@ def claims() -> "list[Claim]":
             "l59-clip-value:corrected", src("slide 'GRADIENT CLIPPING'"), NOTATION,
             Computed(_value_clipping(_clip_value), "g <- max(-1, min(1, g)) entry by entry leaves |g| <= 1 unchanged "
                                                    "and clips the rest to ±1"),
-            expected="holds")))
+            expected="holds", display=display("l59-clip-value:corrected")), display=display("l59-clip-value")))
     out.append(Claim(
         "l59-clip-norm", src("slide 'GRADIENT CLIPPING'", "If ||g|| > threshold, then g <- threshold/||g|| g"),
         NOTATION,
         Computed(norm_clipping(_norm_clip_printed), "norm clipping: ||ĝ|| = min(||g||, threshold), ĝ in the "
                                                     "direction of g"),
-        expected="holds"))
+        expected="holds", display=display("l59-clip-norm")))
     return out
+
+
+def lecture():
+    """The plan of Lecture 59's notes and slides: its slides in order, eqs. (12), (15)-(20), the example, clipping."""
+    from derive.documents import Lecture, Section
+
+    return Lecture(
+        "l59", "Lecture 59: BPTT - Exploding and Vanishing gradient", notation=NOTATION,
+        course="Applied Natural Language Processing, Chennai Mathematical Institute", order=1,
+        sections=(
+            Section("BPTT - Unrolled RNN", topic="rnn", where="eq. (12), slide time 03:00",
+                    items=("l59-eq12", "l59-perplexity")),
+            Section("Exploding/vanishing gradient: the chain of Jacobians", topic="vanishing",
+                    where="eqs. (15)-(16), slide time 03:49",
+                    items=("l59-eq15", "l59-eq15-product", "l59-eq16")),
+            Section("Exploding/vanishing gradient: one factor of the product", topic="vanishing",
+                    where="eqs. (17)-(20), slide time 05:39",
+                    items=("l59-eq17", "l59-eq18", "l59-eq19", "l59-eq20-jacobian", "l59-eq20", "l59-eq20-order",
+                           "l59-u-small")),
+            Section("Exploding/vanishing gradient: an example", topic="vanishing", where="slide time 09:40",
+                    items=("l59-40-factors", "l59-decay-depth", "l59-0.01-pow-47", "l59-0.5-pow-47")),
+            Section("Gradient clipping", topic="remedies", where="slide 17/21, slide time 14:37",
+                    items=("l59-clip-value", "l59-clip-norm")),
+        ))

@@ -1,0 +1,98 @@
+"""Every claim whose meaning has no equation of terms has a ``display`` term that typesets as mathematics."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sympy as sp
+
+from derive.catalog import Computed, Exact, JacobianShape, Shapes
+from derive.content import collect_claims
+from derive.errors import InvalidValue, UnknownName
+from derive.latex import latex
+from derive.terms import Cases, Const, Norm, Power, Prime, RealSpace, Relation, SetOf, Sup, Var, node
+
+NO_TERMS = (Computed, Exact, Shapes, JacobianShape)
+
+
+def _all_claims():
+    for c in collect_claims():
+        yield c
+        if c.correction is not None:
+            yield c.correction
+
+
+CLAIMS = [c for c in _all_claims() if isinstance(c.build(), NO_TERMS)]
+
+
+def test_there_are_such_claims():
+    assert len(CLAIMS) >= 30
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_display_typesets_as_mathematics(claim):
+    assert claim.display is not None, f"{claim.id} has no display"
+    tex = latex(claim.display, notation=claim.notation)
+    assert tex and not re.fullmatch(r"\\text\{[^{}]*\}", tex), tex
+    assert re.search(r"=|\\leq|\\geq|\\in|\\leftarrow|\\rightarrow|\\approx|\\implies", tex), tex
+    assert "$" not in tex and "\\texttt" not in tex
+
+
+@pytest.mark.parametrize("cid, notation, tex", [
+    ("l59-0.01-pow-47", "appliednlp", r"0.01^{47} = 1.0 \cdot 10^{-94}"),
+    ("l59-eq20-jacobian", "appliednlp", r"\frac{\partial h^{[\tau]}}{\partial h^{[\tau - 1]}} \in \mathbb{R}^{d \times d}"),
+    ("l14-14.5-shape-dsdW", "cs7015", r"\frac{\partial^{+} s_{k}}{\partial W} \in \mathbb{R}^{d \times d \times d}"),
+    ("l14-14.3-dims-U", "cs7015", r"U \in \mathbb{R}^{n \times d}"),
+    ("l105-gamma-logistic", "cs7015", r"\gamma = \sup_{x} \sigma'(x) = \frac{1}{4}"),
+    ("l59-clip-value:corrected", "appliednlp", r"g \leftarrow \begin{cases} -1 & \text{if } g < -1 \\ g & \text{if } "
+                                               r"-1 \leq g \leq 1 \\ 1 & \text{if } g > 1 \end{cases}"),
+    ("cs224n-clip-alg1", "cs224n", r"\hat{g} \leftarrow \begin{cases} \frac{\mathit{threshold}}{\left\lVert \hat{g} "
+                                   r"\right\rVert} \hat{g} & \text{if } \left\lVert \hat{g} \right\rVert \geq "
+                                   r"\mathit{threshold} \\ \hat{g} & \text{otherwise} \end{cases}"),
+    ("l59-eq12", "appliednlp", r"\begin{aligned} E(\theta) &= \frac{1}{T} \sum_{t=1}^{T} E^{[t]} \\ E^{[t]} &= "
+                               r"-\log (\hat{y}^{[t]})_{c^{[t]}} \end{aligned}"),
+])
+def test_golden_displays(cid, notation, tex):
+    claim = next(c for c in _all_claims() if c.id == cid)
+    assert latex(claim.display, notation=notation) == tex
+
+
+def test_displays_follow_the_notation():
+    """The engine's W is Applied NLP's U and CS224n's W_h: a display is written once, in engine names."""
+    shape = Relation(node("W"), "in", RealSpace(("d", "d")))
+    assert [latex(shape, notation=n) for n in ("cs7015", "appliednlp", "cs224n")] == [
+        r"W \in \mathbb{R}^{d \times d}", r"U \in \mathbb{R}^{d \times d}", r"W_{h} \in \mathbb{R}^{d \times d}"]
+
+
+@pytest.mark.parametrize("term, tex", [
+    (Power(Const(0.5), 47), "0.5^{47}"),
+    (Power(Const(sp.Rational(1, 2)), 3), r"\left(\frac{1}{2}\right)^{3}"),
+    (Power(Const(-2), 3), r"\left(-2\right)^{3}"),
+    (Prime(Const(0), "logistic"), r"\sigma'(0)"),
+    (Sup(Var("x"), Prime(Var("x"), "tanh")), r"\sup_{x} \tanh'(x)"),
+    (Norm(Var("g", hat=True)), r"\left\lVert \hat{g} \right\rVert"),
+    (SetOf((node("o", 2), node("f", 2))), r"\{o_{2}, f_{2}\}"),
+    (Cases(((Const(1), None),)), r"\begin{cases} 1 & \text{otherwise} \end{cases}"),
+])
+def test_new_terms_print(term, tex):
+    assert latex(term) == tex
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Var("g'"), "a variable name is a word"),
+    (lambda: RealSpace(("d", 0)), "a dimension is a name"),
+    (lambda: RealSpace(()), "at least one dimension"),
+    (lambda: Cases(((Const(1), None), (Const(2), None))), "only the last case"),
+    (lambda: Cases(((Const(1),),)), "a case is a"),
+])
+def test_bad_terms_are_refused(make, message):
+    with pytest.raises(InvalidValue, match=message):
+        make()
+
+
+def test_unknown_display_lists_the_known_ones():
+    from derive.proofs.catalog.displays import display
+
+    with pytest.raises(UnknownName, match="l59-eq12"):
+        display("l59-eq99")
