@@ -13,7 +13,7 @@ from derive.documents.typeset import claim_piece, counterexample_table, heading
 from derive.errors import InvalidValue
 from derive.latex.text import prose
 
-REPR = re.compile(r"\{'|array\(|np\.|<[a-z_.]+ object|\bNone\b|Counterexample\(")
+REPR = re.compile(r"\{'[^'\n]*': |array\(|np\.|<[a-z_.]+ object|\bNone\b|Counterexample\(")
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +65,14 @@ def test_headings_typeset_their_mathematics_through_the_printer():
     assert heading("Recursive expansion of ∂s_4/∂W (explicit + implicit)", r"\frac{a}{b}") == \
         r"Recursive expansion of $\frac{a}{b}$"
     assert heading("BPTT form", "x") == "BPTT form"
+    assert heading("∂L/∂W_f", "x") == ""  # maths alone: the equation below says it
 
 
 def test_prose_makes_symbols_maths_and_everything_else_text():
     assert prose("the factor ∂h^{(t)}/∂h^{(t-1)} is missing") == \
         r"the factor $\frac{\partial h^{(t)}}{\partial h^{(t-1)}}$ is missing"
     assert prose("see tests/test_reference_rnn.py") == r"see tests/test\_reference\_rnn.py"
+    assert prose("h~_t reads h_{t-1}") == r"$\tilde{h}_{t}$ reads $h_{t-1}$"
     hostile = prose(r"\input{/etc/passwd} $x$ & 100% #")
     assert r"\input" not in hostile.replace(r"\textbackslash{}input", "") and r"\$" in hostile and r"\%" in hostile
 
@@ -126,3 +128,127 @@ def test_an_identity_claim_prints_in_the_lecture_notation_whatever_its_engine_na
     (r,) = audit([c]).results
     p = claim_piece(r, "cs224n")
     assert r"h^{(t)}" in p.notes and p.verdict == "holds"
+
+
+# ------------------------------------------------------------------------------------- the whole build
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from derive.cli import main  # noqa: E402
+from derive.content import collect_derivations, collect_lectures  # noqa: E402
+
+LECTURES = ("l59", "l105", "l14", "cs224n", "l111")
+SEED_NAME = re.compile(r"\d{3}_[0-9a-f]{16}")
+AUX = (".aux", ".fls", ".fdb_latexmk", ".toc", ".nav", ".snm", ".out", ".synctex.gz")
+TEX = shutil.which("pdflatex") and shutil.which("pdftotext")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "out"
+    args = ["build", "--out", str(out)] + ([] if TEX else ["--no-pdf"])
+    assert main(args) == 0
+    return out
+
+
+def _text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_every_lecture_has_its_notes_slides_and_equations_and_there_is_a_book(built):
+    assert [lec.id for lec in collect_lectures()] == ["l14", "l59", "l105", "cs224n", "l111"] or \
+        sorted(lec.id for lec in collect_lectures()) == sorted(LECTURES)
+    for lec in LECTURES:
+        assert (built / lec / "notes.tex").exists() and (built / lec / "slides.tex").exists(), lec
+        assert list((built / lec / "equations").glob("*.tex")), lec
+    assert (built / "book.tex").exists()
+    stray = [p.name for p in built.rglob("*") if p.name.endswith(AUX)]
+    assert not stray, f"TeX's auxiliary files in the build: {stray}"
+
+
+def test_each_lecture_follows_its_plan_in_its_own_notation(built):
+    ders = collect_derivations(T=4)
+    for lec in collect_lectures():
+        tex = (built / lec.id / "notes.tex").read_text()
+        from derive.build import _claims_of
+
+        order = [o.id for _, objs in lec.resolve(_claims_of(lec), ders) for o in objs]
+        where = [tex.find(rf"\label{{piece:{i}}}") for i in order]
+        assert -1 not in where, [i for i, w in zip(order, where) if w < 0]
+        assert where == sorted(where), f"{lec.id}: the notes do not follow the lecture's order"
+    l59 = (built / "l59" / "notes.tex").read_text()
+    assert r"h^{[t]}" in l59 and r"E^{[t]}" in l59 and "s_{t}" not in l59
+    c224 = (built / "cs224n" / "notes.tex").read_text()
+    assert r"h^{(t)}" in c224 and "W_{h}" in c224 and "s_{t}" not in c224
+
+
+def test_every_failing_claim_appears_corrected_with_its_erratum(built):
+    from derive.build import _claims_of
+
+    for lec in collect_lectures():
+        tex = (built / lec.id / "notes.tex").read_text()
+        report = audit(_claims_of(lec))
+        for r in report.results:
+            start = tex.find(rf"\label{{piece:{r.claim.id}}}")
+            block = tex[start:tex.find(r"\label{piece:", start + 10) if tex.find(r"\label{piece:", start + 10) > 0
+                        else len(tex)]
+            if r.verdict in ("fails", "transcription"):
+                assert r"\textbf{Erratum}" in block or r"\textbf{Transcription}" in block, r.claim.id
+                assert r"\fails{" in block, r.claim.id
+
+
+def test_no_seed_file_name_no_repr_no_texttt_statement(built):
+    for tex in built.rglob("*.tex"):
+        body = tex.read_text()
+        assert not SEED_NAME.search(body), f"{tex}: {SEED_NAME.search(body).group(0)}"
+        assert not REPR.search(body), f"{tex}: {REPR.search(body).group(0)!r}"
+
+
+@pytest.mark.skipif(not TEX, reason="TeX Live (pdflatex, pdftotext) is not installed")
+def test_the_pdfs_compile_read_back_and_no_slide_overflows(built):
+    logs = {p.stem: p.read_text(errors="replace") for p in (built / "logs").glob("*.log")}
+    assert set(logs) >= {f"{lec}-{kind}" for lec in LECTURES for kind in ("notes", "slides")} | {"book"}
+    for name, log in logs.items():
+        assert "\n! " not in log, name
+        if name.endswith("slides"):
+            assert "Overfull \\vbox" not in log, f"{name}: a slide overflows"
+    assert sum(log.count("Overfull \\hbox") for log in logs.values()) <= 5
+    l59 = _text(built / "l59" / "notes.pdf")
+    assert "Erratum" in l59 and "Gradient clipping" in l59
+    assert not SEED_NAME.search(l59)
+    for lec in LECTURES:
+        assert _text(built / lec / "slides.pdf").strip()
+    assert "Vanishing and exploding gradients" in _text(built / "book.pdf")
+
+
+def test_the_lecture_documents_are_deterministic(built, tmp_path):
+    assert main(["build", "--out", str(tmp_path / "again"), "--no-pdf", "--no-figures"]
+                if "--no-figures" in _build_help() else ["build", "--out", str(tmp_path / "again"), "--no-pdf"]) == 0
+    for tex in built.rglob("*.tex"):
+        rel = tex.relative_to(built)
+        if rel.parts[0] == "figures":
+            continue
+        assert (tmp_path / "again" / rel).read_bytes() == tex.read_bytes(), rel
+
+
+def _build_help() -> str:
+    from derive.cli import _parser
+
+    return _parser().format_help() + _parser()._subparsers._group_actions[0].choices["build"].format_help()
+
+
+def test_an_unknown_lecture_lists_the_valid_ones_and_writes_nothing(tmp_path, capsys):
+    assert main(["build", "--out", str(tmp_path / "o"), "--lecture", "l999", "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "l999" in err and all(lec in err for lec in LECTURES) and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_one_lecture_builds_alone(tmp_path, capsys):
+    assert main(["build", "--out", str(tmp_path / "o"), "--lecture", "l59", "--no-pdf"]) == 0
+    err = capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")) == ["figures", "l59"]
+    assert "verify: l59" in err and "verify: l14" not in err

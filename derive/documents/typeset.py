@@ -235,11 +235,11 @@ def counterexample_table(cx, entry_note: str = "") -> str:
 
 
 def _erratum_parts(result, notation: str):
-    """(printed equation, reason sentence, counterexample table or check line) of a failing claim."""
+    """(printed equation, reason as TeX, counterexample table or check line) of a failing claim."""
     claim = result.claim
     printed = _equation(result.sides, None, notation)  # None: the printed claim is quoted in words
     why = getattr(claim, "evidence", "") or claim.reading
-    reason = _sentence(why) if why else ""
+    reason = text.prose(_sentence(why)) if why else ""  # TeX from here on
     detail = ""
     cx = result.counterexample
     if cx is not None and cx.instance:
@@ -247,9 +247,9 @@ def _erratum_parts(result, notation: str):
     else:
         bad = next((k.detail for k in result.checks if not k.passed), "")
         if bad:
-            detail = r"\textit{Check:} " + text.escape(bad) + "."
+            detail = r"\textit{Check:} " + text.prose(bad) + "."
     if result.special_case:
-        detail += ("" if not detail else r"\par ") + text.escape(result.special_case) + "."
+        reason = (reason + " " if reason else "") + text.prose(result.special_case).rstrip(".") + "."
     return printed, reason, detail
 
 
@@ -257,12 +257,12 @@ def claim_piece(result, notation: str) -> Piece:
     """A lecture claim as the lecture would show it: the engine's equation with its verdict; where the
     printed equation fails, the corrected equation in its place and an erratum beside it."""
     claim = result.claim
-    where = text.escape(claim.source.where)
+    where = text.prose(claim.source.where)
     verdict = result.verdict
     corr = result.correction
     problem = ""
     if claim.kind == "prose" or verdict == "not_checkable":
-        quote = text.escape(claim.source.quote or claim.statement)
+        quote = text.prose(claim.source.quote or claim.statement)
         why = text.prose(claim.not_checkable or result.reason or "")
         body = (rf"\begin{{quote}}\itshape ``{quote}''\hfill{_mark('not_checkable')}\end{{quote}}" + "\n"
                 + (rf"\noindent{{\small Not checked: {why}}}" if why else ""))
@@ -280,7 +280,7 @@ def claim_piece(result, notation: str) -> Piece:
     if eq is None and shown_result is not result:
         eq = _equation(result.sides, claim.display, notation)
     if eq is None:
-        eq = r"\text{" + text.escape(shown_result.claim.statement) + "}"
+        eq = r"\text{" + text.prose(shown_result.claim.statement) + "}"
     mark = _mark(verdict, label)
     notes = [rf"\begin{{equation*}}\fit{{$\displaystyle {_colour(eq)}$}}\tag*{{{mark}}}\end{{equation*}}"]
     slide = [rf"{{\large\[\fit{{$\displaystyle {_colour(eq)}$}}\]}}" + "\n" + rf"\hfill{mark}"]
@@ -295,8 +295,8 @@ def claim_piece(result, notation: str) -> Piece:
         head = "Erratum" if verdict == "fails" else "Transcription"
         what = "the lecture prints" if verdict == "fails" else "the transcript reads"
         shown = (rf"\[\fit{{$\displaystyle {printed}$}}\]" if printed
-                 else rf"``{text.escape(claim.statement)}''")
-        why = text.prose(reason) if reason else ""
+                 else rf"``{text.prose(claim.statement)}''")
+        why = reason
         if problem:
             why += r" \textbf{No verified correction:} " + text.escape(problem) + "."
         lines = [rf"\textbf{{{head}}} ({where}): {what} {shown}", why, detail]
@@ -309,6 +309,13 @@ def claim_piece(result, notation: str) -> Piece:
 
 
 _MATHY = re.compile(r"[∂_^σθγλτδΣΠ⊙≤≥‖′⁺/=]")
+_SEED = re.compile(r"\s*\(?\b\d{3}_[0-9a-f]{16}\.txt\)?,?\s*")
+
+
+def place(source: str) -> str:
+    """A derivation's source as a lecture place: the transcript's file name (an artefact of how the
+    lectures were collected) left out, "Module 14.3 (BPTT)" kept."""
+    return _SEED.sub(" ", str(source)).strip(" ,") or "the lecture"
 
 
 def heading(title: str, lhs_tex: str) -> str:
@@ -322,7 +329,7 @@ def heading(title: str, lhs_tex: str) -> str:
     for tok in str(title).split():
         if _MATHY.search(tok):
             head = " ".join(words).strip()
-            return (text.escape(head) + " " if head else "") + f"${lhs_tex}$"
+            return (text.escape(head) + f" ${lhs_tex}$") if head else ""  # maths alone: the equation says it
         words.append(tok)
     return text.escape(" ".join(words))
 
@@ -356,19 +363,20 @@ def derivation_piece(d, report, notation: str) -> Piece:
         rows.append((lhs if i == 0 else "") + f" &= {_colour(parts[0])}" + rf" \tag*{{{mark}}}")
         rows.extend(rf"&\quad + {_colour(p)} \notag" for p in parts[1:])
     title = heading(d.title, lhs)
-    whys = [f"({i + 1}) {text.escape(s.why)}" for i, s in enumerate(d.steps) if s.why]
-    notes = [rf"\paragraph{{{title}}}", r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+    whys = [f"({i + 1}) {text.prose(s.why)}" for i, s in enumerate(d.steps) if s.why]
+    notes = ([rf"\paragraph{{{title}}}"] if title else []) + [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
     if whys:
         notes.append(r"\noindent{\small\textit{Steps:} " + "; ".join(whys) + ".}")
     # slides: rows per step, grouped so each frame holds at most SLIDE_MAX_ROWS rows
     groups, current, used = [], [], 0
     for i, step in enumerate(d.steps):
         parts = rows_of(step.rhs, notation, d.cell, max_terms=SLIDE_MAX_TERMS)
-        if current and used + len(parts) > SLIDE_MAX_ROWS:
+        tall = sum(2 if (r"\underbrace" in r or r"\left[" in r) else 1 for r in parts)  # braces: two lines' height
+        if current and used + tall > SLIDE_MAX_ROWS:
             groups.append(current)
             current, used = [], 0
         current.append((i, parts))
-        used += len(parts)
+        used += tall
     groups.append(current)
     frames = []
     for g, steps in enumerate(groups):
@@ -377,11 +385,11 @@ def derivation_piece(d, report, notation: str) -> Piece:
             first = (lhs if k == 0 else "") + " &= " + _colour(parts[0])
             body = " \\\\ &\\quad + ".join([first] + [_colour(p) for p in parts[1:]])
             lines.append(r"\uncover<%d->{%s}" % (k + 1, body))
-        marks = ", ".join(f"({i + 1}) {text.escape(verdicts[i])}" for i, _ in steps)
-        frames.append(rf"{{\small {title}{' (continued)' if g else ''}}}" + "\n"
+        marks = "; ".join(f"step {i + 1} {text.escape(verdicts[i])}" for i, _ in steps)
+        frames.append((rf"{{\small {title}{' (continued)' if g else ''}}}" if title else "") + "\n"
                       + r"\[\fit{$\displaystyle\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}$}\]"
                       + "\n" + rf"\hfill{{\footnotesize checked: {marks}}}")
     ok = all(v not in ("FAILED", "unchecked") for v in verdicts)
     fragment = derivation_align(d, notation, report)
-    return Piece(d.id, "derivation", "holds" if ok else "fails", text.escape(d.source), "\n".join(notes) + "\n",
+    return Piece(d.id, "derivation", "holds" if ok else "fails", text.prose(place(d.source)), "\n".join(notes) + "\n",
                  frames, fragment)

@@ -52,7 +52,7 @@ def _errata_index(sections) -> str:
     items = [(sec, p) for sec, pieces in sections for p in pieces if p.erratum]
     if not items:
         return ""
-    rows = [rf"\item {text.escape(sec.title)}, {p.where}: {VERDICT_LABELS.get(p.verdict, p.verdict)}"
+    rows = [rf"\item {text.prose(sec.title)}, {p.where}: {VERDICT_LABELS.get(p.verdict, p.verdict)}"
             rf" (p.~\pageref{{piece:{p.id}}})" for sec, p in items]
     return "\\section*{Errata at a glance}\n\\begin{itemize}\n" + "\n".join(rows) + "\n\\end{itemize}\n"
 
@@ -74,10 +74,10 @@ def _figure(fid: str, figures, slide: bool = False) -> str:
 
 
 def _section_body(sec, pieces, level: str = "section", figures=None) -> "list[str]":
-    head = text.escape(sec.title)
+    head = text.prose(sec.title)
     out = [rf"\{level}{{{head}}}"]
     if sec.where:
-        out.append(rf"\noindent\textit{{{text.escape(sec.where)}}}\par\smallskip")
+        out.append(rf"\noindent\textit{{{text.prose(sec.where)}}}\par\smallskip")
     if sec.intro:
         out.append(text.prose(sec.intro))
     last = None
@@ -98,7 +98,7 @@ def notes(lecture, sections, notation: str, figures=None) -> str:
              rf"\author{{{text.escape(lecture.course)}\\[2pt]\small notes generated and checked by \texttt{{derive}}}}",
              r"\date{}", r"\begin{document}", r"\maketitle"]
     if lecture.abstract:
-        parts.append(r"\begin{abstract}" + text.escape(lecture.abstract) + r"\end{abstract}")
+        parts.append(r"\begin{abstract}" + text.prose(lecture.abstract) + r"\end{abstract}")
     parts.append(_HOW + " " + text.escape(_tally(sections)))
     parts.append(_errata_index(sections))
     for sec, pieces in sections:
@@ -117,7 +117,7 @@ def slides(lecture, sections, notation: str, figures=None) -> str:
              r"\author{generated and checked by \texttt{derive}}", r"\date{}", r"\begin{document}",
              r"\begin{frame}\titlepage\end{frame}"]
     for sec, pieces in sections:
-        title = text.escape(sec.title)
+        title = text.prose(sec.title)
         parts.append(rf"\section{{{title}}}")
         for p in pieces:
             for k, body in enumerate(p.frames):
@@ -154,7 +154,7 @@ def book(lectures, figures=None) -> str:
                 if sec.topic != topic:
                     continue
                 body = _section_body(sec, pieces, figures=figures)
-                body[0] = rf"\section{{{text.escape(sec.title)}}}" + "\n" + \
+                body[0] = rf"\section{{{text.prose(sec.title)}}}" + "\n" + \
                     rf"\noindent\textit{{From {text.escape(lec.title)}.}}\par"
                 chunks.extend(body)
         if chunks:

@@ -99,7 +99,7 @@ def title(text: str) -> str:
 
 # A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∂s_t/∂W, W_h^T.
 _SCRIPT = r"(?:[_^](?:\{[^{}\s]*\}|\([^()\s]*\)|[A-Za-z0-9+\-]+|[θσγλτδ]))"
-_ATOM = r"(?:∂⁺?)?(?:[A-Za-z]{1,2}|[θσγλτδ])'?" + _SCRIPT + "+"
+_ATOM = r"(?:∂⁺?)?(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?" + _SCRIPT + "+"
 # a symbol, not part of a longer word or file name (test_reference_rnn.py stays text)
 _RUN = re.compile(r"(?<![\w/.])" + _ATOM + r"(?:/" + _ATOM + r")?(?![\w/])")
 
@@ -112,7 +112,11 @@ def prose(text: str) -> str:
     for m in _RUN.finditer(text):
         out.append(escape(text[pos:m.start()]))
         run = m.group(0)
-        if "/" in run:
+        if "~" in run and "/" not in run:  # h~_t: the lectures' candidate state h-tilde
+            base, scripts = run.split("~", 1)
+            out.append("$" + math_token(base[:-1])[1:-1] + r"\tilde{" + base[-1] + "}" + math_token(scripts)[1:-1]
+                       + "$")
+        elif "/" in run:
             num, den = run.split("/", 1)
             out.append("$" + r"\frac{" + math_token(num)[1:-1] + "}{" + math_token(den)[1:-1] + "}$")
         else:
