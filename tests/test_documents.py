@@ -252,3 +252,16 @@ def test_one_lecture_builds_alone(tmp_path, capsys):
     err = capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")) == ["figures", "l59"]
     assert "verify: l59" in err and "verify: l14" not in err
+
+
+@pytest.mark.skipif(not TEX, reason="TeX Live (pdflatex) is not installed")
+def test_a_tex_error_names_the_lecture_the_file_and_the_line(tmp_path, capsys, monkeypatch):
+    import derive.documents.write as write
+
+    monkeypatch.setattr(write, "_HOW", write._HOW + r" \undefinedmacro")
+    out = tmp_path / "o"
+    assert main(["build", "--out", str(out), "--lecture", "l59"]) == 1
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "Undefined control sequence" in x)
+    assert "l59/notes.tex" in line and re.search(r"line \d+", line), line
+    assert "nothing published" in err and not out.exists()

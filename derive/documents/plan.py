@@ -84,6 +84,8 @@ class Lecture:
         sections: in the lecture's order.
         order: the lecture's place in the book when topics tie (smaller first).
         claim_prefix: the ids of this lecture's claims start with it (default ``id + "-"``).
+        short: how the book names it beside a section ("Lecture 59"; default: the title
+            up to its first colon, or the course).
     """
 
     id: str
@@ -94,6 +96,7 @@ class Lecture:
     order: int = 0
     claim_prefix: str = ""
     abstract: str = ""
+    short: str = ""
     module: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -104,6 +107,9 @@ class Lecture:
         object.__setattr__(self, "sections", tuple(self.sections))
         if not self.claim_prefix:
             object.__setattr__(self, "claim_prefix", self.id + "-")
+        if not self.short:
+            head, colon, _ = self.title.partition(":")
+            object.__setattr__(self, "short", head.strip() if colon else self.course.split(":")[0].strip())
 
     def resolve(self, claims, derivations) -> "list[tuple[Section, list]]":
         """Each section with its items resolved to `Claim` and `Derivation` objects, in order.

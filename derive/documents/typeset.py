@@ -237,7 +237,7 @@ def counterexample_table(cx, entry_note: str = "") -> str:
 def _erratum_parts(result, notation: str):
     """(printed equation, reason as TeX, counterexample table or check line) of a failing claim."""
     claim = result.claim
-    printed = _equation(result.sides, None, notation)  # None: the printed claim is quoted in words
+    printed = _equation(result.sides, claim.display, notation)  # None: the printed claim is quoted in words
     why = getattr(claim, "evidence", "") or claim.reading
     reason = text.prose(_sentence(why)) if why else ""  # TeX from here on
     detail = ""

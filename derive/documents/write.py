@@ -154,7 +154,7 @@ def book(lectures, figures=None) -> str:
                 if sec.topic != topic:
                     continue
                 body = _section_body(sec, pieces, figures=figures)
-                body[0] = rf"\section{{{text.prose(sec.title)}}}" + "\n" + \
+                body[0] = rf"\section{{{text.prose(sec.title)} ({text.escape(lec.short)})}}" + "\n" + \
                     rf"\noindent\textit{{From {text.escape(lec.title)}.}}\par"
                 chunks.extend(body)
         if chunks:
