@@ -11,7 +11,7 @@ from derive.catalog import Computed, Exact, JacobianShape, Shapes
 from derive.content import collect_claims
 from derive.errors import InvalidValue, UnknownName
 from derive.latex import latex
-from derive.terms import Cases, Const, Norm, Power, Prime, RealSpace, Relation, SetOf, Sup, Var, node
+from derive.terms import Cases, Code, Const, Norm, Power, Prime, RealSpace, Relation, SetOf, Sup, Var, node
 
 NO_TERMS = (Computed, Exact, Shapes, JacobianShape)
 
@@ -34,6 +34,9 @@ def test_there_are_such_claims():
 def test_display_typesets_as_mathematics(claim):
     assert claim.display is not None, f"{claim.id} has no display"
     tex = latex(claim.display, notation=claim.notation)
+    if isinstance(claim.display, Code):  # pseudo-code: an algorithmic block (text mode), maths between $
+        assert tex.startswith(r"\begin{algorithmic}") and r"\Return" in tex and r"\gets" in tex, tex
+        return
     assert tex and not re.fullmatch(r"\\text\{[^{}]*\}", tex), tex
     assert re.search(r"=|\\leq|\\geq|\\in|\\leftarrow|\\rightarrow|\\approx|\\implies", tex), tex
     assert "$" not in tex and "\\texttt" not in tex
@@ -96,3 +99,24 @@ def test_unknown_display_lists_the_known_ones():
 
     with pytest.raises(UnknownName, match="l59-eq12"):
         display("l59-eq99")
+
+
+def test_pseudo_code_is_the_function_the_claim_checks():
+    """A Code display prints the very function its Computed meaning runs: change the function, the text changes."""
+    from derive import codegen
+    from derive.proofs.catalog.cs224n_notes import norm_clipping_algorithm_1
+
+    claims = {c.id: c for c in _all_claims()}
+    assert claims["l59-clip-norm-code"].display.fn is codegen.clip_norm
+    assert claims["l59-clip-value-code"].display.fn is codegen.clip_value
+    tex = latex(claims["cs224n-clip-alg1-code"].display)
+    assert r"\ge \mathrm{threshold}" in tex and "NormClipping" in tex       # Algorithm 1 clips at >=
+    assert claims["cs224n-clip-alg1-code"].display.fn is norm_clipping_algorithm_1
+    assert r"> \mathrm{threshold}" in latex(claims["l59-clip-norm-code"].display)   # the slide's strict >
+
+
+@pytest.mark.parametrize("bad", [lambda: Code(len), lambda: Code(lambda g: g, style="slides"),
+                                 lambda: Code(lambda g: g, (("g", "not a name"),))])
+def test_bad_code_terms_are_refused(bad):
+    with pytest.raises(InvalidValue):
+        bad()

@@ -390,6 +390,22 @@ class LatexPrinter(_SympyLatexPrinter):
     def _print_SetOf(self, s: tm.SetOf) -> str:
         return r"\{" + ", ".join(self._print(x) for x in s.items) + r"\}"
 
+    def _print_PathCount(self, n: tm.PathCount) -> str:
+        return rf"N\left({self._print(n.f)} \to {self._print(n.x)}\right)"
+
+    def _print_Code(self, c: tm.Code) -> str:
+        import latexify  # the pseudo-code of the function itself (latexify-py), never retyped
+
+        style = latexify.Style.ALGORITHMIC if c.style == "algorithmic" else latexify.Style.FUNCTION
+        return latexify.get_latex(c.fn, style=style, identifiers=dict(c.identifiers), use_math_symbols=True)
+
+    def _print_Within(self, w: tm.Within) -> str:
+        outer, self.cell = self.cell, w.cell
+        try:
+            return self._print(w.body)
+        finally:
+            self.cell = outer
+
     def _print_Relation(self, r: tm.Relation) -> str:
         return f"{self._print(r.lhs)} {tm.relation(r.rel)} {self._print(r.rhs)}"
 

@@ -3,7 +3,7 @@
 - `derive.terms.calculus`: ∂f/∂x, ∂⁺f/∂x, ordered products, sums, Σ and Π over an index, underbrace labels;
 - `derive.terms.formula`: node values, diag, σ and σ', ⊙, transposes, powers, norms, ρ, γ, λ,
   δ-outer tensors, element-wise formulas, entries, words; the variables of a rule (g, ĝ, threshold),
-  fractions, sup, real spaces ℝ^{d×d};
+  fractions, sup, real spaces ℝ^{d×d}, path counts, code typeset by latexify, a cell's names;
 - `derive.terms.relations`: =, ≤, <, chains, multi-line equations, systems, cases, sets.
 
 Every class has the generic walk of `derive.terms.base.Term` (``subs``,
@@ -17,8 +17,8 @@ from .base import Term, register_renderer
 from .calculus import (Brace, D, Prod, ProdOver, Sum, SumOver, Zero, explicit, flat_factors, flat_terms,
                        idx, node, prod, total)
 from .formula import (NORM_ORDERS, Apply, Const, DeltaOuter, Diag, Elementwise, Entry, Gamma, Hadamard,
-                      Frac, Identity, Lam, Norm, Power, Prime, RealSpace, SpectralRadius, Sup, Text, Transpose, Value,
-                      Var)
+                      Code, Frac, Identity, Lam, Norm, PathCount, Power, Prime, RealSpace, SpectralRadius, Sup, Text,
+                      Transpose, Value, Var, Within)
 from .relations import RELATIONS, Cases, Chain, Equation, Relation, SetOf, System, cell_equations, relation
 
 #: Terms of the free algebra of path sums: an identity among these alone is proved exactly.
@@ -44,7 +44,7 @@ __all__ = [
     "idx", "node", "total", "explicit", "prod", "flat_factors", "flat_terms",
     "Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power", "Norm",
     "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text", "NORM_ORDERS",
-    "Var", "Frac", "Sup", "RealSpace",
+    "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within",
     "Relation", "Chain", "Equation", "System", "Cases", "SetOf", "RELATIONS", "relation", "cell_equations",
     "ALGEBRA", "is_algebra",
 ]

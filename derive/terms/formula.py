@@ -28,7 +28,7 @@ from .base import Term, numeric_of, sub_index, sub_time, symbolic_of
 
 __all__ = ["Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power",
            "Norm", "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text",
-           "Var", "Frac", "Sup", "RealSpace", "NORM_ORDERS"]
+           "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within", "NORM_ORDERS"]
 
 #: The norms a lecture may mean: 2 (spectral for a matrix, Euclidean for a vector), 1, ∞, Frobenius.
 NORM_ORDERS = (1, 2, "inf", "fro")
@@ -511,3 +511,70 @@ class RealSpace(Term):
 
     def __str__(self):
         return "R^{" + " x ".join(map(str, self.dims)) + "}"
+
+
+@dataclass(frozen=True)
+class PathCount(Term):
+    """The number of paths from f down to x in the unrolled graph (CS7015 Lecture 111: "many paths
+    from L_t to s_k"); its value is `derive.canon.count_paths`, exact."""
+
+    f: NodeRef
+    x: NodeRef
+
+    def numeric(self, ctx):
+        from ..canon import count_paths
+
+        g = ctx.graph
+        return float(count_paths(g, g.node(self.f), g.node(self.x)))
+
+    def __str__(self):
+        return f"N({self.f} -> {self.x})"
+
+
+@dataclass(frozen=True)
+class Code(Term):
+    """A Python function typeset as pseudo-code by latexify-py: the code that runs *is* the slide's rule
+    (Applied NLP Lecture 59's clipping, CS224n Algorithm 1).
+
+    ``style="algorithmic"`` prints an ``algorithmic`` block (text mode, needs the
+    ``algpseudocode`` package); ``"function"`` a math-mode definition ``f(x) = ...``.
+    ``identifiers`` renames Python names for the slide, ``(("clip_norm", "ClipNorm"),)``.
+    """
+
+    fn: Any
+    identifiers: tuple = ()
+    style: str = "algorithmic"
+    _data = ("fn", "identifiers", "style")
+
+    def __post_init__(self):
+        if not callable(self.fn) or not hasattr(self.fn, "__code__"):
+            raise InvalidValue(f"Code needs a Python function, got {self.fn!r}")
+        if self.style not in ("algorithmic", "function"):
+            raise InvalidValue(f"Code style must be 'algorithmic' or 'function', got {self.style!r}")
+        ids = tuple(tuple(p) for p in (self.identifiers.items() if isinstance(self.identifiers, dict)
+                                        else self.identifiers))
+        if not all(len(p) == 2 and all(isinstance(x, str) and x.isidentifier() for x in p) for p in ids):
+            raise InvalidValue(f"Code identifiers are (python name, slide name) pairs, got {self.identifiers!r}")
+        object.__setattr__(self, "identifiers", ids)
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __str__(self):
+        return f"code {self.fn.__name__}"
+
+
+@dataclass(frozen=True)
+class Within(Term):
+    """``body`` written in the names of the cell family ``cell`` ("lstm", "gru"): the notations map a
+    name per cell (CS224n writes the LSTM's s_t as c^{(t)}, the RNN's as h^{(t)})."""
+
+    cell: str
+    body: Any
+    _data = ("cell",)
+
+    def numeric(self, ctx):
+        return numeric_of(self.body, ctx)
+
+    def __str__(self):
+        return str(self.body)

@@ -9,6 +9,7 @@ names are the notes' own (u, r, h_tilde, W_u, U_u, b_u, ...).
 from __future__ import annotations
 
 import numpy as np
+from numpy.linalg import norm
 import sympy as sp
 
 from derive import activations, unroll
@@ -183,7 +184,41 @@ def claims() -> "list[Claim]":
         expected="holds",
         reading="u = 0 is a limit of the logistic gate; b_u = -40 gives u ~ 4e-18",
         display=display("cs224n-gru-keep")))
+    out.extend(_added_claims())
     return out
+
+
+def norm_clipping_algorithm_1(g, threshold):
+    # Algorithm 1 of the notes (Pascanu et al. 2013): g is dE/dθ; latexify typesets this function.
+    if norm(g) >= threshold:
+        g = threshold / norm(g) * g
+    return g
+
+
+def _added_claims() -> "list[Claim]":
+    """Algorithm 1 as pseudo-code, and the LSTM of the notes as the engine's cell."""
+    from derive.terms import Code
+
+    from .l111_lstm import lstm_equations, six_equations_display
+
+    alg1 = Code(norm_clipping_algorithm_1, (("norm_clipping_algorithm_1", "NormClipping"),))
+    return [
+        Claim("cs224n-clip-alg1-code", src("Algorithm 1", "if ||ĝ|| ≥ threshold then ĝ ← threshold/||ĝ|| ĝ end if"),
+              NOTATION,
+              Computed(norm_clipping(alg1), "NormClipping(ĝ, threshold), the pseudo-code of Algorithm 1: "
+                                            "||ĝ|| = min(||g||, threshold), same direction"),
+              expected="holds", reading="typeset by latexify from the function the check runs", display=alg1),
+        Claim("cs224n-lstm-equations", src("Long short-term memory (LSTM)", "On timestep t: [the equations of the "
+                                                                           "slide image]"), NOTATION,
+              Computed(lstm_equations, "the engine's LSTM: f, i, o = σ(W_* h^{(t-1)} + U_* x^{(t)} + b_*), "
+                                       "c̃ = tanh(W_c h^{(t-1)} + U_c x^{(t)} + b_c), c^{(t)} = f ∘ c^{(t-1)} + i ∘ c̃, "
+                                       "h^{(t)} = o ∘ tanh(c^{(t)})", trials=3),
+              kind="definition", expected="holds",
+              reading="the notes' equations are an image missing from the transcript ('On timestep t:'); these "
+                      "are the LSTM of the CS224n lecture (hidden state h, cell state c, three gates), the "
+                      "engine's `derive.cells.lstm` in the notes' names",
+              display=six_equations_display()),
+    ]
 
 
 def lecture():
@@ -196,15 +231,15 @@ def lecture():
         sections=(
             Section("Problems in RNN (vanishing and exploding gradients)", topic="vanishing",
                     where="'Recall' to 'Consider matrix L2 norms'",
-                    items=("cs224n-recall", "cs224n-jacobian", "cs224n-chain", "cs224n-power", "cs224n-wh-number",
-                           "cs224n-norm-bound")),
+                    items=("cs224n-recall", "cs224n-jacobian", "cs224n-step-jacobian", "cs224n-chain", "cs224n-power",
+                           "cs224n-loss-product", "cs224n-wh-number", "cs224n-norm-bound")),
             Section("Pascanu et al.'s eigenvalue remark", topic="vanishing", where="after 'Consider matrix L2 norms'",
                     items=("cs224n-pascanu-eigen", "cs224n-pascanu-sigmoid", "cs224n-explode-eigen")),
             Section("Why exploding gradient is a problem? Gradient clipping", topic="remedies",
                     where="Algorithm 1 (pseudo-code for norm clipping)",
-                    items=("cs224n-sgd", "cs224n-clip-alg1")),
+                    items=("cs224n-sgd", "cs224n-clip-alg1", "cs224n-clip-alg1-code")),
             Section("Long short-term memory (LSTM)", topic="lstm", where="LSTM overview",
-                    items=("cs224n-lstm-gates",)),
+                    items=("cs224n-lstm-gates", "cs224n-lstm-equations")),
             Section("Gated Recurrent Units (GRU)", topic="gru", where="Gated Recurrent Units",
                     items=("cs224n-gru-equations", "gru-carry", "gru-dh-du", "gru-dh-dhtilde", "gru-du-dh",
                            "gru-dr-dh", "gru-dh-dh", "cs224n-gru-keep", "gru-carry-path", "gru-paths-L*-W_u",

@@ -10,6 +10,7 @@ U input), the engine's own names; the cell is `derive.cells.rnn`.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from derive import activations
@@ -36,6 +37,93 @@ def _norm_clip(g, k):
 
     n = np.linalg.norm(g)
     return k * g / n if n > k else g
+
+
+# ---------------------------------------------------------------------------
+# The bound chain on many instances, and truncated BPTT against the NumPy reference
+# ---------------------------------------------------------------------------
+STEP_LINKS = ("jacobian", "submultiplicative", "gamma", "lambda", "step")
+POWER_LINKS = ("product", "power")
+
+
+def _bound_chain(links, n: int = 2000):
+    """Every link of slide 36/41's chain on ``n`` seeded trajectories per activation (`derive.bounds`).
+
+    Left: the number of violations of each link (tanh, then logistic); right: zeros.  The
+    tightness (largest ratio left side / right side, 1 = attained) is reported with each check.
+    """
+    from derive.bounds import check_bound_chain, make_instances
+
+    def fn(rng):
+        seed = int(rng.integers(1 << 30))
+        lhs, where = [], {"instances seed": seed, "instances": n}
+        for act in BOTH:
+            report = check_bound_chain(make_instances(act, n, d=4, T=12, seed=seed))
+            where[f"gamma ({act})"] = report.gamma
+            for name in links:
+                c = report[name]
+                lhs.append(c.violations)
+                where[f"{act} {name} tightness"] = round(c.tightness()["max"], 6)
+        return np.array(lhs, dtype=float), np.zeros(len(lhs)), where
+    return fn
+
+
+def _norm(x):
+    from derive.terms import Norm
+
+    return Norm(x)
+
+
+def _step_chain_display():
+    from derive.terms import Chain, D, Diag, Gamma, Lam, Prime, Prod, Value, idx, node
+
+    j = idx("j")
+    diag = Diag(Prime(Value(node("a", j))))
+    return Chain.of(_norm(D(node("s", j), node("s", j - 1))), "=", _norm(Prod((diag, Value(node("W"))))),
+                    "<=", Prod((_norm(diag), _norm(Value(node("W"))))), "<=", Prod((Gamma(), _norm(Value(node("W"))))),
+                    "<=", Prod((Gamma(), Lam())))
+
+
+def _power_chain_display():
+    from derive.terms import Chain, D, Gamma, Lam, Power, Prod, ProdOver, idx, node
+
+    t, k, j = idx("t"), idx("k"), idx("j")
+    return Chain.of(_norm(D(node("s", t), node("s", k))), "<=",
+                    ProdOver(j, k + 1, t, _norm(D(node("s", j), node("s", j - 1)))), "<=",
+                    Power(Prod((Gamma(), Lam())), t - k))
+
+
+def _truncated_numpy(rng, T: int = 5, windows=(1, 2, 3, 5)):
+    """The truncated path sum (proofs/lecture105_vanishing.py) evaluated by the engine, against the NumPy
+    truncated BPTT `derive.reference.rnn.bptt(truncate=τ-1)`, for W, U and b and several windows τ."""
+    from derive import unroll
+    from derive.graph import NodeRef
+    from derive.numeric import Evaluator, Instance
+    from derive.proofs.lecture105_vanishing import truncated_total
+    from derive.reference import rnn as reference
+
+    seed = int(rng.integers(1 << 30))
+    g = unroll(rnn("tanh"), T, {"n": 3, "d": 2, "k": 4})
+    inst = Instance.random(g, seed)
+    ev = Evaluator(g, inst)
+    v = inst.values
+    params = {p: v[NodeRef(p)] for p in ("W", "U", "b", "V", "c")}
+    X = np.stack([v[NodeRef("x", t)] for t in range(1, T + 1)])[:, None, :]
+    labels = np.array([[int(np.argmax(v[NodeRef("e", t)]))] for t in range(1, T + 1)])
+    engine, numpy_ = [], []
+    for tau in windows:
+        grads = reference.bptt(params, X, labels, s0=v[NodeRef("s", 0)][None, :], truncate=tau - 1).grads
+        for theta in ("W", "U", "b"):
+            engine.append(np.ravel(ev.evaluate(truncated_total(theta).instantiate(T=T, tau=tau))))
+            numpy_.append(np.ravel(grads[theta]))
+    return np.concatenate(engine), np.concatenate(numpy_), {"instance seed": seed, "T": T, "windows": list(windows)}
+
+
+def _truncated_display():
+    from derive.proofs.lecture105_vanishing import truncated_total
+    from derive.terms import D, Relation, node
+
+    return Relation(D(node("L"), node("W")), "approx", truncated_total("W"))
 
 
 def claims() -> "list[Claim]":
@@ -173,6 +261,33 @@ def claims() -> "list[Claim]":
         "l105-clip", src("spoken (09:35)", "if its magnitude is greater than k, its magnitude becomes k"), NOTATION,
         Computed(norm_clipping(_norm_clip), "norm clipping to k keeps the direction: ||ĝ|| = min(||g||, k)"),
         expected="holds", display=display("l105-clip")))
+    out.append(Claim(
+        "l105-bound-chain-step", src("slide 36/41", "||∂s_j/∂s_{j-1}|| = ||diag(σ'(a_j))W|| ≤ ||diag(σ'(a_j))|| ||W|| "
+                                                    "≤ γ||W|| ≤ γλ"), NOTATION,
+        Computed(_bound_chain(STEP_LINKS), "every link of the chain, the Jacobian diag(σ'(a_j)) W against finite "
+                                           "differences, on 2000 trajectories per activation (random, pinned at "
+                                           "the argmax of σ', saturated; Gaussian, orthogonal, non-normal W)",
+                 trials=2),
+        expected="holds",
+        reading="λ = ||W||_2 (the tightest); γ = sup σ' found by symbolic maximisation (derive.bounds.gamma); "
+                "each link is also a claim of its own (l105-norm-eq ... l105-step-gammalambda)",
+        display=_step_chain_display()))
+    out.append(Claim(
+        "l105-bound-chain-power", src("slide 36/41", "||∂s_t/∂s_k|| ≤ Π_{j=k+1}^t ||∂s_j/∂s_{j-1}|| ≤ (γλ)^{t-k}"),
+        NOTATION,
+        Computed(_bound_chain(POWER_LINKS), "||∂s_t/∂s_k|| ≤ Π_j ||∂s_j/∂s_{j-1}|| ≤ (γλ)^{t-k} for t - k = 1..12 on "
+                                            "2000 trajectories per activation", trials=2),
+        expected="holds", reading="k = 0 and t = 1..12; the pinned orthogonal instances attain the bound",
+        display=_power_chain_display()))
+    out.append(Claim(
+        "l105-truncated-numpy", src("slide time 08:16", "restrict the product to τ terms"), NOTATION,
+        Computed(_truncated_numpy, "Σ_t ∂L_t/∂s_t Σ_{k=max(1, t-τ+1)}^{t} ∂s_t/∂s_k ∂⁺s_k/∂θ, evaluated by the "
+                                   "engine, equals the NumPy truncated BPTT for θ = W, U, b and τ = 1, 2, 3, 5",
+                 trials=3),
+        kind="definition", expected="holds",
+        reading="truncated BPTT as the path sum restricted to the τ most recent k (the slide's 'τ terms'); the "
+                "reference's `truncate` counts recurrent factors, τ - 1; τ = T is the full gradient",
+        display=_truncated_display()))
     return out
 
 
@@ -189,13 +304,14 @@ def lecture():
             Section("The product of one-step Jacobians", topic="vanishing", where="slide 34/41, slide time 01:33",
                     items=("l105-chain", "l105-product", "l105-product-ascending")),
             Section("One term of the product", topic="vanishing", where="slide 35/41",
-                    items=("l105-aj", "l105-sj", "l105-ds-da", "l105-ds-ds-chain", "l105-ds-ds")),
+                    items=("l105-aj", "l105-sj", "l105-ds-da", "l105-ds-ds-chain", "l105-ds-ds",
+                           "l105-product-factors-*")),
             Section("Bounding the magnitude", topic="vanishing", where="slide 36/41, slide time 04:40",
                     items=("l105-norm-eq", "l105-submultiplicative", "l105-gamma-logistic", "l105-gamma-tanh",
                            "l105-gamma-at-half", "l105-diag-gamma", "l105-step-gammaW", "l105-step-gammalambda",
-                           "l105-norm-product", "l105-product-bound", "l105-power", "l105-vanish",
-                           "l105-explode")),
+                           "l105-bound-chain-step", "l105-norm-product", "l105-product-bound", "l105-power",
+                           "l105-bound-chain-power", "l105-vanish", "l105-explode")),
             Section("Truncated backpropagation", topic="remedies", where="slide time 08:16",
-                    items=("l105-truncation",)),
+                    items=("l105-truncation", "l105-truncated-W", "l105-truncated-U", "l105-truncated-numpy")),
             Section("Gradient clipping", topic="remedies", where="slide time 09:35", items=("l105-clip",)),
         ))

@@ -57,6 +57,97 @@ def _clip(g, threshold):
     return threshold / n * g if n > threshold else g
 
 
+# ---------------------------------------------------------------------------
+# The six equations and the number of paths (added for the lecture's documents)
+# ---------------------------------------------------------------------------
+SIX = ("o", "i", "f", "s_tilde", "s", "h")
+
+
+def lstm_equations(rng):
+    """The engine's LSTM against the six equations of the lecture, recomputed in NumPy (T = 3)."""
+    from derive import activations
+
+    seed = int(rng.integers(1 << 30))
+    g = unroll(lstm(), 3, {"n": 3, "d": 2, "k": 4})
+    v = Evaluator(g, Instance.random(g, seed)).values
+    sig, P = activations.get("logistic").numpy, (lambda name: v[NodeRef(name)])
+    engine, printed = [], []
+    for t in (1, 2, 3):
+        h, s, x = v[NodeRef("h", t - 1)], v[NodeRef("s", t - 1)], v[NodeRef("x", t)]
+        o = sig(P("W_o") @ h + P("U_o") @ x + P("b_o"))          # o_t = σ(W_o h_{t-1} + U_o x_t + b_o)
+        i = sig(P("W_i") @ h + P("U_i") @ x + P("b_i"))          # i_t = σ(W_i h_{t-1} + U_i x_t + b_i)
+        f = sig(P("W_f") @ h + P("U_f") @ x + P("b_f"))          # f_t = σ(W_f h_{t-1} + U_f x_t + b_f)
+        s_tilde = np.tanh(P("W") @ h + P("U") @ x + P("b"))     # s~_t = σ(W h_{t-1} + U x_t + b)
+        s_new = f * s + i * s_tilde                              # s_t = f_t ⊙ s_{t-1} + i_t ⊙ s~_t
+        printed.append(np.concatenate([o, i, f, s_tilde, s_new, o * np.tanh(s_new)]))   # h_t = o_t ⊙ σ(s_t)
+        engine.append(np.concatenate([v[NodeRef(name, t)] for name in SIX]))
+    return np.array(engine), np.array(printed), {"instance seed": seed, "T": 3}
+
+
+def six_equations_display():
+    """The six equations as the cell defines them (a `derive.terms.System`), in the LSTM's names."""
+    from derive.terms import System, Within, cell_equations
+
+    c = lstm()
+    lines = tuple(e for name, e in zip(c.nodes, cell_equations(c).equations) if name in SIX)
+    return Within("lstm", System(lines))
+
+
+#: the two eigenvalues of the path-count recurrence [[1, 3], [1, 4]] (see `path_count_closed_form`)
+LAMBDA_PLUS, LAMBDA_MINUS = (5 + np.sqrt(21.0)) / 2, (5 - np.sqrt(21.0)) / 2
+
+
+def path_count_closed_form(m):
+    """N(L_t -> s_k) for m = t - k >= 0: (λ₊^{m+1} - λ₋^{m+1}) / √21, λ± = (5 ± √21)/2, exactly (SymPy).
+
+    Why: a path from h_j or s_j down to s_k is counted by P(s_j) = P(s_{j-1}) + 3 P(h_{j-1})
+    (s_j reads s_{j-1}, and h_{j-1} through f_j, i_j and s~_j) and P(h_j) = P(h_{j-1}) + P(s_j)
+    (h_j reads s_j, and h_{j-1} through o_j), with P(s_k) = P(h_k) = 1; so N_m = P(h_{k+m})
+    satisfies N_m = 5 N_{m-1} - N_{m-2}, N_0 = 1, N_1 = 5 (the Chebyshev numbers U_m(5/2)).
+    ``m`` may be a SymPy symbol.
+    """
+    import sympy as sp
+
+    r = sp.sqrt(21)
+    lp, lm = (5 + r) / 2, (5 - r) / 2
+    return (lp ** (m + 1) - lm ** (m + 1)) / r
+
+
+def _path_counts(T_max: int = 12):
+    """count_paths(L_t -> s_k) on the unrolled LSTM for every 0 <= k <= t <= T_max, and the closed form."""
+    import sympy as sp
+
+    from derive.canon import count_paths
+
+    def fn(rng):
+        g = unroll(lstm(), T_max)
+        lhs, rhs = [], []
+        for t in range(1, T_max + 1):
+            for k in range(0, t + 1):
+                lhs.append(count_paths(g, NodeRef("L", t), NodeRef("s", k)))
+                m = t - k if k >= 1 else t - 1          # s_0 is reached only through s_1 (h_0 is its own input)
+                rhs.append(int(sp.expand(path_count_closed_form(sp.Integer(m)))))
+        m = sp.Symbol("m", integer=True, nonnegative=True)
+        residual = sp.simplify(path_count_closed_form(m + 2) - 5 * path_count_closed_form(m + 1)
+                               + path_count_closed_form(m))
+        lhs.append(0 if residual == 0 else 1)            # the closed form solves N_m = 5 N_{m-1} - N_{m-2}
+        rhs.append(0)
+        return np.array(lhs, dtype=float), np.array(rhs, dtype=float), {"T": T_max, "pairs (t, k)": len(lhs) - 1}
+    return fn
+
+
+def path_count_display():
+    """N(L_t -> s_k) = (λ₊^{t-k+1} - λ₋^{t-k+1}) / √21 with λ± = (5 ± √21)/2, as three aligned lines."""
+    import sympy as sp
+
+    from derive.terms import Const, Equation, Frac, PathCount, System, idx, node
+
+    t, k = idx("t"), idx("k")
+    lp, lm, r = sp.Symbol("lambda_+"), sp.Symbol("lambda_-"), sp.sqrt(21)
+    return System((Equation(PathCount(node("L", t), node("s", k)), (Frac(lp ** (t - k + 1) - lm ** (t - k + 1), r),)),
+                   Equation(lp, (Frac(Const(sp.Add(5, r, evaluate=False)), Const(2)),)),
+                   Equation(lm, (Frac(Const(sp.Add(5, -r, evaluate=False)), Const(2)),))))
+
 def claims() -> "list[Claim]":
     out = []
     out.append(Claim(
@@ -126,6 +217,27 @@ def claims() -> "list[Claim]":
                                     "threshold ... being faithful to the direction"), NOTATION,
         Computed(norm_clipping(_clip), "norm clipping keeps the direction and caps the norm at the threshold"),
         expected="holds", display=display("l111-clip")))
+    out.append(Claim(
+        "l111-lstm-equations", src("(03:11)", "There are three gates and three states and the dependency graph is "
+                                              "obvious from these equations"), NOTATION,
+        Computed(lstm_equations, "the engine's LSTM computes o_t, i_t, f_t = σ(W_* h_{t-1} + U_* x_t + b_*), "
+                                 "s~_t = tanh(W h_{t-1} + U x_t + b), s_t = f_t ⊙ s_{t-1} + i_t ⊙ s~_t, "
+                                 "h_t = o_t ⊙ tanh(s_t)", trials=3),
+        kind="definition", expected="holds",
+        reading="the slide's equations are not in the transcript; these are the six of the lecture's LSTM "
+                "(its dependency graph: three gates and three states per step)",
+        display=six_equations_display()))
+    out.append(Claim(
+        "l111-path-count", src("(10:42)", "there are multiple paths ... it is not very hard to see"), NOTATION,
+        Computed(_path_counts(), "the number of paths from L_t to s_k in the dependency graph is "
+                                 "(λ₊^{t-k+1} - λ₋^{t-k+1})/√21, λ± = (5 ± √21)/2, for 1 ≤ k ≤ t "
+                                 "(1, 5, 24, 115, ...)", trials=1),
+        expected="holds",
+        reading="the lecture skips the count; the exact number is counted in the unrolled graph "
+                "(derive.canon.count_paths) for every 0 ≤ k ≤ t ≤ 12 and matched by the closed form, which "
+                "is also proved to satisfy the recurrence N_m = 5 N_{m-1} - N_{m-2} symbolically; s_0 has "
+                "the count of s_1",
+        display=path_count_display()))
     return out
 
 
@@ -139,9 +251,11 @@ def lecture():
         sections=(
             Section("Forgetting with the forget gate", topic="lstm", where="slide time 00:12",
                     items=("l111-forget-half",)),
+            Section("Three gates and three states", topic="lstm", where="slide time 03:11",
+                    items=("l111-lstm-equations",)),
             Section("Many paths to a parameter", topic="lstm", where="slide times 05:05-10:42",
                     items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o", "l111-four-edges",
-                           "l111-dL-ds", "l111-ds-dWf", "l111-bptt-W_f", "l111-total-*")),
+                           "l111-path-count", "l111-dL-ds", "l111-ds-dWf", "l111-bptt-W_f", "l111-total-*")),
             Section("The path through the cell states", topic="lstm", where="slide times 13:05-19:00",
                     items=("l111-t0", "l111-dh-ds", "l111-local-dh-ds", "l111-ds-ds-explicit", "l111-local-ds-ds",
                            "l111-ds-ds-total", "l111-ds-ds", "l111-forget-product", "l111-forget-path",

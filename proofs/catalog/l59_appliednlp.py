@@ -260,7 +260,31 @@ def claims() -> "list[Claim]":
         Computed(norm_clipping(_norm_clip_printed), "norm clipping: ||ĝ|| = min(||g||, threshold), ĝ in the "
                                                     "direction of g"),
         expected="holds", display=display("l59-clip-norm")))
+    out.extend(_code_claims())
     return out
+
+
+def _code_claims() -> "list[Claim]":
+    """Both clipping rules as the pseudo-code latexify prints from the functions that run (`derive.codegen`)."""
+    from derive import codegen
+    from derive.terms import Code
+
+    value = Code(codegen.clip_value, (("clip_value", "ClipValue"),))
+    norm = Code(codegen.clip_norm, (("clip_norm", "ClipNorm"),))
+    return [
+        Claim("l59-clip-value-code", src("slide 'GRADIENT CLIPPING'", "If g < 1, or if g > 1, then g = 1"), NOTATION,
+              Computed(_value_clipping(lambda g: value(g, 1.0)), "the pseudo-code ClipValue(g, 1) leaves |g_i| <= 1 "
+                                                                  "unchanged and clips the rest to ±1"),
+              expected="holds",
+              reading="the value rule as corrected (l59-clip-value:corrected), typeset from the function the check runs",
+              display=value),
+        Claim("l59-clip-norm-code", src("slide 'GRADIENT CLIPPING'", "If ||g|| > threshold, then g <- "
+                                                                     "threshold/||g|| g"), NOTATION,
+              Computed(norm_clipping(norm), "the pseudo-code ClipNorm(g, threshold): ||ĝ|| = min(||g||, threshold), "
+                                            "ĝ in the direction of g"),
+              expected="holds", reading="the norm rule as printed, typeset from the function the check runs",
+              display=norm),
+    ]
 
 
 def lecture():
@@ -275,13 +299,13 @@ def lecture():
                     items=("l59-eq12", "l59-perplexity")),
             Section("Exploding/vanishing gradient: the chain of Jacobians", topic="vanishing",
                     where="eqs. (15)-(16), slide time 03:49",
-                    items=("l59-eq15", "l59-eq15-product", "l59-eq16")),
+                    items=("l59-eq15", "l59-eq15-product", "l59-chain-E5", "l59-eq16", "l59-chain-Etau")),
             Section("Exploding/vanishing gradient: one factor of the product", topic="vanishing",
                     where="eqs. (17)-(20), slide time 05:39",
-                    items=("l59-eq17", "l59-eq18", "l59-eq19", "l59-eq20-jacobian", "l59-eq20", "l59-eq20-order",
-                           "l59-u-small")),
+                    items=("l59-eq17", "l59-product-of-jacobians", "l59-eq18", "l59-eq19", "l59-one-step-jacobian",
+                           "l59-eq20-jacobian", "l59-eq20", "l59-eq20-order", "l59-product-of-factors", "l59-u-small")),
             Section("Exploding/vanishing gradient: an example", topic="vanishing", where="slide time 09:40",
                     items=("l59-40-factors", "l59-decay-depth", "l59-0.01-pow-47", "l59-0.5-pow-47")),
             Section("Gradient clipping", topic="remedies", where="slide 17/21, slide time 14:37",
-                    items=("l59-clip-value", "l59-clip-norm")),
+                    items=("l59-clip-value", "l59-clip-value-code", "l59-clip-norm", "l59-clip-norm-code")),
         ))
