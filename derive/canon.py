@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from .errors import NotSupported
 from .terms.base import Term, canon_of
 from .graph import Graph, NodeRef, View
+from .ir import jacobian_structure
 
 __all__ = ["Canon", "Poly", "count_paths"]
 
@@ -56,6 +57,7 @@ class Canon:
     _ids: dict = field(default_factory=dict)
     _concat: dict = field(default_factory=dict)
     _from: dict = field(default_factory=dict)
+    _diag: dict = field(default_factory=dict)
 
     # -- hash-consed words: a word is (everything but its last edge, its last edge) -------------
     def snoc(self, w: int, edge: "tuple[NodeRef, NodeRef]") -> int:
@@ -176,8 +178,67 @@ class Canon:
 
     def difference(self, a: Term, b: Term, limit: int = 3) -> "list[str]":
         """Human-readable words that differ between a and b (empty when equal)."""
+        return self.compare(a, b, limit)[0]
+
+    def compare(self, a: Term, b: Term, limit: int = 3) -> "tuple[list[str], str]":
+        """(the words that differ, empty when equal; how equality was decided).
+
+        Words are compared as they stand; when they differ, once more with
+        adjacent *diagonal* one-step Jacobians allowed to commute (diagonal
+        for every value and size, read off the cell's equations by
+        `derive.ir.jacobian_structure`: diag(σ'(a_j)), the diag(w) of an
+        IndRNN cell).  Non-diagonal Jacobians never commute.
+        """
         pa, pb = self.of(a), self.of(b)
         diff = pa.add(pb, -1)
+        if not diff:
+            return [], "canonical path sums agree"
+        commuting = self._commuted(pa) == self._commuted(pb)
+        if commuting:
+            names = sorted({f"∂{v.name}/∂{p.name}" for w in diff for v, p in self.edges(w) if self.diagonal((v, p))})
+            return [], ("canonical path sums agree once diagonal one-step Jacobians commute "
+                        f"({', '.join(names)}: diagonal by the cell's equations)")
+        return self._describe_diff(pa, pb, diff, limit), ""
+
+    # -- diagonal letters commute ----------------------------------------------------
+    def diagonal(self, edge: "tuple[NodeRef, NodeRef]") -> bool:
+        """The atomic Jacobian ∂v/∂p is diagonal for every value and size (by the cell's equations)."""
+        hit = self._diag.get(edge)
+        if hit is None:
+            v, p = edge
+            info, pinfo = self.graph.nodes[v], self.graph.nodes[p]
+            hit = False
+            if info.kind == "node" and info.expr is not None and tuple(info.shape) == tuple(pinfo.shape):
+                kinds = {jacobian_structure(info.expr, k) for k, src in info.inputs if src == p}
+                hit = kinds == {"diag"} or kinds == {"diag", "zero"}
+            self._diag[edge] = hit
+        return hit
+
+    def _normal(self, w: int) -> tuple:
+        """The word with each maximal run of diagonal letters sorted: equal iff equal up to commuting them."""
+        out, run = [], []
+        for e in self.edges(w):
+            if self.diagonal(e):
+                run.append(e)
+                continue
+            out.extend(sorted(run, key=_edge_key))
+            run = []
+            out.append(e)
+        out.extend(sorted(run, key=_edge_key))
+        return tuple(out)
+
+    def _commuted(self, p: Poly) -> dict:
+        acc: dict = {}
+        for w, c in p.items():
+            k = self._normal(w)
+            v = acc.get(k, 0) + c
+            if v:
+                acc[k] = v
+            else:
+                acc.pop(k, None)
+        return acc
+
+    def _describe_diff(self, pa: Poly, pb: Poly, diff: Poly, limit: int) -> "list[str]":
         out = []
         for w, c in sorted(diff.items(), key=lambda wc: (len(self.edges(wc[0])), self.describe(wc[0]))):
             side = "left" if c > 0 else "right"
@@ -186,6 +247,10 @@ class Canon:
             if len(out) >= limit:
                 break
         return out
+
+
+def _edge_key(e):
+    return tuple((r.name, -1 if r.t is None else r.t) for r in e)
 
 
 def count_paths(graph: Graph, f: NodeRef, x: NodeRef) -> int:

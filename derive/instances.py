@@ -22,6 +22,17 @@ every step, whatever the cell:
 
 `alive` returns an `AliveInstance` that records the gain and the measured
 norm, so a report can say how alive the instance really was.
+
+`adversarial` builds the instances a *bound* must survive, for any cell and
+again by the cell's structure (never by parameter names): pinned (σ' = γ, the
+recurrent matrices γ‖R‖ = target), non-normal (a scaled identity plus a strong
+upper-triangular coupling), nilpotent (R = c u vᵀ with vᵀu = 0, so R² = 0 while
+the Jacobian products, with σ' varying between units, are not 0), saturated
+(pre-activations far out on the flat tails, σ' ≈ 0), and, for gated cells,
+every gate near 1 or near 0.  `search` looks for a counterexample to a
+ratio lhs/rhs ≤ 1: random restarts over those recipes and seeds, each followed
+by a local maximisation of the ratio (a seeded random-direction hill climb on
+the recurrent matrices and the inputs); it reports how hard it looked.
 """
 
 from __future__ import annotations
@@ -34,7 +45,8 @@ from . import ir
 from .errors import InvalidValue
 from .graph import Graph, NodeRef, unroll
 
-__all__ = ["AliveInstance", "alive", "recurrent_matrices", "pinned_biases", "one_step_norm"]
+__all__ = ["AliveInstance", "alive", "recurrent_matrices", "pinned_biases", "one_step_norm", "gates",
+           "ADVERSARIAL", "adversarial", "Search", "search", "search_bound"]
 
 _PROBE_T = 6
 MAX_GAIN = 6.0  # above it the states saturate (a GRU at n = 2 reaches norm 1 only at gain ~16, with tanh saturated)
@@ -232,3 +244,189 @@ def alive(graph: Graph, seed: int = 0, target: float = 1.0) -> AliveInstance:
         if graph.nodes[ref].kind == "param":
             values[ref] = np.array(params[ref.name], dtype=np.float64)
     return AliveInstance(values, seed, gain, norm)
+
+
+# ---------------------------------------------------------------------------
+# Adversarial instances for bounds, and a counterexample search (issue 14, item 6b).
+# ---------------------------------------------------------------------------
+ADVERSARIAL = ("pinned", "nonnormal", "nilpotent", "saturated", "gates_open", "gates_closed")
+GATE_BIAS = 5.0      # σ(±5) = 0.993 / 0.007: a gate near 1 or near 0
+SATURATION = 6.0     # pre-activations this far from σ''s peak: σ' ≈ 0 on the logistic and tanh
+
+
+def gates(cell) -> "list[str]":
+    """Nodes that are gates, read from the equations: a logistic output that multiplies
+    something element-wise in another equation (f_t ⊙ s_{t−1}, u_t ⊙ h~_t, o_t ⊙ tanh(s_t))."""
+    logistic = [name for name, e in cell.equations.items() if isinstance(e, ir.Apply) and e.act.name == "logistic"]
+    out = []
+    for name in logistic:
+        for other, expr in cell.equations.items():
+            if other != name and any(isinstance(e, (ir.Hadamard, ir.OneMinus)) and
+                                     any(isinstance(c, ir.Sym) and c.name == name for c in _walk(e))
+                                     for e in _walk(expr)):
+                out.append(name)
+                break
+    return out
+
+
+def _recurrent_matrix(recipe: str, rng, shape, scale: float) -> np.ndarray:
+    m, n = shape
+    if recipe == "nonnormal" and m == n and m >= 2:
+        return scale * (np.eye(m) + 4.0 * np.triu(np.ones((m, m)), 1))
+    if recipe == "nilpotent" and m == n and m >= 2:
+        u = np.zeros(m)
+        v = np.zeros(m)
+        u[0], u[1], v[0], v[1] = 1.0, -1.0, 1.0, 1.0   # u v^T = [[1, 1], [-1, -1]], v^T u = 0: R^2 = 0
+        return scale * np.outer(u, v)
+    return scale * _orthogonal(rng, shape)
+
+
+def adversarial(graph: Graph, recipe: str, seed: int = 0, target: float = 1.0) -> "AliveInstance | None":
+    """An instance of ``graph`` built by ``recipe`` (one of `ADVERSARIAL`); None when it does not apply
+    (a nilpotent matrix needs d >= 2, a gate recipe needs gates, a non-finite γ has no pin)."""
+    from .bounds.supremum import gamma as _gamma_of
+
+    if recipe not in ADVERSARIAL:
+        raise InvalidValue(f"adversarial recipe {recipe!r}: expected one of {', '.join(ADVERSARIAL)}")
+    if not graph.dims and graph.cell.dims:
+        raise InvalidValue("an adversarial instance needs concrete sizes, e.g. dims={'d': 2}")
+    cell = graph.cell
+    rec, pins, gated = set(recurrent_matrices(cell)), pinned_biases(cell), set(gates(cell))
+    if recipe in ("gates_open", "gates_closed") and not gated:
+        return None
+    square = [r for r in graph.nodes if r.name in rec and len(graph.nodes[r].shape) == 2
+              and graph.nodes[r].shape[0] == graph.nodes[r].shape[1]]
+    if recipe in ("nonnormal", "nilpotent") and not any(graph.nodes[r].shape[0] >= 2 for r in square):
+        return None
+    acts = {act.name for _, _, _, act in pins}
+    try:
+        gam = max(float(_gamma_of(a).value) for a in acts) if acts else 1.0
+    except Exception as exc:  # noqa: BLE001 - an activation whose γ cannot be found: no adversarial instance
+        raise InvalidValue(f"cell {cell.name!r}: γ of its activations cannot be found ({exc})") from None
+    if not np.isfinite(gam) or gam <= 0:
+        return None
+    rng = np.random.default_rng(seed + 7919)
+    values = _base(graph, seed, 1.0, set(), {})
+    for ref, info in graph.nodes.items():
+        if info.kind == "param" and ref.name in rec and len(info.shape) == 2:
+            values[ref] = _recurrent_matrix(recipe, rng, tuple(info.shape), target / gam)
+    values.update({NodeRef(b): v for b, v in _center(graph, values, pins).items()})
+    for owner, b, pre, act in pins:
+        ref = NodeRef(b)
+        if recipe == "saturated":
+            values[ref] = values[ref] + SATURATION
+        elif recipe in ("gates_open", "gates_closed") and owner in gated:
+            values[ref] = values[ref] + (GATE_BIAS if recipe == "gates_open" else -GATE_BIAS)
+    return AliveInstance(values, seed, target / gam, float("nan"), recipe)
+
+
+@dataclass
+class Search:
+    """The outcome of a counterexample search for ratio ≤ 1: the largest ratio found and where."""
+
+    ratio: float
+    instance: "AliveInstance | None"
+    recipe: str
+    restarts: int
+    evaluations: int
+
+    @property
+    def found(self) -> bool:
+        return self.ratio > 1.0 + 1e-9
+
+    def describe(self) -> str:
+        how = (f"after a counterexample search ({self.restarts} restarts over random and adversarial instances, "
+               f"{self.evaluations} evaluations with local maximisation of the ratio)")
+        if self.found:
+            return f"counterexample {how}: ratio {self.ratio:.6g} > 1 on the {self.recipe} instance seed " \
+                   f"{self.instance.seed if self.instance else '?'}"
+        return f"largest ratio {self.ratio:.6g} <= 1 {how}"
+
+
+def search(graph: Graph, sides, *, seeds=(0, 1, 2), recipes=("random",) + ADVERSARIAL, targets=(0.5, 1.0, 1.5),
+           steps: int = 40, view=None) -> Search:
+    """Maximise lhs / rhs, ``sides(evaluator) -> (lhs, rhs)`` of a bound lhs ≤ rhs, over instances of ``graph``.
+
+    rhs = 0 < lhs is an infinite ratio (‖W_h²‖ = 0 for a nilpotent W_h while
+    ‖∂h_3/∂h_1‖ > 0, issue 14); a non-finite side is skipped.
+
+    Restarts: every recipe × seed × target (``random``: `Instance.random`);
+    the best few starts are then climbed: ``steps`` seeded random perturbations
+    of the recurrent matrices and inputs, kept when the ratio grows, the step
+    size doubled on success and halved on failure.  A non-finite ratio is
+    skipped (not a counterexample).  Deterministic for fixed arguments.
+    """
+    from .numeric import Evaluator, Instance
+
+    def value(values) -> float:
+        try:
+            with np.errstate(all="ignore"):
+                lhs, rhs = (float(v) for v in sides(Evaluator(graph, Instance(values), view)))
+        except (ArithmeticError, ValueError):
+            return float("-inf")
+        if not (np.isfinite(lhs) and np.isfinite(rhs)):
+            return float("-inf")  # an overflow is not a counterexample
+        if rhs <= 0.0:
+            return float("inf") if lhs > 1e-12 else (1.0 if lhs >= rhs else 0.0)
+        return lhs / rhs
+
+    starts, evaluations = [], 0
+    for recipe in recipes:
+        for seed in seeds:
+            for target in (targets if recipe != "random" else (None,)):
+                inst = Instance.random(graph, seed) if recipe == "random" else adversarial(graph, recipe, seed, target)
+                if inst is None:
+                    continue
+                r = value(inst.values)
+                evaluations += 1
+                starts.append((r, recipe, seed, dict(inst.values)))
+    if not starts:
+        return Search(float("-inf"), None, "none", 0, 0)
+    starts.sort(key=lambda x: -x[0])
+    rec = set(recurrent_matrices(graph.cell))
+    movable = [r for r, i in graph.nodes.items() if (i.kind == "param" and r.name in rec) or i.kind == "input"]
+    best = starts[0]
+    for r0, recipe, seed, values in starts[:3]:
+        rng = np.random.default_rng(seed + 104729)
+        cur, step = r0, 0.1
+        for _ in range(steps):
+            trial = dict(values)
+            for ref in movable:
+                v = values[ref]
+                trial[ref] = v + step * (np.abs(v).mean() + 0.1) * rng.standard_normal(np.shape(v))
+            r = value(trial)
+            evaluations += 1
+            if r > cur:
+                values, cur, step = trial, r, min(step * 2.0, 1.0)
+            else:
+                step = max(step * 0.5, 1e-3)
+        if cur > best[0]:
+            best = (cur, recipe, seed, values)
+    r, recipe, seed, values = best
+    return Search(r, AliveInstance(values, seed, float("nan"), float("nan"), recipe), recipe, len(starts), evaluations)
+
+
+def search_bound(graph: Graph, pairs, numbers, keep=None, **kwargs) -> "tuple[Search, float, float]":
+    """`search` for a bound stated at several bindings: ``pairs`` the (lhs, rhs) terms of each binding,
+    ``numbers(evaluator)`` their evaluator (`derive.catalog.evaluate._Numbers`); the worst binding counts.
+    Returns the search and both sides at the worst instance found."""
+    view = graph.view(list(keep)) if keep else None
+
+    def sides(ev):
+        nums = numbers(ev)
+        worst = None
+        for lt, rt in pairs:
+            lv, rv = float(nums.value(lt)), float(nums.value(rt))
+            r = lv / rv if rv > 0 else (float("inf") if lv > 1e-12 else 0.0)
+            if worst is None or r > worst[0]:
+                worst = (r, lv, rv)
+        return worst[1], worst[2]
+
+    found = search(graph, sides, view=view, **kwargs)
+    lv = rv = float("nan")
+    if found.instance is not None:
+        from .numeric import Evaluator, Instance
+
+        with np.errstate(all="ignore"):
+            lv, rv = sides(Evaluator(graph, Instance(found.instance.values), view))
+    return found, lv, rv

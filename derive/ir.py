@@ -475,3 +475,45 @@ def jacobian(e: Expr, env: Mapping, key) -> "np.ndarray | None":
 def jacobians(e: Expr, env: Mapping, keys) -> "dict":
     """``jacobian`` for several leaves of one expression."""
     return {k: _dual(e, env, k, {})[1] for k in keys}
+
+
+# -- the structure of a local Jacobian ------------------------------------------------
+#
+# Which one-step Jacobians are diagonal matrices for every value and every size,
+# read off the operations (not off numbers): a leaf is the identity, an
+# element-wise operation of same-shape operands keeps a diagonal Jacobian
+# diagonal (∂σ(a)/∂a = diag(σ'(a)), ∂(w ⊙ s)/∂s = diag(w), as in an IndRNN
+# cell), a matrix product, a softmax or a loss makes it full.  Diagonal
+# Jacobians commute with each other, so the exact check may reorder them
+# (`derive.canon.Canon.difference`).
+
+def jacobian_structure(e: Expr, key) -> str:
+    """"zero", "diag" (diagonal for every value and size) or "full": the structure of ∂e/∂leaf."""
+    return _structure(e, key, {})
+
+
+def _join(a: str, b: str) -> str:
+    if a == "zero":
+        return b
+    if b == "zero":
+        return a
+    return "diag" if a == b == "diag" else "full"
+
+
+def _structure(e: Expr, key, memo: dict) -> str:
+    hit = memo.get(id(e))
+    if hit is not None:
+        return hit
+    if isinstance(e, Sym):
+        out = "diag" if e.key == key else "zero"
+    elif isinstance(e, (Add, Hadamard)):
+        parts = [_structure(c, key, memo) for c in (e.left, e.right)]
+        if isinstance(e, Hadamard) and e.left.shape != e.right.shape:  # a broadcast scalar: not square
+            parts = ["full" if p != "zero" else p for p in parts]
+        out = _join(*parts)
+    elif isinstance(e, (Neg, OneMinus, Apply)):
+        out = _structure(e.x, key, memo)
+    else:  # MatMul, Softmax, NLL and anything new: full unless the leaf is not used
+        out = "zero" if all(_structure(c, key, memo) == "zero" for c in e.children) else "full"
+    memo[id(e)] = out
+    return out

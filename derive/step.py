@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from . import activations
+from . import activations, ir
 from .canon import Canon
 from .errors import NotSupported
 from .graph import Graph, NodeRef, View
@@ -27,7 +27,7 @@ from .numeric import local_jacobians
 from .structure import symbolic_explicit
 from .terms import ALGEBRA, D, Prod, Term, Value
 
-__all__ = ["StepSymbols", "NotLocal", "symbolic_equal", "is_zero", "lower"]
+__all__ = ["StepSymbols", "NotLocal", "symbolic_equal", "is_zero", "lower", "textbook"]
 
 
 class NotLocal(NotSupported):
@@ -39,17 +39,26 @@ class StepSymbols:
 
     ``expand=False`` keeps the step's nodes as symbols of their own (a_τ stays a_τ):
     cheaper, and enough when both sides are written in the same nodes.
+    ``expand="activations"`` replaces only the outputs of activations by what they
+    are (s_τ = σ(a_τ), f_τ = σ(W_f h_{τ−1} + ...)), so a textbook σ' written
+    through the output, s ⊙ (1 − s) or 1 − s ⊙ s, meets SymPy's σ'(a)
+    (σ' = σ(1 − σ), tanh' = 1 − tanh², `derive.activations`).
     """
 
     def __init__(self, graph: Graph, view: View, tau: int, act: "activations.Activation | str | None" = None,
-                 expand: bool = True):
+                 expand: "bool | str" = True):
         self.graph, self.view, self.tau = graph, view, tau
         self.act = activations.get(act) if act is not None else None
         self.local = local_jacobians(graph)
         self.expand: dict = {}
-        for name in graph.cell.nodes if expand else ():
-            lowered = self.local.lowered(name).xreplace(self.expand)
-            self.expand.update(zip(_flat(self.local.env[(name, 0)]), lowered))
+        if expand == "activations":
+            for name in graph.cell.nodes:
+                if isinstance(graph.cell.equations[name], ir.Apply):
+                    self.expand.update(zip(_flat(self.local.env[(name, 0)]), self.local.lowered(name)))
+        else:
+            for name in graph.cell.nodes if expand else ():
+                lowered = self.local.lowered(name).xreplace(self.expand)
+                self.expand.update(zip(_flat(self.local.env[(name, 0)]), lowered))
         self.canon = Canon(graph, view)
 
     def value(self, term) -> sp.Matrix:
@@ -104,6 +113,12 @@ def symbolic_equal(a: sp.Matrix, b: sp.Matrix) -> "tuple[bool, str]":
             if not is_zero(a[r, c] - b[r, c]):
                 return False, f"entry ({r}, {c}): left {a[r, c]}, right {b[r, c]}"
     return True, "equal element by element"
+
+
+def textbook(expr):
+    """σ'(z) written through the output, as the rule table does (σ(z)(1 − σ(z)), 1 − tanh(z)²): for messages."""
+    return expr.replace(lambda e: isinstance(e, activations.ActivationPrime),
+                        lambda e: e.activation.prime(e.args[0], e.activation.function(e.args[0])))
 
 
 def is_zero(expr) -> bool:

@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .terms import Brace, D, Prod, Sum, SumOver, Term, is_algebra
+from .terms import Brace, D, Prod, Sum, SumOver, Term, Zero, is_algebra
 from .canon import Canon
 from .errors import DeriveError, NotSupported
 from .expand import Derivation
 from .graph import Graph
 from .instances import alive
 from .numeric import Evaluator, Instance, unrolled
-from .step import StepSymbols, is_zero, lower
+from .step import StepSymbols, is_zero, lower, textbook
 
 __all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
 
@@ -76,7 +76,7 @@ class Report:
             return "unchecked"
         if not all(r.passed for r in rs):
             return "FAILED"
-        kinds = {"symbolic" if r.method in ("exact", "symbolic") else "numeric" for r in rs}
+        kinds = {"symbolic" if r.method in ("exact", "symbolic", "label") else "numeric" for r in rs}
         return " and ".join(sorted(kinds, reverse=True))
 
     def extend(self, other: "Report") -> None:
@@ -176,19 +176,135 @@ def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, wh
     a step mixing both has its formulas lowered to the derivatives they equal (`derive.step.lower`)."""
     t0 = time.perf_counter()
     if is_algebra(lhs) and is_algebra(rhs):
-        diff = canon.difference(lhs, rhs)
-        detail = "canonical path sums agree" if not diff else "; ".join(diff)
+        diff, how = canon.compare(lhs, rhs)
+        detail = how if not diff else "; ".join(diff)
         return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0)
-    if isinstance(lhs, D) and not any(isinstance(t, D) for t in rhs.walk()) and _is_local(canon, graph, lhs):
-        return _check_local(canon, der, lhs, rhs, i, where, graph, t0)
+    if isinstance(lhs, D) and not any(isinstance(t, D) for t in rhs.walk()):
+        local = _local_canon(canon, graph, lhs)
+        if local is not None:
+            return _check_local(local, der, lhs, rhs, i, where, graph, t0)
     try:
         a, b = lower(lhs, graph, canon.view), lower(rhs, graph, canon.view)
     except NotSupported as exc:
         return CheckResult(der.id, i, "exact", False, f"cannot check: {exc}", where, time.perf_counter() - t0)
-    diff = canon.difference(a, b)
-    detail = "canonical path sums agree, each formula proved equal to a one-step Jacobian" if not diff \
-        else "; ".join(diff)
+    diff, how = canon.compare(a, b)
+    detail = f"{how}, each formula proved equal to a one-step Jacobian" if not diff else "; ".join(diff)
     return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0)
+
+
+def _local_canon(canon: Canon, graph: Graph, lhs: D) -> "Canon | None":
+    """A Canon in which ∂f/∂x is a local Jacobian (explicit, or total with no path through another
+    kept variable), or None.  ∂s_j/∂a_j with a_j folded in the derivation's view is still local: the
+    check then keeps f and x as variables (a total derivative does not depend on the view)."""
+    f, x = graph.node(lhs.f), graph.node(lhs.x)
+    if lhs.explicit or _is_local(canon, graph, lhs):
+        return canon
+    if x in graph.nodes[f].parents and not (canon.view.is_variable(f) and canon.view.is_variable(x)):
+        keep = tuple(dict.fromkeys(tuple(canon.view.keep) + (f.name, x.name)))
+        wider = Canon(graph, graph.view(list(keep)))
+        if _is_local(wider, graph, lhs):
+            return wider
+    return None
+
+
+# -- underbrace labels ------------------------------------------------------------------
+# "explicit" and "implicit" (CS7015 Lecture 14, Module 14.3: ∂s_4/∂W = ∂⁺s_4/∂W (explicit)
+# + ∂s_4/∂s_3 ∂s_3/∂W (implicit)) say which paths a term holds: an explicit term's paths
+# pass through no other variable of the ordered network, an implicit term's paths each pass
+# through at least one.  Other labels are descriptions and are not checked.
+LABEL_KINDS = ("explicit", "implicit")
+
+
+def _label_kind(label: str) -> "str | None":
+    head = label.strip().lower()
+    for kind in LABEL_KINDS:
+        if head == kind or head.startswith(kind + ":") or head.startswith(kind + " "):
+            return kind
+    return None
+
+
+def _check_labels(canon: Canon, der: Derivation, rhs: Term, i: int, where: str) -> "list[CheckResult]":
+    """One check per distinct "explicit"/"implicit" underbrace of a step: the kinds of paths it holds."""
+    out, seen = [], set()
+    for b in rhs.walk():
+        if not isinstance(b, Brace) or (b.body, b.label) in seen:
+            continue
+        seen.add((b.body, b.label))
+        want = _label_kind(b.label)
+        if want is None:
+            continue
+        t0 = time.perf_counter()
+        kinds = _path_kinds(canon, b.body, {})
+        if kinds is None:
+            out.append(CheckResult(der.id, i, "skipped", True, f"the label {b.label!r} of {b.body} is not checked: "
+                                   "it is not a term of derivatives (write the formula as ∂⁺ to check it)", where))
+            continue
+        ok = kinds == {want}
+        got = "no path at all" if not kinds else " and ".join(sorted(kinds)) + " paths"
+        detail = f"{b.body} labelled {b.label!r}: it holds {got}"
+        out.append(CheckResult(der.id, i, "label", ok, detail, where, time.perf_counter() - t0))
+    return out
+
+
+def _ends(term):
+    """(f, x) of a derivative term, or None when its terms do not share their ends."""
+    if isinstance(term, Brace):
+        return _ends(term.body)
+    if isinstance(term, D):
+        return (term.f, term.x)
+    if isinstance(term, Prod) and term.factors:
+        first, last = _ends(term.factors[0]), _ends(term.factors[-1])
+        return None if first is None or last is None else (first[0], last[1])
+    if isinstance(term, Sum) and term.terms:
+        ends = {_ends(t) for t in term.terms}
+        return ends.pop() if len(ends) == 1 else None
+    return None
+
+
+def _path_kinds(canon: Canon, term: Term, memo: dict) -> "set | None":
+    """The kinds of the paths a term of derivatives holds ({"explicit"}, {"implicit"}, both, or none),
+    without listing them: a product whose factors meet at a variable is implicit."""
+    hit = memo.get(term)
+    if hit is not None or term in memo:
+        return hit
+    term = term.expand_indexed()
+    g, view = canon.graph, canon.view
+    if isinstance(term, Brace):
+        out = _path_kinds(canon, term.body, memo)
+    elif isinstance(term, Zero):
+        out = set()
+    elif isinstance(term, D):
+        f, x = g.node(term.f), g.node(term.x)
+        explicit = canon.explicit(f, x)
+        out = {"explicit"} if explicit else set()
+        if not term.explicit and len(canon.paths(f, x)) > len(explicit):
+            out.add("implicit")
+    elif isinstance(term, Sum):
+        parts = [_path_kinds(canon, t, memo) for t in term.terms]
+        out = None if any(p is None for p in parts) else set().union(*parts)
+    elif isinstance(term, Prod):
+        parts = [_path_kinds(canon, t, memo) for t in term.factors]
+        if any(p is None for p in parts):
+            out = None
+        elif any(not p for p in parts):
+            out = set()
+        else:
+            out = {"explicit"} if all("explicit" in p for p in parts) else set()
+            if any("implicit" in p for p in parts):
+                out.add("implicit")
+            for left, right in zip(term.factors[:-1], term.factors[1:]):
+                ends = _ends(left)
+                if ends is None:
+                    return None
+                meet = g.node(ends[1])
+                if _ends(right) is not None and g.nodes[meet].kind in ("node", "total") and view.is_variable(meet) \
+                        and meet != g.node(ends[0]):
+                    out = {"implicit"}  # every path of the product passes through the variable they meet at
+                    break
+    else:
+        out = None
+    memo[term] = out
+    return out
 
 
 def _is_local(canon: Canon, graph: Graph, lhs: D) -> bool:
@@ -206,7 +322,10 @@ def _check_local(canon: Canon, der: Derivation, lhs: D, rhs: Term, i: int, where
     if not (lhs.explicit or x in canon.view.parents(f)):
         return CheckResult(der.id, i, "symbolic", False, f"{lhs} is not a local Jacobian", where)
     detail = "element by element"
-    for expand in (False, True):  # the step's own symbols first; then with its equations substituted
+    first = None
+    # The step's own symbols first; then with s = σ(a) where the step names s (σ' = σ(1 − σ),
+    # tanh' = 1 − tanh²); then with all its equations substituted.
+    for expand in (False, "activations", True):
         st = StepSymbols(graph, canon.view, f.t, expand=expand)
         try:
             J, R = st.value(D(f, x, True)), st.value(rhs)
@@ -217,10 +336,14 @@ def _check_local(canon: Canon, der: Derivation, lhs: D, rhs: Term, i: int, where
                                f"is {J.shape[0]}x{J.shape[1]}", where, time.perf_counter() - t0)
         bad = next(((r, c) for r in range(J.rows) for c in range(J.cols) if not is_zero(J[r, c] - R[r, c])), None)
         if bad is None:
-            if expand:
+            if expand == "activations":
+                detail += ", with the activations' outputs substituted (σ' written through σ)"
+            elif expand:
                 detail += ", with the step's equations substituted"
             return CheckResult(der.id, i, "symbolic", True, detail, where, time.perf_counter() - t0)
-        if not expand:
+        if expand == "activations" and st.expand:
+            first = (bad, textbook(J[bad]), R[bad])
+        elif first is None:
             first = (bad, J[bad], R[bad])
     (r, c), j, got = first
     return CheckResult(der.id, i, "symbolic", False, f"entry ({r}, {c}): SymPy gives {j}, the formula gives {got}",
@@ -251,9 +374,17 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
             where = f"({bind}{', ' + _fmt(sizes[min(1, len(sizes) - 1)]) if needs_sizes else ''})"
             for i, rhs in enumerate(steps):
                 try:
+                    report.results.extend(_check_labels(canon, der, rhs, i, where))
+                except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check
+                    report.results.append(CheckResult(der.id, i, "label", False,
+                                                      f"cannot check the labels: {type(exc).__name__}: {exc}", where))
+                try:
                     report.results.append(_check_exact(canon, der, lhs, rhs, i, where, g))
                 except DeriveError as exc:
                     report.results.append(CheckResult(der.id, i, "exact", False, f"cannot check: {exc}", where))
+                except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check, never a crash
+                    report.results.append(CheckResult(der.id, i, "exact", False,
+                                                      f"cannot check: {type(exc).__name__}: {exc}", where))
         if not numeric:
             continue
         for size in sizes:

@@ -286,6 +286,18 @@ class Bound(Meaning):
                                 failures.append(((size["d"], -abs(lv - rv) / max(abs(rv), 1e-300), seed, ai),
                                                  Counterexample(
                                     w, _round(lv), _round(rv), None, _round(lv - rv), detail)))
+            if self.quantifier == "all" and not failures and self.rel in ("<=", "<") and cond is None:
+                # issue 14 (6b): a bound holds numerically only after a counterexample search
+                from ..instances import search_bound
+                size = max(cfg.sizes, key=lambda z: z.get("d", 0))
+                found, lv, rv = search_bound(run.graph(cell, T, size), [(lt, rt) for _, lt, rt in inst],
+                                             lambda ev: _Numbers(ev, activations.get(act)), self.keep)
+                w = {"activation": act, "recipe": f"search ({found.recipe})", "sizes": dict(size),
+                     "seed": found.instance.seed if found.instance else 0, "T": T}
+                checks.append(Check("numeric", not found.found, w, found.describe()))
+                if found.found:
+                    failures.append(((size["d"], -math.inf, w["seed"], ai),
+                                     Counterexample(w, _round(lv), _round(rv), None, _round(lv - rv), found.describe())))
         out = _Outcome(checks, sides=sides + (self.rel,))
         if considered == 0:
             raise NotSupported("no instance satisfies the assumption " + " ".join(map(_side_text, self.assume or ())))

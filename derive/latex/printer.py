@@ -192,7 +192,14 @@ class LatexPrinter(_SympyLatexPrinter):
             return super()._print_Sum(s, **kwargs)
         if not s.terms:
             return "0"
-        return " + ".join(self._print(t) for t in s.terms)
+        out = ""
+        for i, t in enumerate(s.terms):
+            neg = _negated(t)  # 1 - s_t, as notes write tanh' = 1 - s_t^2
+            if neg is None:
+                out += (" + " if i else "") + self._print(t)
+            else:
+                out += (" - " if i else "-") + self._print(neg)
+        return out
 
     def _print_Brace(self, b: tm.Brace) -> str:
         return rf"\underbrace{{{self._print(b.body)}}}_{{{self._text(b.label)}}}"
@@ -234,7 +241,7 @@ class LatexPrinter(_SympyLatexPrinter):
         return "-" + self._paren(n.x, (ir.Add, ir.Neg))
 
     def _print_Hadamard(self, h) -> str:  # ir.Hadamard in a cell equation, terms.Hadamard in a formula
-        wrap = (ir.Add, ir.Neg)
+        wrap = (ir.Add, ir.Neg, tm.Sum, tm.SumOver)
         return rf"{self._paren(h.left, wrap)} \odot {self._paren(h.right, wrap)}"
 
     def _print_OneMinus(self, o: ir.OneMinus) -> str:
@@ -492,3 +499,16 @@ class _Rendered(sp.Symbol):
 
     def _latex(self, printer):
         return self.name
+
+
+def _negated(t):
+    """For a summand c·x with a negative number c, the term |c|·x (x alone when c = −1); else None."""
+    if not (isinstance(t, tm.Prod) and len(t.factors) > 1 and isinstance(t.factors[0], tm.Const)):
+        return None
+    c = sp.nsimplify(t.factors[0].value)
+    if not (c.is_number and c.is_negative):
+        return None
+    rest = t.factors[1:]
+    if c == -1:
+        return rest[0] if len(rest) == 1 and not isinstance(rest[0], (tm.Sum, tm.SumOver)) else tm.Prod(rest)
+    return tm.Prod((tm.Const(-c),) + rest)

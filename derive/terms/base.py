@@ -23,7 +23,7 @@ from dataclasses import fields, replace
 import sympy as sp
 
 from ..display import register_renderer, render  # noqa: F401  (register_renderer re-exported)
-from ..errors import NotSupported
+from ..errors import NotSupported, ShapeError
 from ..graph import NodeRef
 from ..indices import as_index, index_symbol
 
@@ -73,6 +73,7 @@ class Term:
     """
 
     _data: tuple = ()
+    _scalar: bool = False   # a number (Const): scales and broadcasts in `sym_mul` / `sym_broadcast`
 
     # -- algebra sugar ------------------------------------------------------------------
     def __mul__(self, other: "Term") -> "Term":
@@ -194,6 +195,41 @@ def symbolic_of(x, ctx):
     if isinstance(x, (int, sp.Basic)) and not isinstance(x, bool) and sp.sympify(x).is_number:
         return sp.Matrix([[x]])
     raise NotSupported(f"no one-step SymPy form for {x!r} ({type(x).__name__}): it is not a term")
+
+
+def is_scalar(x) -> bool:
+    """A number written in a formula (1, 1/4, −1, or a product or sum of them): it scales or
+    broadcasts, as NumPy does with a float, where a 1x1 Jacobian would be a shape error."""
+    if getattr(x, "_scalar", False) or (isinstance(x, (int, float)) and not isinstance(x, bool)):
+        return True
+    if isinstance(x, sp.Basic):
+        return bool(x.is_number)
+    parts = getattr(x, "factors", None)
+    if parts is None and type(x).__name__ == "Sum":
+        parts = x.terms
+    return parts is not None and len(parts) > 0 and all(is_scalar(p) for p in parts)
+
+
+def sym_mul(a, b, a_scalar: bool, b_scalar: bool):
+    """The one-step SymPy product of two operands; a number scales the other side."""
+    if a_scalar and a.shape == (1, 1) and b.shape != (1, 1):
+        return a[0, 0] * b
+    if b_scalar and b.shape == (1, 1) and a.shape != (1, 1):
+        return a * b[0, 0]
+    if a.cols != b.rows:
+        raise ShapeError(f"cannot multiply a {a.rows}x{a.cols} matrix by a {b.rows}x{b.cols} matrix")
+    return a * b
+
+
+def sym_broadcast(a, b, a_scalar: bool, b_scalar: bool, what: str):
+    """Two operands of a sum or an element-wise product at one shape: a number is broadcast (1 − s_t)."""
+    if a.shape == b.shape:
+        return a, b
+    if a_scalar and a.shape == (1, 1):
+        return sp.ones(*b.shape) * a[0, 0], b
+    if b_scalar and b.shape == (1, 1):
+        return a, sp.ones(*a.shape) * b[0, 0]
+    raise ShapeError(f"cannot {what} a {a.rows}x{a.cols} and a {b.rows}x{b.cols} matrix")
 
 
 def canon_of(x, ctx):

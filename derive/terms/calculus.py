@@ -18,7 +18,8 @@ import sympy as sp
 from ..errors import InvalidValue, ShapeError
 from ..graph import NodeRef
 from ..indices import as_index, index_symbol
-from .base import OPERATORS, Term, canon_of, expand, numeric_of, sub_time, symbolic_of
+from .base import (OPERATORS, Term, canon_of, expand, is_scalar, numeric_of, sub_time, sym_broadcast, sym_mul,
+                   symbolic_of)
 
 __all__ = ["D", "Zero", "Prod", "Sum", "Brace", "Labelled", "SumOver", "ProdOver",
            "idx", "node", "total", "explicit", "prod", "flat_factors", "flat_terms", "mul", "add"]
@@ -123,10 +124,11 @@ class Prod(Term):
         return out
 
     def symbolic(self, ctx):
-        out = None
+        out, scalar = None, True
         for f in self.factors:
-            v = symbolic_of(f, ctx)
-            out = v if out is None else out * v
+            v, vs = symbolic_of(f, ctx), is_scalar(f)
+            out = v if out is None else sym_mul(out, v, scalar, vs)
+            scalar = scalar and vs
         return out
 
     def canon(self, ctx):
@@ -157,10 +159,15 @@ class Sum(Term):
         return out
 
     def symbolic(self, ctx):
-        out = None
+        out, scalar = None, True
         for t in self.terms:
-            v = symbolic_of(t, ctx)
-            out = v if out is None else out + v
+            v, vs = symbolic_of(t, ctx), is_scalar(t)
+            if out is None:
+                out = v
+            else:
+                a, b = sym_broadcast(out, v, scalar, vs, "add")
+                out = a + b
+            scalar = scalar and vs
         return out
 
     def canon(self, ctx):
@@ -170,7 +177,14 @@ class Sum(Term):
         return out
 
     def __str__(self):
-        return " + ".join(map(str, self.terms))
+        out = ""
+        for i, t in enumerate(self.terms):
+            text = str(t)
+            if text.startswith("-1 "):
+                out += (" - " if i else "-") + text[3:]
+            else:
+                out += (" + " if i else "") + text
+        return out
 
 
 class Labelled(Term):

@@ -24,7 +24,7 @@ from .. import activations
 from ..errors import InvalidValue, NotSupported, ShapeError
 from ..graph import NodeRef
 from ..indices import as_index
-from .base import Term, numeric_of, sub_index, sub_time, symbolic_of
+from .base import Term, is_scalar, numeric_of, sub_index, sub_time, sym_broadcast, symbolic_of
 
 __all__ = ["Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power",
            "Norm", "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text",
@@ -68,9 +68,10 @@ class Value(Term):
 
 @dataclass(frozen=True)
 class Const(Term):
-    """A number, kept exact (1/4)."""
+    """A number, kept exact (1/4); beside a vector it is broadcast (1 − s_t), beside a matrix it scales."""
 
     value: Any
+    _scalar = True
 
     def __post_init__(self):
         v = self.value
@@ -195,15 +196,20 @@ class Hadamard(Term):
         a, b = numeric_of(self.left, ctx), numeric_of(self.right, ctx)
         if a is None or b is None:
             return None
-        if np.shape(a) != np.shape(b):
+        if np.ndim(a) and np.ndim(b) and np.shape(a) != np.shape(b):
             raise ShapeError(f"in {self}: element-wise product of {np.shape(a)} and {np.shape(b)}")
         return a * b
 
     def symbolic(self, ctx):
-        return symbolic_of(self.left, ctx).multiply_elementwise(symbolic_of(self.right, ctx))
+        a, b = sym_broadcast(symbolic_of(self.left, ctx), symbolic_of(self.right, ctx),
+                             is_scalar(self.left), is_scalar(self.right), "multiply element-wise")
+        return a.multiply_elementwise(b)
 
     def __str__(self):
-        return f"({self.left} ⊙ {self.right})"
+        def part(x):
+            return f"({x})" if type(x).__name__ in ("Sum", "SumOver") else str(x)
+
+        return f"({part(self.left)} ⊙ {part(self.right)})"
 
 
 @dataclass(frozen=True)
