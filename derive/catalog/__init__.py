@@ -35,7 +35,9 @@ Meanings (what the engine checks):
 - `Shapes`    the printed dimensions of parameters, imposed on the cell: a
   transposed matrix is a shape error naming both shapes;
 - `JacobianShape`  the printed shape of a Jacobian (∂⁺s_k/∂W ∈ R^{d x d x d});
-- `Computed`  a property computed by a small function (perplexity, clipping rules).
+- `Computed`  a property computed by a small function (perplexity, clipping rules);
+- `Implication`  "if H then C" on seeded and adversarial cases (the lectures' reasoning): the
+  counterexample is a case where H holds and C does not.
 
 The stages, one module each:
 
@@ -58,7 +60,7 @@ from .checks import FAST, AuditConfig, Check, Counterexample
 from .claims import EXPECTED, JUDGED, KINDS, VERDICTS, Claim, Source, load_claims, select_ids
 from .evaluate import Pending, gamma_of
 from .instances import RECIPES
-from .meanings import Bound, Computed, Exact, Identity, JacobianShape, Meaning, Shapes
+from .meanings import Bound, Computed, Exact, Identity, Implication, JacobianShape, Meaning, Shapes
 from .parse import LECTURE_NAMES, NOTATIONS, TIME_STYLE, parse
 from .report import audit_junit, errata_entries, summary_line, errata_latex, format_table, results_to_json, to_json, to_junit
 from .run import collect_derivations, main_audit, main_verify, verify_all
@@ -70,7 +72,7 @@ __all__ = [
     # claims
     "Source", "Claim", "KINDS", "NOTATIONS", "VERDICTS", "JUDGED", "EXPECTED",
     # meanings
-    "Meaning", "Identity", "Bound", "Exact", "Shapes", "JacobianShape", "Computed",
+    "Meaning", "Identity", "Bound", "Exact", "Shapes", "JacobianShape", "Computed", "Implication",
     # formula terms and the parser
     "Value", "Diag", "SigmaPrime", "Sigma", "MatPow", "Norm", "SpectralRadius", "Const", "Gamma", "Lam",
     "DeltaOuter", "Hadamard", "parse", "LECTURE_NAMES", "gamma_of", "Pending",
