@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("audit", help="check every lecture equation as printed; report holds / fails / not checkable")
     a.add_argument("-k", dest="pattern", help="only claims whose id contains PATTERN")
-    a.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    a.add_argument("--format", choices=("table", "json", "junit"), default="table", help="output format")
     a.add_argument("--expected", action="store_true",
                    help="exit 0 when every verdict is the one the catalog expects (the lectures' known errata "
                         "included); without it, exit 1 when any claim fails as printed")

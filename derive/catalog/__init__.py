@@ -4,8 +4,11 @@ A `Claim` is one statement of one lecture (file, equation number or slide, a
 short verbatim quote), the notation it is written in, and its *meaning* in
 the engine's terms.  ``audit(claims)`` checks each claim exactly as printed
 and says whether it **holds** (and how: exactly, symbolically, numerically),
-**fails** (with a small seeded counterexample and a corrected statement that
-is itself checked), is **not checkable** (prose, and why), is **pending** (it
+**holds_simplified** (it fails as stated, but the special case its lecturer
+announced holds), **fails** (the lecture's mathematics is wrong: a small seeded
+counterexample and a corrected statement that is itself checked),
+**transcription** (the transcript garbles the slide: the garbled text fails,
+the reconstruction holds; the evidence is cited), is **not checkable** (prose, and why), is **pending** (it
 needs a module that is not installed) or is an **error** (the claim names a
 symbol its notation does not define, or cannot be parsed; the rest of the
 audit still runs).  ``verify_all`` runs every claim that should hold, every
@@ -32,7 +35,9 @@ Meanings (what the engine checks):
 - `Shapes`    the printed dimensions of parameters, imposed on the cell: a
   transposed matrix is a shape error naming both shapes;
 - `JacobianShape`  the printed shape of a Jacobian (∂⁺s_k/∂W ∈ R^{d x d x d});
-- `Computed`  a property computed by a small function (perplexity, clipping rules).
+- `Computed`  a property computed by a small function (perplexity, clipping rules);
+- `Implication`  "if H then C" on seeded and adversarial cases (the lectures' reasoning): the
+  counterexample is a case where H holds and C does not.
 
 The stages, one module each:
 
@@ -52,12 +57,12 @@ The stages, one module each:
 
 from .audit import AuditReport, ClaimResult, audit, check_claim
 from .checks import FAST, AuditConfig, Check, Counterexample
-from .claims import KINDS, VERDICTS, Claim, Source, load_claims, select_ids
+from .claims import EXPECTED, JUDGED, KINDS, VERDICTS, Claim, Source, load_claims, select_ids
 from .evaluate import Pending, gamma_of
 from .instances import RECIPES
-from .meanings import Bound, Computed, Exact, Identity, JacobianShape, Meaning, Shapes
+from .meanings import Bound, Computed, Exact, Identity, Implication, JacobianShape, Meaning, Shapes
 from .parse import LECTURE_NAMES, NOTATIONS, TIME_STYLE, parse
-from .report import errata_entries, errata_latex, format_table, results_to_json, to_json, to_junit
+from .report import audit_junit, errata_entries, summary_line, errata_latex, format_table, results_to_json, to_json, to_junit
 from .run import collect_derivations, main_audit, main_verify, verify_all
 from .sensitivity import MUTATION_KINDS, mutation_report
 from .terms import (Const, DeltaOuter, Diag, Gamma, Hadamard, Lam, MatPow, Norm, Sigma, SigmaPrime, SpectralRadius,
@@ -65,15 +70,15 @@ from .terms import (Const, DeltaOuter, Diag, Gamma, Hadamard, Lam, MatPow, Norm,
 
 __all__ = [
     # claims
-    "Source", "Claim", "KINDS", "NOTATIONS", "VERDICTS",
+    "Source", "Claim", "KINDS", "NOTATIONS", "VERDICTS", "JUDGED", "EXPECTED",
     # meanings
-    "Meaning", "Identity", "Bound", "Exact", "Shapes", "JacobianShape", "Computed",
+    "Meaning", "Identity", "Bound", "Exact", "Shapes", "JacobianShape", "Computed", "Implication",
     # formula terms and the parser
     "Value", "Diag", "SigmaPrime", "Sigma", "MatPow", "Norm", "SpectralRadius", "Const", "Gamma", "Lam",
     "DeltaOuter", "Hadamard", "parse", "LECTURE_NAMES", "gamma_of", "Pending",
     # audit
     "AuditConfig", "Check", "Counterexample", "ClaimResult", "AuditReport", "audit", "check_claim",
-    "format_table", "to_json", "errata_entries", "errata_latex", "mutation_report",
+    "format_table", "to_json", "audit_junit", "summary_line", "errata_entries", "errata_latex", "mutation_report",
     # verify
     "collect_derivations", "load_claims", "select_ids", "verify_all", "to_junit", "results_to_json",
     "main_audit", "main_verify",

@@ -1,4 +1,15 @@
-"""The audit: every claim as printed -> holds / fails / not checkable / pending / error."""
+"""The audit: every claim as printed -> holds / holds_simplified / fails / transcription / not checkable /
+pending / error.
+
+A claim's checks give holds or fails; its judgement (`Claim.judged`) then tells a failure apart:
+
+- ``transcription``: the printed text fails, the reconstruction (``correction``) holds: the transcript
+  garbled the slide (the evidence is in ``Claim.evidence``);
+- ``holds_simplified``: the printed text fails as stated, and the special case the lecturer announced
+  (``Claim.simplified``, or without one the d = 1 special case of the check) holds.
+
+A judgement the checks do not bear out is not applied: the verdict stays what the checks say.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,10 @@ from typing import Iterable
 from ..errors import DeriveError, UnknownName
 from .checks import AuditConfig, Check, Counterexample, _jsonable, _Outcome, _Run
 from .claims import VERDICTS, Claim, _matches, load_claims
+
+# A correction or an announced special case is good when it holds (a reconstruction may itself be a
+# statement that holds with the simplification its lecture announced).
+GOOD = ("holds", "holds_simplified")
 from .evaluate import _Pending
 
 
@@ -31,13 +46,25 @@ class ClaimResult:
     correction: "ClaimResult | None" = None
     seconds: float = 0.0
     sides: tuple = ()
+    simplified: "ClaimResult | None" = None
+
+    @property
+    def kind(self) -> str:
+        """The kind of verdict: one of `VERDICTS` (holds, holds_simplified, fails, transcription, ...)."""
+        if self.verdict not in VERDICTS:  # pragma: no cover - every verdict is set from VERDICTS
+            raise UnknownName("verdict", self.verdict, VERDICTS)
+        return self.verdict
+
+    @property
+    def evidence(self) -> str:
+        return self.claim.evidence
 
     @property
     def unexpected(self) -> bool:
         """The verdict differs from what the catalog expects (or the correction does not hold)."""
         if self.claim.expected is not None and self.verdict != self.claim.expected:
             return True
-        return self.correction is not None and self.correction.verdict != "holds"
+        return self.correction is not None and self.correction.verdict not in GOOD
 
     def as_dict(self, nested: bool = True) -> dict:
         c = self.claim
@@ -47,10 +74,12 @@ class ClaimResult:
             "statement": c.statement, "meaning": self.meaning, "reading": c.reading,
             "verdict": self.verdict, "how": list(self.how), "special_case": self.special_case,
             "reason": self.reason, "expected": c.expected,
+            "evidence": c.evidence, "judged": c.judged, "transcript": c.transcript,
             "checks": [{"method": k.method, "passed": k.passed, "where": _jsonable(k.where), "detail": k.detail}
                        for k in self.checks],
             "counterexample": self.counterexample.as_dict() if self.counterexample else None,
             "correction": self.correction.as_dict(nested=False) if (nested and self.correction) else None,
+            "simplified": self.simplified.as_dict(nested=False) if (nested and self.simplified) else None,
             "seconds": round(self.seconds, 4),
         }
 
@@ -75,7 +104,7 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         """No claim fails or errs, and every correction holds."""
-        return not any(r.verdict in ("fails", "error") or (r.correction and r.correction.verdict != "holds")
+        return not any(r.verdict in ("fails", "error") or (r.correction and r.correction.verdict not in GOOD)
                        for r in self.results)
 
     @property
@@ -83,6 +112,7 @@ class AuditReport:
         return not any(r.unexpected or r.verdict == "error" for r in self.results)
 
     def summary(self) -> dict:
+        """Counts per verdict kind (every kind of `VERDICTS`, zeros included), the unexpected ids, the time."""
         counts = {v: len(self.by_verdict(v)) for v in VERDICTS}
         return {"claims": len(self.results), **counts,
                 "unexpected": [r.claim.id for r in self.results if r.unexpected],
@@ -95,9 +125,35 @@ def check_claim(claim: Claim, run: "_Run | None" = None) -> ClaimResult:
     t0 = time.perf_counter()
     res = _check(claim, run)
     if claim.correction is not None:
-        res.correction = _check(claim.correction, run)
+        res.correction = check_claim(claim.correction, run)
+        try:
+            claim.check_correction()  # statements built lazily are compared once both are known
+        except DeriveError as exc:
+            res = ClaimResult(claim, "error", reason=f"claim {claim.id} ({claim.source}): {exc}",
+                              correction=res.correction)
+    if claim.simplified is not None:
+        res.simplified = check_claim(claim.simplified, run)
+    _judge(res)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _judge(res: ClaimResult) -> None:
+    """Apply the claim's judgement (transcription, announced simplification) when the checks bear it out."""
+    claim = res.claim
+    if res.verdict != "fails" or claim.judged is None:
+        return
+    if claim.judged == "transcription":
+        if res.correction is not None and res.correction.verdict in GOOD:
+            res.verdict = "transcription"
+        return
+    special = res.simplified
+    if special is not None:
+        if special.verdict == "holds":
+            res.verdict = "holds_simplified"
+            res.special_case = f"holds with the announced simplification: {special.claim.statement}"
+    elif res.special_case:
+        res.verdict = "holds_simplified"
 
 
 def _check(claim: Claim, run: _Run) -> ClaimResult:

@@ -12,7 +12,7 @@ from ..numeric import Instance
 from .evaluate import _gamma
 
 
-RECIPES = ("random", "large", "pinned", "nonnormal", "saturated")
+RECIPES = ("random", "large", "pinned", "nonnormal", "saturated", "no_input")
 
 
 def _instance(g: Graph, recipe: str, seed: int, target: float) -> "Instance | None":
@@ -25,12 +25,22 @@ def _instance(g: Graph, recipe: str, seed: int, target: float) -> "Instance | No
       case where the bound of Module 14.4 is attained;
     - ``nonnormal``: as pinned with W = (target/γ) I + 4 N (N strictly upper triangular):
       spectral radius target/γ but a large norm (d >= 2 only);
-    - ``saturated``: W = (target/γ) I with b = 20: σ' ~ 0 however large W is.
+    - ``saturated``: W = (target/γ) I with b = 20: σ' ~ 0 however large W is;
+    - ``no_input``: as random with every input x_t = 0, so the input term U x_t vanishes: the special
+      case of a slide that leaves U x_t out on purpose (Lecture 105, slide 35/41: "you will have a
+      U x_j here, but that does not matter").
     """
     if recipe not in RECIPES:
         raise UnknownName("instance recipe", recipe, RECIPES)
     if recipe in ("random", "large"):
         return Instance.random(g, seed, scale=0.5 if recipe == "random" else 1.5)
+    if recipe == "no_input":
+        base = Instance.random(g, seed)
+        values = dict(base.values)
+        for ref, info in g.nodes.items():
+            if info.kind == "input":
+                values[ref] = np.zeros(info.shape)
+        return Instance(values, seed)
     base = Instance.random(g, seed)
     act = _state_activation(g.cell)
     if act is None or NodeRef("W") not in g.nodes:

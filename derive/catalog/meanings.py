@@ -65,6 +65,13 @@ class Identity(Meaning):
     order: str = "descending"
     labels: bool = False
     outside: str = "error"
+    recipe: str = "random"
+
+    def __post_init__(self):
+        from .instances import RECIPES
+
+        if self.recipe not in RECIPES:
+            raise UnknownName("instance recipe", self.recipe, RECIPES)
 
     def text(self) -> str:
         return f"{_side_text(self.lhs)} = {_side_text(self.rhs)}"
@@ -93,7 +100,7 @@ class Identity(Meaning):
                 T = _graph_T(binding)
                 if algebra and ai == 0:
                     checks.append(self._exact(run.graph(cell, T), lhs, rhs, binding))
-                if not algebra:
+                if not algebra and self.recipe == "random":  # SymPy's symbols are generic: no special case
                     checks.extend(self._symbolic(run, cell, T, lhs, rhs, binding, act, cfg))
                 for size in cfg.sizes:
                     for seed in cfg.seeds:
@@ -138,8 +145,8 @@ class Identity(Meaning):
     def _numeric(self, run, cell, T, size, seed, lhs, rhs, binding, act):
         t0 = time.perf_counter()
         where = {"binding": dict(binding), "sizes": dict(size), "seed": seed, "T": T, "activation": act,
-                 "recipe": "random"}
-        ev = run.evaluator(cell, T, size, seed, self.keep)
+                 "recipe": self.recipe}
+        ev = run.evaluator(cell, T, size, seed, self.keep, self.recipe)
         nums = _Numbers(ev, activations.get(act))
         try:
             lv, rv = nums.value(lhs), nums.value(rhs)
@@ -536,3 +543,61 @@ class Computed(Meaning):
             return lv, np.asarray(rv, dtype=np.float64) * 1.01 + 0.01, inputs
 
         return [("wrong bound constant", replace(self, fn=wrong))]
+
+
+@dataclass
+class Implication(Meaning):
+    """"if hypothesis then conclusion" (or, without hypothesis, "conclusion"), on the cases ``cases(rng)`` builds.
+
+    The lectures' reasoning is often an implication ("σ is bounded, so σ' is bounded"; "if γλ > 1 the
+    gradient could explode"; "it would vanish only if all the paths vanish").  ``cases(rng)`` returns a
+    list of ``(inputs, hypothesis, conclusion, detail)``: the instance (a dict of named values, shown
+    in a counterexample), whether the hypothesis and the conclusion hold on it (booleans computed by
+    the claim's function from numbers, never from text), and a line naming the values.  The claim
+    holds when every case satisfying the hypothesis satisfies the conclusion; the first that does not
+    is the counterexample.  A hypothesis no case satisfies is reported (`NotSupported`), never vacuously
+    true.  Cases are seeded: ``trials`` calls with ``numpy.random.default_rng(0, 1, ...)``; ``fixed()``
+    (optional) returns the claim's own instances (an adversarial one, the lecture's numbers), checked
+    first, once.
+    """
+
+    hypothesis: str
+    conclusion: str
+    cases: Callable
+    trials: int = 1
+    fixed: "Callable | None" = None
+
+    def text(self) -> str:
+        return f"if {self.hypothesis} then {self.conclusion}" if self.hypothesis else self.conclusion
+
+    def check(self, run: _Run, notation: str) -> _Outcome:
+        checks, cx, considered = [], None, 0
+        batches = ([("fixed", self.fixed)] if self.fixed is not None else []) + \
+            [(seed, lambda seed=seed: self.cases(np.random.default_rng(seed))) for seed in range(self.trials)]
+        for seed, make in batches:
+            t0 = time.perf_counter()
+            for inputs, hyp, concl, detail in make():
+                if not isinstance(hyp, (bool, np.bool_)) or not isinstance(concl, (bool, np.bool_)):
+                    raise InvalidValue(f"an implication's case gives booleans, got {hyp!r} and {concl!r}")
+                if not hyp:
+                    continue
+                considered += 1
+                where = {"seed": seed, **{k: _jsonable(_round(v)) if isinstance(v, (float, np.ndarray)) else v
+                                          for k, v in inputs.items()}}
+                checks.append(Check("numeric", bool(concl), where, detail, time.perf_counter() - t0))
+                if not concl and cx is None:
+                    cx = Counterexample(where, "hypothesis holds" if self.hypothesis else "-",
+                                        "conclusion fails", None, None, detail)
+        if considered == 0:
+            raise NotSupported(f"no case satisfies the hypothesis {self.hypothesis!r}")
+        return _Outcome(checks, cx)
+
+    def mutants(self, notation: str) -> "list[tuple[str, Meaning]]":
+        def negated(rng, fn=self.cases):
+            return [(i, h, not c, d) for i, h, c, d in fn(rng)]
+
+        def negated_fixed(fn=self.fixed):
+            return [(i, h, not c, d) for i, h, c, d in fn()]
+
+        return [("wrong bound constant", replace(self, cases=negated,
+                                                 fixed=negated_fixed if self.fixed is not None else None))]

@@ -10,7 +10,7 @@ from ..verify import CheckResult, Report, verify
 from .audit import ClaimResult, _check, audit
 from .checks import AuditConfig, _Run
 from .claims import Claim, _matches, load_claims
-from .report import format_table, results_to_json, to_json, to_junit
+from .report import audit_junit, format_table, results_to_json, to_json, to_junit
 
 
 def collect_derivations(pattern: "str | None" = None) -> "list":
@@ -40,13 +40,20 @@ def verify_all(pattern: "str | None" = None, *, claims: "list[Claim] | None" = N
     run = _Run(config or AuditConfig())
     for claim in (load_claims() if claims is None else claims):
         todo = []
-        if claim.expected == "holds" and _matches(claim.id, pattern):
-            todo.append(claim)
+        if claim.expected in ("holds", "holds_simplified") and _matches(claim.id, pattern):
+            todo.extend(_what_holds(claim))
         if claim.correction is not None and _matches(claim.correction.id, pattern):
-            todo.append(claim.correction)
+            todo.extend(_what_holds(claim.correction))
         for c in todo:
             results.extend(_as_check_results(_check(c, run)))
     return results
+
+
+def _what_holds(claim: Claim) -> "list[Claim]":
+    """The statements of a claim that must hold: itself, or for an announced simplification its special case."""
+    if claim.judged == "holds_simplified":
+        return [claim.simplified] if claim.simplified is not None else []
+    return [claim]
 
 
 def _groups() -> "list[tuple[str, str]]":
@@ -126,7 +133,7 @@ def main_verify(pattern: "str | None" = None, fmt: str = "text", out=None, *, jo
 
 
 def main_audit(pattern: "str | None" = None, fmt: str = "table", out=None, *, expected: bool = False) -> int:
-    """``derive audit [-k PATTERN] [--format table|json]``.
+    """``derive audit [-k PATTERN] [--format table|json|junit]``.
 
     Exit code: 0 when every selected claim holds (or is not checkable / pending)
     and every correction holds, 1 when any claim fails or errs, 2 for bad usage
@@ -134,11 +141,14 @@ def main_audit(pattern: "str | None" = None, fmt: str = "table", out=None, *, ex
     when every verdict is the one the catalog expects (for CI).
     """
     out = out or sys.stdout
-    if fmt not in ("table", "json"):
-        raise UnknownName("output format", fmt, ("table", "json"))
+    if fmt not in ("table", "json", "junit"):
+        raise UnknownName("output format", fmt, ("table", "json", "junit"))
     claims = load_claims(pattern)
     if not claims:
         raise InvalidValue(f"no claim id matches -k {pattern!r}")
     report = audit(claims)
-    out.write((to_json(report) if fmt == "json" else format_table(report)) + "\n")
+    if fmt == "junit":
+        out.write(audit_junit(report))
+    else:
+        out.write((to_json(report) if fmt == "json" else format_table(report)) + "\n")
     return 0 if (report.as_expected if expected else report.ok) else 1

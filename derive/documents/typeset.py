@@ -35,7 +35,8 @@ PREAMBLE = r"""\usepackage[T1]{fontenc}
 \usepackage{amsmath,amssymb,mathrsfs}
 \usepackage{xcolor}
 \usepackage{graphicx}
-\usepackage{booktabs}
+\usepackage{booktabs,array}
+\usepackage{algpseudocode}
 \usepackage{tikz}
 \definecolor{explicitcolor}{RGB}{0,114,178}
 \definecolor{implicitcolor}{RGB}{213,94,0}
@@ -162,8 +163,8 @@ def _number(x) -> str:
 
     if isinstance(x, (list, tuple, np.ndarray)):
         arr = np.asarray(x, dtype=object).ravel().tolist()
-        shown = ", ".join(_number(v) for v in arr[:4])
-        return "(" + shown + (r", \dots" if len(arr) > 4 else "") + ")"
+        shown = r",\allowbreak ".join(_number(v) for v in arr[:4])
+        return "(" + shown + (r",\allowbreak \dots" if len(arr) > 4 else "") + ")"
     if isinstance(x, bool):
         return r"\text{" + ("true" if x else "false") + "}"
     if isinstance(x, (int, np.integer)):
@@ -206,11 +207,11 @@ def counterexample_table(cx, entry_note: str = "") -> str:
         if key not in inst:
             continue
         val = inst[key]
-        name = _KEYS.get(key) or text.escape(key)
+        name = _KEYS.get(key) or text.escape(str(key).replace("_", " "))
         if isinstance(val, dict):
             shown = ", ".join(f"${_symbol(k)} = {_number(v)}$" for k, v in val.items())
         elif isinstance(val, str):
-            shown = text.escape(val)
+            shown = text.prose(val)
         else:
             shown = f"${_number(val)}$"
         rows.append(f"{name} & {shown}")
@@ -231,7 +232,8 @@ def counterexample_table(cx, entry_note: str = "") -> str:
         rows.append(f"as printed{where} & {side(cx.lhs)}")
         rows.append(f"true value{where} & {side(cx.rhs)}")
     body = " \\\\\n".join(rows)
-    return ("{\\small\\begin{tabular}{@{}ll@{}}\\toprule\n" + body + " \\\\\n\\bottomrule\\end{tabular}}")
+    return ("{\\small\\begin{tabular}{@{}l>{\\raggedright\\arraybackslash}p{0.55\\linewidth}@{}}\\toprule\n" + body
+            + " \\\\\n\\bottomrule\\end{tabular}}")
 
 
 def _erratum_parts(result, notation: str):
@@ -270,7 +272,7 @@ def claim_piece(result, notation: str) -> Piece:
     shown_result = result
     label = None
     if verdict in ("fails", "transcription"):
-        if corr is not None and corr.verdict == "holds":
+        if corr is not None and corr.verdict in ("holds", "holds_simplified"):
             shown_result = corr
         else:
             problem = (f"claim {claim.id}: the lecture's equation fails and no verified correction could be "
@@ -282,10 +284,16 @@ def claim_piece(result, notation: str) -> Piece:
     if eq is None:
         eq = r"\text{" + text.prose(shown_result.claim.statement) + "}"
     mark = _mark(verdict, label)
-    notes = [rf"\begin{{equation*}}\fit{{$\displaystyle {_colour(eq)}$}}\tag*{{{mark}}}\end{{equation*}}"]
-    slide = [rf"{{\large\[\fit{{$\displaystyle {_colour(eq)}$}}\]}}" + "\n" + rf"\hfill{mark}"]
-    if verdict == "holds_simplified" and (getattr(claim, "evidence", "") or result.special_case):
-        note = text.prose(_sentence(getattr(claim, "evidence", "") or result.special_case))
+    if eq.lstrip().startswith(r"\begin{algorithmic}"):  # pseudo-code (derive.terms.Code): a text block
+        block = r"\begin{minipage}{0.7\linewidth}" + eq + r"\end{minipage}"
+        notes = [r"\par\medskip\noindent\hfill" + block + rf"\hfill{mark}\par\medskip"]
+        slide = [r"\begin{center}\fit{" + block + "}\\end{center}" + "\n" + rf"\hfill{mark}"]
+    else:
+        notes = [rf"\begin{{equation*}}\fit{{$\displaystyle {_colour(eq)}$}}\tag*{{{mark}}}\end{{equation*}}"]
+        slide = [rf"{{\large\[\fit{{$\displaystyle {_colour(eq)}$}}\]}}" + "\n" + rf"\hfill{mark}"]
+    said = shown_result.claim if shown_result.verdict == "holds_simplified" else claim
+    if shown_result.verdict == "holds_simplified" and (getattr(said, "evidence", "") or shown_result.special_case):
+        note = text.prose(_sentence(getattr(said, "evidence", "") or shown_result.special_case))
         notes.append(rf"\noindent{{\small As the lecturer says: {note}}}")
         slide.append(rf"{{\footnotesize As the lecturer says: {note}}}")
     erratum = verdict in ("fails", "transcription")
@@ -304,7 +312,7 @@ def claim_piece(result, notation: str) -> Piece:
         frames.append(r"\setlength{\fitheight}{0.3\textheight}" + rf"{{\small\textbf{{{head}}}: {what}}}" + "\n" + (shown if printed else rf"{{\small {shown}}}")
                       + "\n" + r"\begin{columns}[T]\begin{column}{0.5\textwidth}\footnotesize " + why
                       + r"\end{column}\begin{column}{0.45\textwidth}" + (r"\fit{" + detail + "}" if detail.startswith("{\\small\\begin{tabular}") else detail) + r"\end{column}\end{columns}")
-    fragment = rf"\[ {eq} \]" + "\n"  # equations/<id>.tex: the equation alone, for a course's own documents
+    fragment = (eq if eq.lstrip().startswith(r"\begin{algorithmic}") else rf"\[ {eq} \]") + "\n"  # equations/<id>.tex: the equation alone, for a course's own documents
     return Piece(claim.id, "claim", verdict, where, "\n".join(notes) + "\n", frames, fragment, erratum, problem)
 
 

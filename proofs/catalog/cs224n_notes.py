@@ -98,6 +98,9 @@ def claims() -> "list[Claim]":
                  GAPS, activations=BOTH),
         expected="fails",
         reading="W_h^{(i-j)} is the matrix power; pulling W_h out of the product commutes d x d matrices",
+        evidence="the notes state it for vectors h^{(t)} and the matrix W_h (bold on the page, with diag(σ'(...)) "
+                 "a d x d matrix); the remark after it, 'now if it is a number less than one', treats W_h as a "
+                 "number only afterwards, as an intuition, not as an announced restriction to d = 1",
         correction=Claim("cs224n-power:corrected", src("gradient of J^{(i)} w.r.t. h^{(j)}"), NOTATION, corrected,
                          expected="holds")))
     out.append(Claim(
@@ -113,6 +116,8 @@ def claims() -> "list[Claim]":
         Exact(lambda: 1 / gamma_of("logistic"), sp.Integer(1), "1/γ for σ = logistic sigmoid"), expected="fails",
         reading="the bound on the largest eigenvalue in Pascanu et al.'s condition is 1/γ; for the logistic "
                 "sigmoid γ = 1/4, so the bound is 4 (it is 1 for tanh)",
+        evidence="Pascanu et al. (2013), sec. 3.1 (cited by seeds/000): λ₁ < 1/γ with γ = 1/4 for the sigmoid and "
+                 "γ = 1 for tanh; the notes' own sigmoid h^{(t)} = σ(...) has γ = 1/4 (seeds/001 slide 36/41)",
         correction=Claim("cs224n-pascanu-sigmoid:corrected", src("Pascanu et al. remark"), NOTATION,
                          Exact(lambda: 1 / gamma_of("logistic"), sp.Integer(4), "1/γ for σ = logistic sigmoid"),
                          expected="holds",
@@ -129,6 +134,9 @@ def claims() -> "list[Claim]":
         reading="'will shrink exponentially' read as the finite-step bound with rate ρ(W_h) (tanh, γ = 1).  "
                 "The eigenvalues do not bound ||W_h^m|| for a non-normal W_h; Pascanu et al.'s sufficient "
                 "condition uses the largest singular value",
+        evidence="Pascanu et al. (2013), sec. 3.1: 'it is sufficient for λ₁ < 1/γ, where λ₁ is the largest "
+                 "singular value of W_rec'; the notes say 'largest eigenvalue', and 'Here the bound is 1' "
+                 "(tanh's 1/γ); the counterexample is non-normal (ρ < 1, ||W_h|| > 1)",
         correction=Claim(
             "cs224n-pascanu-eigen:corrected", src("Pascanu et al. (2013), with the largest singular value"), NOTATION,
             Bound("||dJ^{(i)}(theta)/dh^{(j)}||", "<=", "||dJ^{(i)}(theta)/dh^{(i)}|| (gamma ||W_h||)^{i-j}", rnn,
@@ -140,14 +148,21 @@ def claims() -> "list[Claim]":
         Bound("||dh^{(t)}/dh^{(0)}||", ">=", "1", rnn, [{"t": t, "T": 6} for t in (1, 3, 6)],
               recipes=("random", "pinned", "saturated"), targets=(1.5,), assume=("rho(W_h)", ">", "1")),
         expected="fails",
-        reading="read as 'largest eigenvalue > 1 implies the gradient grows'.  Pascanu et al. show ρ > 1/γ is "
-                "only *necessary* for explosion: saturated units (σ' ~ 0) make the gradient vanish whatever W_h is",
+        reading="read as 'largest eigenvalue > 1 implies the gradient grows' (tanh, γ = 1).  Pascanu et al. show "
+                "λ₁ > 1/γ (largest singular value) is only *necessary* for explosion: saturated units (σ' ~ 0) "
+                "make the gradient vanish whatever W_h is.  The correction is that necessary condition, in "
+                "its contrapositive form: without it the gradient cannot grow",
+        evidence="Pascanu et al. (2013), sec. 3.1: 'it is necessary for the largest singular value to be larger "
+                 "than 1/γ' for exploding gradients; the notes' 'a similar proof' claims more, with the "
+                 "eigenvalue; on the saturated instance ρ(W_h) = 1.5 and ||∂h^{(t)}/∂h^{(0)}|| ~ 0",
         correction=Claim(
-            "cs224n-explode-eigen:corrected", src("Pascanu et al. (2013): necessary, not sufficient"), NOTATION,
-            Bound("||dh^{(t)}/dh^{(0)}||", ">=", "1", rnn, [{"t": t, "T": 6} for t in (1, 3, 6)],
-                  recipes=("random", "pinned", "saturated"), targets=(1.5,), assume=("rho(W_h)", ">", "1"),
-                  quantifier="exists"),
-            statement="for some W_h with ρ(W_h) > 1 the gradient grows (not for all)", expected="holds")))
+            "cs224n-explode-eigen:corrected", src("Pascanu et al. (2013): λ₁ > 1/γ is necessary for explosion"),
+            NOTATION,
+            Bound("||dh^{(t)}/dh^{(0)}||", "<=", "1", rnn, [{"t": t, "T": 6} for t in (1, 3, 6)],
+                  recipes=("random", "large", "pinned", "saturated"), targets=(0.5, 0.9, 1.0),
+                  assume=("gamma ||W_h||", "<=", "1")),
+            statement="if γ||W_h||_2 <= 1 then ||∂h^{(t)}/∂h^{(0)}|| <= 1: the gradient can grow only when the "
+                      "largest singular value exceeds 1/γ (necessary, not sufficient)", expected="holds")))
     out.append(Claim(
         "cs224n-wh-number", src("'Notice the W_h factor'", "if it is a number less than one, since it is raised to "
                                                           "the power (i - j) the resulting gradient becomes very less"),

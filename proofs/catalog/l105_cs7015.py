@@ -145,6 +145,10 @@ def claims() -> "list[Claim]":
         expected="fails",
         reading="∂⁺ as in l105-recap-s4; the range k = 0..t-1 is as printed: it drops the direct term k = t "
                 "(∂⁺s_t/∂W) and adds k = 0, which is zero (s_0 is a constant)",
+        evidence="the same slide in seeds/002 (Module 14.3, 'Finally we have') prints Σ_{k=1}^{t}; here both "
+                 "limits differ (0 and t-1), a consistent change a garbled transcription does not make (it loses "
+                 "symbols, as the '+' of ∂⁺ on this slide), so it is judged the slide the video shows; the "
+                 "lecturer's words (00:27) 's_k could also be the first time step' do not settle k = 0 or 1",
         correction=Claim(
             "l105-recap-Lt:corrected", src("slide 32/41, as in seeds/002 Module 14.3"), NOTATION,
             Identity("dL_t(theta)/dW", "dL_t(theta)/ds_t sum_{k=1}^{t} ds_t/ds_k d+s_k/dW", rnn,
@@ -160,21 +164,32 @@ def claims() -> "list[Claim]":
         reading="Π read in the order of the expanded product on its left: the factor of the largest j leftmost"))
     out.append(Claim(
         "l105-product-ascending", src("slide 34/41", "= Π_{j=k}^{t-1} ∂s_{j+1}/∂s_j"), NOTATION,
-        Identity("ds_t/ds_k", "prod_{j=k}^{t-1} ds_{j+1}/ds_j", rnn, PAIRS, order="ascending"),
-        expected="fails",
-        reading="the other reading of the same Π: factors in increasing j, left to right (∂s_{k+1}/∂s_k first); "
-                "the order is not printed, so the audit checks both",
-        correction=Claim(
-            "l105-product-ascending:corrected", src("slide 34/41"), NOTATION,
-            Identity("ds_t/ds_k", "prod_{j=k}^{t-1} ds_{j+1}/ds_j", rnn, PAIRS), expected="holds")))
+        Identity("ds_t/ds_k", "prod_{j=k}^{t-1} ds_{j+1}/ds_j", rnn, PAIRS),
+        expected="holds",
+        reading="the same Π as l105-product, read the same way: the slide writes it as '= Π' right after the "
+                "expanded product ∂s_t/∂s_{t-1} ∂s_{t-1}/∂s_{t-2} ... ∂s_{k+1}/∂s_k, which fixes the order of "
+                "its factors (largest j leftmost), as the identical Π of seeds/002 (l14-14.4-product), the Π of "
+                "seeds/000 eq. (15) and seeds/003 are read.  Factors in increasing j would hold for d = 1 only "
+                "(tests/test_catalog.py checks that); that order is nowhere printed, so it is not the lecture's",
+        evidence="slide 34/41: '∂s_t/∂s_k = ∂s_t/∂s_{t-1} ∂s_{t-1}/∂s_{t-2} ... ∂s_{k+1}/∂s_k = Π_{j=k}^{t-1} "
+                 "∂s_{j+1}/∂s_j'; spoken (00:27): 'I have just replace this as a product and written it more "
+                 "compactly'"))
 
     out.append(Claim(
         "l105-aj", src("slide 35/41", "a_j = W s_{j-1} + b"), NOTATION,
         Identity("a_j", "W s_{j-1} + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]),
-        kind="definition", expected="fails",
-        reading="the input term is omitted on purpose: 'you will have a U x_j here, but that does not matter "
-                "because you are taking the derivative with respect to s_{j-1}' -- true for ∂a_j/∂s_{j-1} "
-                "(l105-ds-ds), not for a_j itself",
+        kind="definition", expected="holds_simplified", judged="holds_simplified",
+        reading="the input term is omitted on purpose, as the lecturer says: U x_j is constant in s_{j-1}, so it "
+                "plays no part in ∂a_j/∂s_{j-1} = W (l105-ds-ds).  As an equation for a_j it holds where the "
+                "input term vanishes (x_j = 0, the special case checked); in general a_j = W s_{j-1} + U x_j + b",
+        evidence="spoken (01:33-02:44): 'You are right, but it does not matter because you will have U x and "
+                 "then you are taking the derivative with respect to s_{j-1} ... you will have a U x_j here, "
+                 "right but that does not matter because you are taking a derivative with respect to s_j so, "
+                 "that is a constant'",
+        simplified=Claim(
+            "l105-aj:simplified", src("slide 35/41, with the input term dropped as announced"), NOTATION,
+            Identity("a_j", "W s_{j-1} + b", rnn, [{"j": j, "T": 3} for j in (1, 3)], recipe="no_input"),
+            statement="a_j = W s_{j-1} + b when U x_j = 0 (every x_j = 0)", kind="definition", expected="holds"),
         correction=Claim(
             "l105-aj:corrected", src("slide 35/41, with Module 14.2's s_i = σ(U x_i + W s_{i-1} + b)"), NOTATION,
             Identity("a_j", "W s_{j-1} + U x_j + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]), kind="definition",

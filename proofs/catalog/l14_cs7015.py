@@ -89,6 +89,8 @@ def claims() -> "list[Claim]":
         Shapes(rnn_shaped, {"U": ("n", "d")}), kind="definition", expected="fails",
         reading="transposed with respect to the slide's own s_i = σ(U x_i + ...) with x ∈ R^n, s ∈ R^d "
                 "(it would fit the row-vector convention x_i^T U)",
+        evidence="the same slide prints x_i ∈ R^n and s_i ∈ R^d, and Module 14.2 prints s_i = σ(Ux_i + Ws_{i-1} "
+                 "+ b): U x_i needs U ∈ R^{d×n}; the row-vector convention is used nowhere in the lecture",
         correction=Claim("l14-14.3-dims-U:corrected", src("Module 14.3"), NOTATION,
                          Shapes(rnn_shaped, {"U": ("d", "n")}), kind="definition", expected="holds",
                          display=display("l14-14.3-dims-U:corrected")),
@@ -97,6 +99,8 @@ def claims() -> "list[Claim]":
         "l14-14.3-dims-V", src("Module 14.3", "y_i ∈ R^k ... V ∈ R^{d×k}"), NOTATION,
         Shapes(rnn_shaped, {"V": ("d", "k")}), kind="definition", expected="fails",
         reading="transposed with respect to y_i = O(V s_i + c) with s ∈ R^d, y ∈ R^k",
+        evidence="the same slide prints s_i ∈ R^d and y_i ∈ R^k, and Module 14.2 prints y_i = O(Vs_i + c): V s_i "
+                 "needs V ∈ R^{k×d}",
         correction=Claim("l14-14.3-dims-V:corrected", src("Module 14.3"), NOTATION,
                          Shapes(rnn_shaped, {"V": ("k", "d")}), kind="definition", expected="holds",
                          display=display("l14-14.3-dims-V:corrected")),
@@ -114,8 +118,18 @@ def claims() -> "list[Claim]":
         Identity("dL(theta)/dW", "sum_{t=1}^{T} dL_t(theta)/dW", rnn, [{"T": 1}, {"T": 3}]), expected="holds"))
     out.append(Claim(
         "l14-14.3-s4", src("Module 14.3", "Recall that s_4 = σ(Ws_3 + b)"), NOTATION,
-        Identity("s_4", "sigma(W s_3 + b)", rnn, [{"T": 4}]), kind="definition", expected="fails",
-        reading="U x_4 is left out (it plays no part in the paths to W), but the equation as written is not s_4",
+        Identity("s_4", "sigma(W s_3 + b)", rnn, [{"T": 4}]), kind="definition", expected="holds_simplified",
+        judged="holds_simplified",
+        reading="U x_4 is left out on purpose: it plays no part in the paths from s_4 to W.  As an equation for "
+                "s_4 it holds where the input term vanishes (x_4 = 0, the special case checked)",
+        evidence="the slide before announces the dependencies it keeps: 's_4 in turn depends on s_3 and W; s_3 "
+                 "in turn depends on s_2 and W ...', and the lecturer of the same slides says of the same "
+                 "omission (seeds/001, 01:33): 'you will have a U x_j here, right but that does not matter "
+                 "because you are taking a derivative with respect to s_j so, that is a constant'",
+        simplified=Claim("l14-14.3-s4:simplified", src("Module 14.3, with the input term dropped as announced"),
+                         NOTATION, Identity("s_4", "sigma(W s_3 + b)", rnn, [{"T": 4}], recipe="no_input"),
+                         statement="s_4 = σ(W s_3 + b) when U x_4 = 0 (every x_t = 0)", kind="definition",
+                         expected="holds"),
         correction=Claim("l14-14.3-s4:corrected", src("Module 14.3"), NOTATION,
                          Identity("s_4", "sigma(W s_3 + U x_4 + b)", rnn, [{"T": 4}]), kind="definition",
                          expected="holds")))
@@ -136,9 +150,14 @@ def claims() -> "list[Claim]":
         Identity("ds_4/dW", line3, rnn, [{"T": 4}]), expected="holds"))
     out.append(Claim(
         "l14-expand-3-labels", src("Module 14.3", "[∂⁺s_2/∂W (explicit) + ∂s_2/∂s_1 ∂s_1/∂W (explicit)]"), NOTATION,
-        Identity("ds_4/dW", line3, rnn, [{"T": 4}], labels=True), expected="fails",
-        reading="the underbrace labels as transcribed (the transcription may have misplaced them): "
-                "∂s_2/∂s_1 ∂s_1/∂W is labelled 'explicit' but it is the implicit term",
+        Identity("ds_4/dW", line3, rnn, [{"T": 4}], labels=True), expected="transcription", judged="transcription",
+        transcript="[∂⁺s_2/∂W (explicit) + ∂s_2/∂s_1 ∂s_1/∂W (explicit)]",
+        reading="the underbrace labels as transcribed: ∂s_2/∂s_1 ∂s_1/∂W is labelled 'explicit' but it is the "
+                "implicit term",
+        evidence="the slide labels the same pattern 'implicit' twice just above (∂s_4/∂s_3 ∂s_3/∂W in line 1, "
+                 "∂s_3/∂s_2 ∂s_2/∂W in line 2), and the transcription of the very next line scrambles its labels "
+                 "(∂⁺s_1/∂W under 'implicit', products of ∂s under 'explicit', a ']' without '['): the "
+                 "transcript's underbrace labels on this slide are not the slide's",
         correction=Claim("l14-expand-3-labels:corrected", src("Module 14.3"), NOTATION,
                          Identity("ds_4/dW", relabelled, rnn, [{"T": 4}], labels=True), expected="holds")))
     out.append(Claim(
@@ -147,9 +166,15 @@ def claims() -> "list[Claim]":
         NOTATION,
         Identity("ds_4/dW", "d+s_4/dW + ds_4/ds_3 d+s_3/dW + ds_4/ds_3 ds_3/ds_2 d+s_1/dW + ds_4/ds_3 ds_3/dW "
                  "+ ds_4/ds_3 ds_3/ds_2 d+s_2/dW + ds_4/ds_3 ds_3/dW", rnn, [{"T": 4}]),
-        expected="fails",
-        reading="the transcription of this line is garbled (six terms, a ']' without '['); read term by term as "
-                "printed.  The line the expansion produces is in the correction",
+        expected="transcription", judged="transcription",
+        transcript="= ∂⁺s_4/∂W + ∂s_4/∂s_3 ∂⁺s_3/∂W + ∂s_4/∂s_3 ∂s_3/∂s_2 ∂⁺s_1/∂W + ∂s_4/∂s_3 ∂s_3/∂W + "
+                   "∂s_4/∂s_3 ∂s_3/∂s_2 ∂⁺s_2/∂W + ∂s_4/∂s_3 ∂s_3/∂W ]",
+        reading="the transcription of this line is garbled; read term by term as transcribed.  The "
+                "reconstruction is the line the expansion of the line above produces",
+        evidence="the transcribed line is broken: six terms where the expansion has four, a closing ']' with no "
+                 "'[', ∂s_4/∂s_3 ∂s_3/∂W twice, and ∂⁺s_1/∂W after ∂s_4/∂s_3 ∂s_3/∂s_2 with ∂s_2/∂s_1 missing; "
+                 "the next line of the slide ('For simplicity we will short-circuit some of the paths') lists "
+                 "the same four terms ∂⁺s_4, ∂⁺s_3, ∂⁺s_2, ∂⁺s_1 in this order",
         correction=Claim(
             "l14-expand-4:corrected", src("Module 14.3"), NOTATION,
             Identity("ds_4/dW", "d+s_4/dW + ds_4/ds_3 d+s_3/dW + ds_4/ds_3 ds_3/ds_2 d+s_2/dW "
@@ -175,11 +200,25 @@ def claims() -> "list[Claim]":
                 "reading is l105-product-ascending"))
     out.append(Claim(
         "l14-14.4-aj", src("Module 14.4", "|a_j| = Ws_j + b"), NOTATION,
-        Identity("a_j", "W s_j + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]), kind="definition", expected="fails",
-        reading="'|a_j|' is a transcription artefact for a_j; s_j (not s_{j-1}) and no U x_j, as printed",
-        correction=Claim("l14-14.4-aj:corrected", src("Module 14.4"), NOTATION,
-                         Identity("a_j", "W s_{j-1} + U x_j + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]),
-                         kind="definition", expected="holds")))
+        Identity("a_j", "W s_j + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]), kind="definition",
+        expected="transcription", judged="transcription", transcript="|a_j| = Ws_j + b",
+        reading="'|a_j|' is a transcription artefact for a_j; read with s_j as transcribed",
+        evidence="the same slide in seeds/001 (slide 35/41) prints a_j = W s_{j-1} + b, and the line below it "
+                 "here is garbled the same way ('|a_j| = σ(a_j)' for s_j = σ(a_j)); the derivative on the slide, "
+                 "∂a_j/∂s_{j-1} = W, needs s_{j-1}",
+        correction=Claim(
+            "l14-14.4-aj:corrected", src("Module 14.4, as the same slide in seeds/001 (35/41) prints it"), NOTATION,
+            Identity("a_j", "W s_{j-1} + b", rnn, [{"j": j, "T": 3} for j in (1, 3)]), kind="definition",
+            expected="holds_simplified", judged="holds_simplified",
+            reading="as l105-aj: the input term is left out on purpose (constant in s_{j-1})",
+            evidence="spoken over the same slide (seeds/001, 01:33): 'you will have a U x_j here, right but that "
+                     "does not matter because you are taking a derivative with respect to s_j so, that is a "
+                     "constant'",
+            simplified=Claim("l14-14.4-aj:simplified", src("Module 14.4, input term dropped as announced"),
+                             NOTATION, Identity("a_j", "W s_{j-1} + b", rnn, [{"j": j, "T": 3} for j in (1, 3)],
+                                                recipe="no_input"),
+                             statement="a_j = W s_{j-1} + b when U x_j = 0 (every x_j = 0)", kind="definition",
+                             expected="holds"))))
     out.append(Claim(
         "l14-14.4-sj", src("Module 14.4", "|a_j| = σ(a_j)"), NOTATION,
         Identity("s_j", "sigma(a_j)", rnn, [{"j": 2, "T": 2}], activations=BOTH), kind="definition",
@@ -191,10 +230,12 @@ def claims() -> "list[Claim]":
     out.append(Claim(
         "l14-14.4-strict", src("Module 14.4", "||∂s_j/∂s_{j-1}|| ≤ γ||W|| < γλ"), NOTATION,
         Bound("||ds_j/ds_{j-1}||", "<", "gamma lambda", rnn, STEP, recipes=("random", "pinned")),
-        expected="fails",
-        reading="λ bounds ||W|| ('we do not have very large weights'); the tightest choice is λ = ||W||.  Lecture "
-                "105 prints ≤ here.  Where a_j sits at the argmax of σ' and W is a scaled orthogonal matrix the "
-                "two sides are equal, so '<' is false",
+        expected="transcription", judged="transcription", transcript="≤ γ||W|| < γλ",
+        reading="λ bounds ||W|| ('we do not have very large weights'); the tightest choice is λ = ||W||.  Where "
+                "a_j sits at the argmax of σ' and W is a scaled orthogonal matrix the two sides are equal, so "
+                "'<' as transcribed is false",
+        evidence="the same slide in seeds/001 (36/41) prints '≤ γλ' in this line; the lecturer over it (04:40): "
+                 "'I can say that it is less than equal to some γ into λ'",
         correction=Claim("l14-14.4-strict:corrected", src("Module 14.4, as in Lecture 105"), NOTATION,
                          Bound("||ds_j/ds_{j-1}||", "<=", "gamma lambda", rnn, STEP, recipes=("random", "pinned")),
                          expected="holds")))
@@ -220,9 +261,13 @@ def claims() -> "list[Claim]":
         "l14-14.5-da-dW", src("Module 14.5", "∂a_kp/∂W_qr = a_{k-1,i} if p = q and i = r; = 0 otherwise"), NOTATION,
         Identity("d+a_k/dW", DeltaOuter(ones, Value(node("a", k - 1), "zero")), rnn,
                  [{"k": 2, "T": 2}, {"k": 3, "T": 3}], keep=("a", "s", "L")),
-        statement="∂a_{kp}/∂W_{qr} = δ_pq a_{k-1,r}", expected="fails",
-        reading="as printed the entry is a_{k-1,i} with i = r: the pre-activation a where a_k = W s_{k-1} + b "
+        statement="∂a_{kp}/∂W_{qr} = δ_pq a_{k-1,r}", expected="transcription", judged="transcription",
+        transcript="= a_{k-1,i} if p = q and i = r; = 0 otherwise",
+        reading="as transcribed the entry is a_{k-1,i} with i = r: the pre-activation a where a_k = W s_{k-1} + b "
                 "gives the state s",
+        evidence="the transcribed matrix equation is garbled (a_{kq} in the vector of s_{k-1}, an i that is never "
+                 "defined), and the same slide goes on '∂s_kp/∂W_qr = σ'(a_kp) ∂a_kp/∂W_qr = σ'(a_kp) s_{k-1,r} "
+                 "if p = q' and '= σ'(a_kp) s_{k-1,i}': the factor it uses is s_{k-1,r}",
         correction=Claim("l14-14.5-da-dW:corrected", src("Module 14.5"), NOTATION,
                          Identity("d+a_k/dW", DeltaOuter(ones, Value(node("s", k - 1))), rnn,
                                   [{"k": 1, "T": 2}, {"k": 2, "T": 2}], keep=("a", "s", "L")),

@@ -120,15 +120,15 @@ def claims() -> "list[Claim]":
     out.append(Claim(
         "l59-perplexity", src("slide after eq. (12)", "This term (·) is known as the perplexity. Lower the value "
                               "of 2^{E(θ)} better is the confidence"), NOTATION,
-        Computed(_perplexity("printed"), "perplexity = 2^{E(θ)}, E(θ) as in (12) with log the natural log"),
-        expected="fails",
-        reading="the term in '(·)' was lost in transcription; read as 2^{E(θ)}.  (12) does not give the base of "
-                "log; the loss -log y_c of the lectures is the natural log, with which the perplexity "
-                "(Π_t y'_{t,c_t})^{-1/T} is e^{E(θ)}; 2^{E(θ)} is the perplexity only when log is log_2",
-        correction=Claim(
-            "l59-perplexity:corrected", src("slide after eq. (12)"), NOTATION,
-            Computed(_perplexity("e"), "perplexity = e^{E(θ)} (natural log; equivalently 2^{E(θ)} with log_2)"),
-            expected="holds", display=display("l59-perplexity:corrected")), display=display("l59-perplexity")))
+        Computed(_perplexity("2"), "perplexity = 2^{E(θ)} = (Π_t y'_{t,c_t})^{-1/T}, E(θ) as in (12) with the "
+                                   "base of its log left open, as printed: log_2, the base 2^{E(θ)} implies"),
+        expected="holds",
+        reading="the term in '(·)' was lost in transcription; read as 2^{E(θ)}.  Judged as written: (12) gives "
+                "no base for its log, and with the base 2 that 2^{E(θ)} implies, 2^{E(θ)} is the perplexity "
+                "(Π_t y'_{t,c_t})^{-1/T} exactly.  (With the natural log of the engine's loss -log y_c it "
+                "would be e^{E(θ)}; the slide does not say natural log, so that is not held against it)",
+        evidence="eq. (12) prints 'log(y'_{i,j})' with no base; the same slide pairs it with 2^{E(θ)}",
+        display=display("l59-perplexity")))
 
     out.append(Claim(
         "l59-eq15", src("eq. (15)", "∂E^{[5]}/∂h^{[0]} = ∂E^{[5]}/∂h^{[5]} × ∂h^{[5]}/∂h^{[4]} × ... "
@@ -158,6 +158,9 @@ def claims() -> "list[Claim]":
                  [{"t": v} for v in (1, 2, 3, 5)]),
         expected="fails",
         reading="the product stops at τ = t-1, so the factor ∂h^{(t)}/∂h^{(t-1)} is missing (eq. (16) runs to τ)",
+        evidence="not a transcription slip: eq. (20) on the same slide has the same Π_{τ=1}^{t-1}, and the "
+                 "lecturer says it (after 05:39): 'if we have t states or τ states it is going to be τ - 1. "
+                 "This is U^{τ-1}'; eq. (16) on the slide before (03:49) runs to τ",
         correction=Claim(
             "l59-eq17:corrected", src("eq. (17)"), NOTATION,
             Identity("dE^{(t)}/dh^{(0)}", "dE^{(t)}/dh^{(t)} prod_{tau=1}^{t} dh^{(tau)}/dh^{(tau-1)}", cell,
@@ -178,6 +181,8 @@ def claims() -> "list[Claim]":
         expected="fails",
         reading="σ' is evaluated at the input of the previous step, X^{(τ-1)}, instead of X^{(τ)} of (18); "
                 "checked at τ = 2, 3 (at τ = 1 it would need X^{(0)}, which does not exist)",
+        evidence="the slide repeats X^{(τ-1)} in eq. (20), so it is on the slide, not a transcription slip; "
+                 "eq. (18) two lines above defines h^{(τ)} = σ(WX^{(τ)} + Uh^{(τ-1)})",
         correction=Claim(
             "l59-eq19:corrected", src("eq. (19)"), NOTATION,
             Identity("dh^{(tau)}/dh^{(tau-1)}", "diag(sigma'(W X^{(tau)} + U h^{(tau-1)})) U", cell,
@@ -204,6 +209,9 @@ def claims() -> "list[Claim]":
                 "does not fit; the lecturer says 'this is U^{τ-1}'); X^{(0)} (at τ = 1) does not exist and is read "
                 "as 0.  Three slips: the product misses τ = t, σ' takes X^{(τ-1)}, and U is pulled out of the "
                 "product of non-commuting matrices",
+        evidence="spoken (after 05:39): 'you take the U out of that because it is going to be U into h t minus "
+                 "1' and 'it is going to be τ - 1. This is U^{τ-1}': the lecturer means the power and the "
+                 "range as printed",
         correction=Claim("l59-eq20:corrected", src("eq. (20), second"), NOTATION, corrected20, expected="holds")))
     out.append(Claim(
         "l59-eq20-order", src("eq. (20), second", "∂E^{(t)}/∂h^{(t)} U^{⊗t} Π diag(σ'(...))"), NOTATION,
@@ -213,6 +221,8 @@ def claims() -> "list[Claim]":
         expected="fails",
         reading="eq. (20) with its index slips repaired (τ = 1..t, X^{(τ)}), to isolate the last one: U^t "
                 "pulled out in front of the diagonal factors",
+        evidence="spoken (after 05:39): 'then you take the U out of that because it is going to be U into h t "
+                 "minus 1': U is taken out of the product on purpose; no special case (d = 1) is announced",
         correction=Claim("l59-eq20-order:corrected", src("eq. (20), second"), NOTATION, corrected20,
                          expected="holds")))
 
@@ -246,13 +256,18 @@ def claims() -> "list[Claim]":
         Computed(_value_clipping(_clip_printed),
                  "value clipping as printed (g <- 1 when g < 1 or g > 1) leaves |g| <= 1 unchanged and clips the "
                  "rest to ±1"),
-        expected="fails",
-        reading="as printed every entry other than 1 becomes 1 (sign and size lost); most plausibly "
-                "'if g < -1 then g = -1; if g > 1 then g = 1'",
+        expected="transcription", judged="transcription", transcript="If g < 1, or if g > 1, then g = 1",
+        reading="as transcribed every entry other than 1 becomes 1 (sign and size lost): the minus signs of "
+                "'if g < -1 then g = -1; or if g > 1 then g = 1' were lost",
+        evidence="the rule as transcribed contradicts its own slide: the next bullet clips 'if ||g|| > threshold' "
+                 "and the last one says 'Clip the gradient if it exceeds a threshold', while 'if g < 1 then g = 1' "
+                 "would raise every small gradient; the lecturer (14:37): 'When the value increases beyond 1 ... "
+                 "bring it down to a value that is manageable'.  The two-sided form with ±1 is the only reading "
+                 "in which both conditions clip",
         correction=Claim(
-            "l59-clip-value:corrected", src("slide 'GRADIENT CLIPPING'"), NOTATION,
-            Computed(_value_clipping(_clip_value), "g <- max(-1, min(1, g)) entry by entry leaves |g| <= 1 unchanged "
-                                                   "and clips the rest to ±1"),
+            "l59-clip-value:corrected", src("slide 'GRADIENT CLIPPING', minus signs restored"), NOTATION,
+            Computed(_value_clipping(_clip_value), "if g < -1 then g <- -1; if g > 1 then g <- 1 (entry by entry): "
+                                                   "|g| <= 1 unchanged, the rest clipped to ±1"),
             expected="holds", display=display("l59-clip-value:corrected")), display=display("l59-clip-value")))
     out.append(Claim(
         "l59-clip-norm", src("slide 'GRADIENT CLIPPING'", "If ||g|| > threshold, then g <- threshold/||g|| g"),
