@@ -107,3 +107,11 @@ def test_globs_in_plans_match_only_derivations_of_their_lecture(plans, derivatio
                 if any(ch in item for ch in "*?["):
                     assert not fnmatch.filter(claim_ids, item), (lec.id, item)
                     assert fnmatch.filter([d.id for d in derivations], item), (lec.id, item)
+
+
+def test_intros_and_abstracts_are_plain_text(plans):
+    """Plain sentences (the renderer escapes them), never TeX: no \\, $, _, ^, braces."""
+    for lec, _ in plans:
+        for text in [lec.abstract] + [s.intro for s in lec.sections] + [s.title for s in lec.sections]:
+            assert not set(text) & set("\\$_^{}&%#"), (lec.id, text)
+        assert lec.abstract, lec.id

@@ -248,12 +248,17 @@ def lecture():
     return Lecture(
         "l111", "Lecture 111: How LSTMs avoid the problem of vanishing gradients", notation=NOTATION,
         course="CS7015 Deep Learning, IIT Madras", order=4,
+        abstract="In the LSTM the loss reaches a cell state along many paths; the path through the cell states "
+                 "multiplies forget gates only, so it vanishes only when they do, while the path through the "
+                 "output gate can still explode.",
         sections=(
             Section("Forgetting with the forget gate", topic="lstm", where="slide time 00:12",
                     items=("l111-forget-half",)),
             Section("Three gates and three states", topic="lstm", where="slide time 03:11",
                     items=("l111-lstm-equations",)),
             Section("Many paths to a parameter", topic="lstm", where="slide times 05:05-10:42",
+                    intro="The gradient is a sum over every path of the dependency graph; their number grows "
+                          "geometrically with the distance between the steps.",
                     items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o", "l111-four-edges",
                            "l111-path-count", "l111-dL-ds", "l111-ds-dWf", "l111-bptt-W_f", "l111-total-*")),
             Section("The path through the cell states", topic="lstm", where="slide times 13:05-19:00",
