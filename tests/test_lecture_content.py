@@ -145,3 +145,11 @@ def test_bound_chain_catches_a_wrong_gamma(monkeypatch):
                         lambda inst, **kw: real(inst, gamma_value=0.125 if inst.activation == "logistic" else 0.5))
     lhs, _, _ = l105_cs7015._bound_chain(l105_cs7015.STEP_LINKS, n=300)(np.random.default_rng(0))
     assert lhs.sum() > 0
+
+
+def test_dependency_graph_claim_holds_and_a_missing_edge_is_caught(monkeypatch):
+    lhs, rhs, _ = l111_lstm._dependency_graph(np.random.default_rng(0))
+    assert np.array_equal(lhs, rhs) and len(lhs) == 24
+    monkeypatch.setitem(l111_lstm.DEPENDS, "h", (("o", 0),))          # h_t <- o_t only: s_t forgotten
+    lhs, rhs, _ = l111_lstm._dependency_graph(np.random.default_rng(0))
+    assert lhs.sum() == len(lhs) - 4
