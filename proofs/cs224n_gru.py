@@ -70,7 +70,7 @@ def derivations() -> "list[Derivation]":
 
     out = [
         local("gru-carry", "The carry edge", h, hp, "h_2", "h_1",
-              "h_t = (1 - u_t) ⊙ h_{t-1} + ..., with u_t and h~_t held (they are variables of the full view)"),
+              "the previous state enters the new one multiplied by one minus the update gate, the gates held"),
         local("gru-dh-du", "The update gate's edge", h, node("u", t), "h_2", "u_2"),
         local("gru-dh-dhtilde", "The new content's edge", h, node("h_tilde", t), "h_2", "h_tilde_2"),
         local("gru-du-dh", "The update gate reads the previous state", node("u", t), hp, "u_2", "h_1"),
@@ -84,11 +84,11 @@ def derivations() -> "list[Derivation]":
         [Step(Brace(D(h, hp, True), "explicit: the carry")
               + Brace(D(h, node("u", t), True) * D(node("u", t), hp)
                       + D(h, node("h_tilde", t), True) * D(node("h_tilde", t), hp), "implicit"),
-              "ordered network: h_t reads h_{t-1}, u_t and h~_t"),
+              "ordered network: the state reads the previous state, the update gate and the new content"),
          Step(D(h, hp, True) + D(h, node("u", t), True) * D(node("u", t), hp, True)
               + D(h, node("h_tilde", t), True) * (D(node("h_tilde", t), hp, True)
                                                    + D(node("h_tilde", t), node("r", t), True) * D(node("r", t), hp, True)),
-              "u_t reads h_{t-1} directly; h~_t reads it directly and through r_t")],
+              "the update gate reads the previous state directly; the new content reads it directly and through the reset gate")],
         keep=FULL, bindings=ts))
     chain, leave = carry_split()
     out.append(Derivation(
@@ -97,7 +97,7 @@ def derivations() -> "list[Derivation]":
         D(node("h", t), node("h", k)),
         [Step(Brace(chain, "the carry path: $\\prod_j \\operatorname{diag}(1 - u_j)$")
               + Brace(leave, "paths through some $u_j$ or $\\tilde{h}_j$"),
-              "a path either stays on h_t <- h_{t-1} <- ... or leaves it first at some step j")],
+              "a path either stays on the chain of states or leaves it first at some step j")],
         keep=FULL, bindings=[{"t": a, "k": bb, "T": a} for a, bb in ((2, 1), (3, 1), (3, 0))]))
     g = unroll(c, T)
     out.append(Derivation(
@@ -110,7 +110,7 @@ def derivations() -> "list[Derivation]":
             out.append(Derivation(
                 f"gru-{variant}-total-{theta}", f"The total loss over all time steps ({variant} variant)",
                 f"{SOURCE}; variant {variant}", cv, D(node("L"), node(theta)),
-                [Step(total_loss_form(cv, theta), "L = Σ_t L_t")], bindings=[{"T": 1}, {"T": 3}]))
+                [Step(total_loss_form(cv, theta), "the total loss is the sum of the per-step losses")], bindings=[{"T": 1}, {"T": 3}]))
     return out
 
 

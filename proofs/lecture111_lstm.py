@@ -94,7 +94,7 @@ def derivations() -> "list[Derivation]":
         "implicit term'", c, D(node("s", t), node("s", t - 1)),
         [Step(Brace(D(node("s", t), node("s", t - 1), True), "explicit")
               + Brace(D(node("s", t), node("h", t - 1), True) * D(node("h", t - 1), node("s", t - 1)), "implicit"),
-              "ordered network: s_t reads s_{t-1}, and h_{t-1} (through the gates and s~_t), which reads s_{t-1}")],
+              "ordered network: the cell state reads the previous cell state, and the previous output state (through the gates and the candidate), which reads it too")],
         keep=STATES, bindings=ts))
 
     # Slide 10:42: "there are multiple paths to reach s_k ... one through s_{k+1} ... the other through h_k".
@@ -105,7 +105,7 @@ def derivations() -> "list[Derivation]":
         D(node("L", t), node("s", k)),
         [Step(D(node("L", t), node("s", k + 1)) * D(node("s", k + 1), node("s", k), True)
               + D(node("L", t), node("h", k)) * D(node("h", k), node("s", k), True),
-              "the children of s_k in the network of states")],
+              "the children of the cell state in the network of states")],
         keep=STATES, bindings=tk))
 
     # Slide 13:05: "denote the gradient along this path to be t_0 ... the total gradient is a sum of many such paths".
@@ -118,11 +118,11 @@ def derivations() -> "list[Derivation]":
         [Step(D(node("L", t), node("h", t)) * D(node("h", t), node("s", k)), "L_t reads the states through h_t only"),
          Step(head * D(node("s", t), node("s", k))
               + D(node("L", t), node("h", t)) * D(node("h", t), node("h", t - 1), True) * D(node("h", t - 1), node("s", k)),
-              "h_t reads s_t and, through o_t, h_{t-1}"),
+              "the output state reads the cell state and, through the output gate, the previous output state"),
          Step(Brace(head * chain, "$t_0$: the cell-state path")
               + Brace(head * leave + D(node("L", t), node("h", t)) * D(node("h", t), node("h", t - 1), True)
                       * D(node("h", t - 1), node("s", k)), "every other path"),
-              "a path from s_t to s_k either stays on s_t <- s_{t-1} <- ... or leaves it first at some h_{j-1}")],
+              "a path either stays on the chain of cell states or leaves it first at some output state")],
         keep=STATES, bindings=[b for b in tk if b["k"] < b["t"]]))
 
     # Slide 17:46 onwards: the output-gate path, "a diagonal matrix and a weight matrix", repeated.
@@ -133,14 +133,14 @@ def derivations() -> "list[Derivation]":
         D(node("h", t), node("h", k)),
         [Step(Brace(chain_h, "the output-gate path")
               + Brace(leave_h, "paths through some $s_j$"),
-              "a path from h_t to h_k either stays on h_t <- h_{t-1} <- ... (through o_j) or leaves it first at s_j")],
+              "a path either stays on the chain of output states (through the output gates) or leaves it first at a cell state")],
         keep=STATES, bindings=tk))
 
     # Slide 06:38 / 10:42: the loss reaches W_f through s_k ("W_f computes f_k and then f_k helps in computing s_k").
     out.append(Derivation(
         "l111-bptt-W_f", "The loss reaches the forget gate through every cell state", f"{SOURCE}, slide time 10:42: 'if this loss can reach Wf "
         "through sk'", c, D(node("L", t), node("W_f")),
-        [Step(bptt_form(c, "W_f", keep=STATES), "short-circuit: W_f is read (through f_k) by s_k alone")],
+        [Step(bptt_form(c, "W_f", keep=STATES), "short-circuit: the forget weights are read, through the forget gate, by the cell state alone")],
         keep=STATES, bindings=[{"t": s, "T": 4} for s in (1, 2, 4)]))
 
     # Slide 05:05: "the gradient ... would vanish if all the paths leading to that parameter vanish": the sum over paths.
@@ -159,7 +159,7 @@ def derivations() -> "list[Derivation]":
     for theta in PARAMS:
         out.append(Derivation(
             f"l111-total-{theta}", "The total loss over all time steps", f"{SOURCE} (the loss summed over t)", c,
-            D(node("L"), node(theta)), [Step(total_loss_form(c, theta, keep=STATES), "L = Σ_t L_t")],
+            D(node("L"), node(theta)), [Step(total_loss_form(c, theta, keep=STATES), "the total loss is the sum of the per-step losses")],
             keep=STATES, bindings=[{"T": 1}, {"T": 3}]))
     return out
 
@@ -179,7 +179,7 @@ def local_jacobian_derivations() -> "list[Derivation]":
         local("l111-local-dh-ds", "The output state reads the cell state element by element",
               "slide time 14:03-15:31: 'h t 2 depends only on o t 2 and st 2 ... Diagonal matrix'",
               h, s, FULL, "h_2", "s_2", explicit=False,
-              chain=Step(D(h, s, True), "h_t reads s_t directly and through nothing else")),
+              chain=Step(D(h, s, True), "the output state reads the cell state directly and through nothing else")),
         local("l111-local-ds-ds", "The explicit part is the forget gate",
               "slide time 15:31-17:46: 'I am going to represent it as D of f t'",
               s, node("s", t - 1), STATES, "s_2", "s_1"),

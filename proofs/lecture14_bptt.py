@@ -37,8 +37,8 @@ def derivations(T: int = 4, activation: str = "tanh") -> "list[Derivation]":
     out.append(Derivation(
         f"l14-paths-L{T}-W", "Summing over all the paths", f"{SOURCE}, Module 14.3 (summing over all paths)",
         cell, D(node("L", T), node("W")),
-        [Step(D(node("L", T), node("s", T)) * D(node("s", T), node("W")), "L_T depends on W only through s_T"),
-         Step(path_sum(g, f"L_{T}", "W"), "one term per path from L_T to W")],
+        [Step(D(node("L", T), node("s", T)) * D(node("s", T), node("W")), "the last loss depends on W only through the last state"),
+         Step(path_sum(g, f"L_{T}", "W"), "one term per path from the loss to W")],
         bindings=[{"T": T}]))
 
     # Module 14.3, last line: ∂L_t/∂θ = ∂L_t/∂s_t Σ_{k=1}^{t} ∂s_t/∂s_k ∂⁺s_k/∂θ, for every parameter.
@@ -54,7 +54,7 @@ def derivations(T: int = 4, activation: str = "tanh") -> "list[Derivation]":
     for theta in PARAMS:
         out.append(Derivation(
             f"l14-total-{theta}", "The total loss over all time steps", f"{SOURCE}, Module 14.3 (total loss)",
-            cell, D(node("L"), node(theta)), [Step(total_loss_form(cell, theta), "L = Σ_t L_t")],
+            cell, D(node("L"), node(theta)), [Step(total_loss_form(cell, theta), "the total loss is the sum of the per-step losses")],
             bindings=[{"T": 1}, {"T": 3}, {"T": 8}]))
 
     # Module 14.4: ∂s_t/∂s_k = ∂s_t/∂s_{t-1} ··· ∂s_{k+1}/∂s_k (latest step leftmost).
@@ -81,16 +81,16 @@ def local_jacobian_derivations(cell) -> "list[Derivation]":
     binds = [{"j": 1, "T": 2}, {"j": 2, "T": 2}]
     return [
         Derivation("l14-ds-da", "The Jacobian of the activation is diagonal", f"{SOURCE}, Module 14.4", cell,
-                   D(node("s", j), node("a", j)), [Step(form(full, "s_2", "a_2"), "s_j = σ(a_j) element-wise")],
+                   D(node("s", j), node("a", j)), [Step(form(full, "s_2", "a_2"), "σ acts element by element")],
                    keep=tuple(cell.nodes), bindings=binds),
         Derivation("l14-ds-ds", "One term of the product", f"{SOURCE}, Module 14.4", cell,
                    D(node("s", j), node("s", j - 1)),
-                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("s", j - 1)), "chain rule through a_j"),
+                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("s", j - 1)), "chain rule through the pre-activation"),
                     Step(form(state, "s_2", "s_1"), "recognised from the element-level Jacobian")],
                    bindings=binds),
         Derivation("l14-tensor", "The explicit derivative with respect to W, element by element", f"{SOURCE}, Module 14.5 (some gory details)",
                    cell, D(node("s", j), node("W"), True),
-                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("W"), True), "chain rule through a_k, s_{k-1} held"),
-                    Step(form(state, "s_2", "W"), "∂⁺s_kp/∂W_qr = δ_pq σ'(a_kp) s_{k-1,r}")],
+                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("W"), True), "chain rule through the pre-activation, the previous state held"),
+                    Step(form(state, "s_2", "W"), "recognised from the element-level Jacobian: nonzero only where p = q")],
                    bindings=binds),
     ]
