@@ -115,3 +115,14 @@ def test_intros_and_abstracts_are_plain_text(plans):
         for text in [lec.abstract] + [s.intro for s in lec.sections] + [s.title for s in lec.sections]:
             assert not set(text) & set("\\$_^{}&%#"), (lec.id, text)
         assert lec.abstract, lec.id
+
+
+def test_every_placed_derivation_prints_in_its_lecture_notation(plans, derivations):
+    from derive.expand import Derivation
+    from derive.latex import latex
+
+    for lec, claims in plans:
+        for _, objs in lec.resolve(claims, derivations):
+            for d in (o for o in objs if isinstance(o, Derivation)):
+                for term in [d.lhs] + [s.rhs for s in d.steps]:
+                    assert latex(term, notation=lec.notation, cell=d.cell), (lec.id, d.id)
