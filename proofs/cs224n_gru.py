@@ -26,7 +26,7 @@ from derive.numeric import Evaluator, Instance, local_jacobians
 from derive.structure import LocalForm
 from derive.verify import CheckResult, Report, compare
 
-SOURCE = "003_9ba40663132a09fb.txt, CS224n notes, Gated Recurrent Units"
+SOURCE = "CS224n notes, Gated Recurrent Units"  # seeds/003_9ba40663132a09fb.txt
 FULL = ("u", "r", "h_tilde", "h", "y", "L")
 SYMBOLIC_SIZES = {"n": 3, "d": 2, "k": 4}
 PATH_T = 2
@@ -69,48 +69,48 @@ def derivations() -> "list[Derivation]":
                           [Step(_local_form(fname, xname), why)], keep=FULL, bindings=b)
 
     out = [
-        local("gru-carry", "The direct edge h_{t-1} -> h_t: ∂⁺h_t/∂h_{t-1} = diag(1 - u_t)", h, hp, "h_2", "h_1",
-              "h_t = (1 - u_t) ⊙ h_{t-1} + ..., with u_t and h~_t held (they are variables of the full view)"),
-        local("gru-dh-du", "∂⁺h_t/∂u_t = diag(h~_t - h_{t-1})", h, node("u", t), "h_2", "u_2"),
-        local("gru-dh-dhtilde", "∂⁺h_t/∂h~_t = diag(u_t)", h, node("h_tilde", t), "h_2", "h_tilde_2"),
-        local("gru-du-dh", "∂⁺u_t/∂h_{t-1} = diag(σ'(a_u,t)) W_u", node("u", t), hp, "u_2", "h_1"),
-        local("gru-dr-dh", "∂⁺r_t/∂h_{t-1} = diag(σ'(a_r,t)) W_r", node("r", t), hp, "r_2", "h_1"),
+        local("gru-carry", "The carry edge", h, hp, "h_2", "h_1",
+              "the previous state enters the new one multiplied by one minus the update gate, the gates held"),
+        local("gru-dh-du", "The update gate's edge", h, node("u", t), "h_2", "u_2"),
+        local("gru-dh-dhtilde", "The new content's edge", h, node("h_tilde", t), "h_2", "h_tilde_2"),
+        local("gru-du-dh", "The update gate reads the previous state", node("u", t), hp, "u_2", "h_1"),
+        local("gru-dr-dh", "The reset gate reads the previous state", node("r", t), hp, "r_2", "h_1"),
     ]
     ts = [{"t": s, "T": s} for s in (2, 3)]
     out.append(Derivation(
-        "gru-dh-dh", "∂h_t/∂h_{t-1}: the carry edge and the paths through the gates",
+        "gru-dh-dh", "One step: the carry edge and the paths through the gates",
         f"{SOURCE}: 'update gate simultaneously controls what is kept from previous hidden state'", c,
         D(h, hp),
         [Step(Brace(D(h, hp, True), "explicit: the carry")
               + Brace(D(h, node("u", t), True) * D(node("u", t), hp)
                       + D(h, node("h_tilde", t), True) * D(node("h_tilde", t), hp), "implicit"),
-              "ordered network: h_t reads h_{t-1}, u_t and h~_t"),
+              "ordered network: the state reads the previous state, the update gate and the new content"),
          Step(D(h, hp, True) + D(h, node("u", t), True) * D(node("u", t), hp, True)
               + D(h, node("h_tilde", t), True) * (D(node("h_tilde", t), hp, True)
                                                    + D(node("h_tilde", t), node("r", t), True) * D(node("r", t), hp, True)),
-              "u_t reads h_{t-1} directly; h~_t reads it directly and through r_t")],
+              "the update gate reads the previous state directly; the new content reads it directly and through the reset gate")],
         keep=FULL, bindings=ts))
     chain, leave = carry_split()
     out.append(Derivation(
-        "gru-carry-path", "The carry path h_t <- h_{t-1} <- ... <- h_k split off from every other path",
+        "gru-carry-path", "The carry path split off from every other path",
         f"{SOURCE}: 'GRU makes it easier to retain info long-term (e.g. by setting update gate to 0)'", c,
         D(node("h", t), node("h", k)),
         [Step(Brace(chain, "the carry path: $\\prod_j \\operatorname{diag}(1 - u_j)$")
               + Brace(leave, "paths through some $u_j$ or $\\tilde{h}_j$"),
-              "a path either stays on h_t <- h_{t-1} <- ... or leaves it first at some step j")],
+              "a path either stays on the chain of states or leaves it first at some step j")],
         keep=FULL, bindings=[{"t": a, "k": bb, "T": a} for a, bb in ((2, 1), (3, 1), (3, 0))]))
     g = unroll(c, T)
     out.append(Derivation(
-        f"gru-paths-L{T}-W_u", f"∂L_{T}/∂W_u as the sum over every path", f"{SOURCE} (update gate)", c,
+        f"gru-paths-L{T}-W_u", "Summing over every path", f"{SOURCE} (update gate)", c,
         D(node("L", T), node("W_u")), [Step(path_sum(g, f"L_{T}", "W_u", keep=FULL), "one term per path")],
         keep=FULL, bindings=[{"T": T}]))
     for variant in ("cs224n", "pytorch"):
         cv = cell(variant)
         for theta in params(variant):
             out.append(Derivation(
-                f"gru-{variant}-total-{theta}", f"∂L/∂{theta} over all time steps ({variant} GRU)",
+                f"gru-{variant}-total-{theta}", f"The total loss over all time steps ({variant} variant)",
                 f"{SOURCE}; variant {variant}", cv, D(node("L"), node(theta)),
-                [Step(total_loss_form(cv, theta), "L = Σ_t L_t")], bindings=[{"T": 1}, {"T": 3}]))
+                [Step(total_loss_form(cv, theta), "the total loss is the sum of the per-step losses")], bindings=[{"T": 1}, {"T": 3}]))
     return out
 
 

@@ -55,9 +55,8 @@ def derivations(activation: str = "tanh") -> "list[Derivation]":
         out.append(Derivation(
             f"l105-product-factors-{act}", f"Product of one-step Jacobians ({act})",
             "Lecture 105, slides 34-35 of 41; Module 14.4", cell, D(s(t), s(k)),
-            [Step(ProdOver(j, k + 1, t, D(s(j), s(j - 1)), identity=s(t)), "chain rule along the only path "
-                                                                            "s_t <- s_{t-1} <- ... <- s_k"),
-             Step(ProdOver(j, k + 1, t, factor(j, act), identity=s(t)), "each factor is diag(σ'(a_j)) W")],
+            [Step(ProdOver(j, k + 1, t, D(s(j), s(j - 1)), identity=s(t)), "chain rule along the only path of states"),
+             Step(ProdOver(j, k + 1, t, factor(j, act), identity=s(t)), "each factor is a diagonal matrix times W")],
             bindings=PAIRS))
     cell = rnn(activation)
     for theta in ("W", "U"):

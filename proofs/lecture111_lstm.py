@@ -40,7 +40,7 @@ from derive.numeric import Evaluator, Instance, local_jacobians
 from derive.structure import LocalForm
 from derive.verify import CheckResult, Report, compare
 
-SOURCE = "004_ac394c33ecf151bd.txt, Lecture 111"
+SOURCE = "Lecture 111"  # CS7015 (seeds/004_ac394c33ecf151bd.txt)
 FULL = ("o", "i", "f", "s_tilde", "s", "h", "y", "L")
 STATES = ("s", "h", "L")
 SYMBOLIC_SIZES = {"n": 3, "d": 2, "k": 4}
@@ -90,76 +90,76 @@ def derivations() -> "list[Derivation]":
 
     # Slide 15:31: "this derivative is going to contain an explicit term and an implicit term".
     out.append(Derivation(
-        "l111-ds-ds", "∂s_t/∂s_{t-1}: explicit and implicit", f"{SOURCE}, slide 15:31: 'an explicit term and an "
+        "l111-ds-ds", "One step of the cell state: explicit and implicit", f"{SOURCE}, slide time 15:31: 'an explicit term and an "
         "implicit term'", c, D(node("s", t), node("s", t - 1)),
         [Step(Brace(D(node("s", t), node("s", t - 1), True), "explicit")
               + Brace(D(node("s", t), node("h", t - 1), True) * D(node("h", t - 1), node("s", t - 1)), "implicit"),
-              "ordered network: s_t reads s_{t-1}, and h_{t-1} (through the gates and s~_t), which reads s_{t-1}")],
+              "ordered network: the cell state reads the previous cell state, and the previous output state (through the gates and the candidate), which reads it too")],
         keep=STATES, bindings=ts))
 
     # Slide 10:42: "there are multiple paths to reach s_k ... one through s_{k+1} ... the other through h_k".
     tk = [{"t": a, "k": b, "T": a} for a, b in ((2, 1), (3, 1), (3, 2), (4, 2))]
     out.append(Derivation(
-        "l111-dL-ds", "The two ways out of s_k: through s_{k+1} and through h_k",
-        f"{SOURCE}, slide 10:42: 'One through sk plus 1 ... the other through h k'", c,
+        "l111-dL-ds", "The two ways out of a cell state",
+        f"{SOURCE}, slide time 10:42: 'One through sk plus 1 ... the other through h k'", c,
         D(node("L", t), node("s", k)),
         [Step(D(node("L", t), node("s", k + 1)) * D(node("s", k + 1), node("s", k), True)
               + D(node("L", t), node("h", k)) * D(node("h", k), node("s", k), True),
-              "the children of s_k in the network of states")],
+              "the children of the cell state in the network of states")],
         keep=STATES, bindings=tk))
 
     # Slide 13:05: "denote the gradient along this path to be t_0 ... the total gradient is a sum of many such paths".
     chain, leave = first_exit("s", "h", "previous")
     head = D(node("L", t), node("h", t)) * D(node("h", t), node("s", t), True)
     out.append(Derivation(
-        "l111-t0", "The cell-state path t_0 split off from every other path from L_t to s_k",
-        f"{SOURCE}, slide 13:05: 'denote the gradient along this path to be t naught and the total gradient is "
+        "l111-t0", "The cell-state path split off from every other path",
+        f"{SOURCE}, slide time 13:05: 'denote the gradient along this path to be t naught and the total gradient is "
         "going to be a sum of many such paths'", c, D(node("L", t), node("s", k)),
         [Step(D(node("L", t), node("h", t)) * D(node("h", t), node("s", k)), "L_t reads the states through h_t only"),
          Step(head * D(node("s", t), node("s", k))
               + D(node("L", t), node("h", t)) * D(node("h", t), node("h", t - 1), True) * D(node("h", t - 1), node("s", k)),
-              "h_t reads s_t and, through o_t, h_{t-1}"),
+              "the output state reads the cell state and, through the output gate, the previous output state"),
          Step(Brace(head * chain, "$t_0$: the cell-state path")
               + Brace(head * leave + D(node("L", t), node("h", t)) * D(node("h", t), node("h", t - 1), True)
                       * D(node("h", t - 1), node("s", k)), "every other path"),
-              "a path from s_t to s_k either stays on s_t <- s_{t-1} <- ... or leaves it first at some h_{j-1}")],
+              "a path either stays on the chain of cell states or leaves it first at some output state")],
         keep=STATES, bindings=[b for b in tk if b["k"] < b["t"]]))
 
     # Slide 17:46 onwards: the output-gate path, "a diagonal matrix and a weight matrix", repeated.
     chain_h, leave_h = first_exit("h", "s", "same")
     out.append(Derivation(
-        "l111-output-gate-path", "The output-gate path h_t <- h_{t-1} <- ... <- h_k split off from the rest",
-        f"{SOURCE}, after slide 17:46: 'these pairs h t by o t, o t by h t minus 1 and so on'", c,
+        "l111-output-gate-path", "The output-gate path split off from the rest",
+        f"{SOURCE}, after slide time 17:46: 'these pairs h t by o t, o t by h t minus 1 and so on'", c,
         D(node("h", t), node("h", k)),
         [Step(Brace(chain_h, "the output-gate path")
               + Brace(leave_h, "paths through some $s_j$"),
-              "a path from h_t to h_k either stays on h_t <- h_{t-1} <- ... (through o_j) or leaves it first at s_j")],
+              "a path either stays on the chain of output states (through the output gates) or leaves it first at a cell state")],
         keep=STATES, bindings=tk))
 
     # Slide 06:38 / 10:42: the loss reaches W_f through s_k ("W_f computes f_k and then f_k helps in computing s_k").
     out.append(Derivation(
-        "l111-bptt-W_f", "∂L_t/∂W_f through every s_k", f"{SOURCE}, slide 10:42: 'if this loss can reach Wf "
+        "l111-bptt-W_f", "The loss reaches the forget gate through every cell state", f"{SOURCE}, slide time 10:42: 'if this loss can reach Wf "
         "through sk'", c, D(node("L", t), node("W_f")),
-        [Step(bptt_form(c, "W_f", keep=STATES), "short-circuit: W_f is read (through f_k) by s_k alone")],
+        [Step(bptt_form(c, "W_f", keep=STATES), "short-circuit: the forget weights are read, through the forget gate, by the cell state alone")],
         keep=STATES, bindings=[{"t": s, "T": 4} for s in (1, 2, 4)]))
 
     # Slide 05:05: "the gradient ... would vanish if all the paths leading to that parameter vanish": the sum over paths.
     g = unroll(c, T)
     out.append(Derivation(
-        f"l111-paths-L{T}-W_f", f"∂L_{T}/∂W_f as the sum over every path of the dependency graph",
-        f"{SOURCE}, slide 05:05: 'if there were multiple paths then only if the gradient vanishes across all the "
+        f"l111-paths-L{T}-W_f", "Summing over every path of the dependency graph",
+        f"{SOURCE}, slide time 05:05: 'if there were multiple paths then only if the gradient vanishes across all the "
         "paths'", c, D(node("L", T), node("W_f")),
         [Step(path_sum(g, f"L_{T}", "W_f", keep=FULL), "one term per path through the gates and states")],
         keep=FULL, bindings=[{"T": T}]))
     out.append(Derivation(
-        "l111-paths-L-W_o", "∂L/∂W_o (total loss) as a sum over paths, against the NumPy BPTT",
-        f"{SOURCE}, slide 05:05 (all the paths)", c, D(node("L"), node("W_o")),
+        "l111-paths-L-W_o", "The total loss as a sum over paths",
+        f"{SOURCE}, slide time 05:05 (all the paths)", c, D(node("L"), node("W_o")),
         [Step(path_sum(g, "L", "W_o", keep=FULL), "one term per path")],
         keep=FULL, bindings=[{"T": T}]))
     for theta in PARAMS:
         out.append(Derivation(
-            f"l111-total-{theta}", f"∂L/∂{theta} over all time steps", f"{SOURCE} (the loss summed over t)", c,
-            D(node("L"), node(theta)), [Step(total_loss_form(c, theta, keep=STATES), "L = Σ_t L_t")],
+            f"l111-total-{theta}", "The total loss over all time steps", f"{SOURCE} (the loss summed over t)", c,
+            D(node("L"), node(theta)), [Step(total_loss_form(c, theta, keep=STATES), "the total loss is the sum of the per-step losses")],
             keep=STATES, bindings=[{"T": 1}, {"T": 3}]))
     return out
 
@@ -176,22 +176,22 @@ def local_jacobian_derivations() -> "list[Derivation]":
 
     h, s, o = node("h", t), node("s", t), node("o", t)
     return [
-        local("l111-local-dh-ds", "∂h_t/∂s_t is diagonal: diag(o_t ⊙ tanh'(s_t))",
-              "slide 14:03-15:31: 'h t 2 depends only on o t 2 and st 2 ... Diagonal matrix'",
+        local("l111-local-dh-ds", "The output state reads the cell state element by element",
+              "slide time 14:03-15:31: 'h t 2 depends only on o t 2 and st 2 ... Diagonal matrix'",
               h, s, FULL, "h_2", "s_2", explicit=False,
-              chain=Step(D(h, s, True), "h_t reads s_t directly and through nothing else")),
-        local("l111-local-ds-ds", "The explicit part of ∂s_t/∂s_{t-1} is diag(f_t)",
-              "slide 15:31-17:46: 'I am going to represent it as D of f t'",
+              chain=Step(D(h, s, True), "the output state reads the cell state directly and through nothing else")),
+        local("l111-local-ds-ds", "The explicit part is the forget gate",
+              "slide time 15:31-17:46: 'I am going to represent it as D of f t'",
               s, node("s", t - 1), STATES, "s_2", "s_1"),
-        local("l111-dh-do", "∂h_t/∂o_t = diag(tanh(s_t))", "after slide 17:46 (the output-gate path)",
+        local("l111-dh-do", "The output gate's edge", "after slide time 17:46 (the output-gate path)",
               h, o, FULL, "h_2", "o_2"),
-        local("l111-do-dh", "∂⁺o_t/∂h_{t-1} = diag(σ'(a_o,t)) W_o", "after slide 17:46 (the output-gate path)",
+        local("l111-do-dh", "The output gate reads the previous output state", "after slide time 17:46 (the output-gate path)",
               o, node("h", t - 1), FULL, "o_2", "h_1"),
-        local("l111-dh-dh-output", "One step of the output-gate path: diag(tanh(s_t) ⊙ σ'(a_o,t)) W_o",
-              "after slide 17:46: 'a diagonal matrix and a weight matrix'",
+        local("l111-dh-dh-output", "One step of the output-gate path",
+              "after slide time 17:46: 'a diagonal matrix and a weight matrix'",
               h, node("h", t - 1), STATES, "h_2", "h_1"),
-        local("l111-ds-dWf", "∂⁺s_k/∂W_f element by element: δ_pq (s_{k-1} ⊙ σ'(a_f,k))_p (h_{k-1})_r",
-              "slide 10:42 (W_f reaches the loss through s_k)", s, node("W_f"), STATES, "s_2", "W_f"),
+        local("l111-ds-dWf", "The explicit derivative with respect to the forget weights, element by element",
+              "slide time 10:42 (W_f reaches the loss through s_k)", s, node("W_f"), STATES, "s_2", "W_f"),
     ]
 
 

@@ -16,7 +16,7 @@ from derive.cells import rnn
 from derive.numeric import local_jacobians
 from derive.structure import LocalForm
 
-SOURCE = "002_eb405f471485c68d.txt"
+SOURCE = "Lecture 14"  # CS7015 (seeds/002_eb405f471485c68d.txt); documents name the lecture, not the file
 PARAMS = ("W", "U", "b", "V", "c")
 
 
@@ -30,22 +30,22 @@ def derivations(T: int = 4, activation: str = "tanh") -> "list[Derivation]":
     for theta in ("W", "U", "b"):
         d = recursive_expansion(g, f"s_{T}", theta, source=f"{SOURCE}, Module 14.3 (ordered network)",
                                 id=f"l14-expand-s{T}-{theta}")
-        d.title = f"Recursive expansion of ∂s_{T}/∂{theta} (explicit + implicit)"
+        d.title = "Recursive expansion: explicit and implicit parts"
         out.append(d)
 
     # Module 14.3: "∂L_4/∂W = ∂L_4/∂s_4 ∂s_4/∂W", and the path sum from L_T to W.
     out.append(Derivation(
-        f"l14-paths-L{T}-W", f"∂L_{T}/∂W as a sum over paths", f"{SOURCE}, Module 14.3 (summing over all paths)",
+        f"l14-paths-L{T}-W", "Summing over all the paths", f"{SOURCE}, Module 14.3 (summing over all paths)",
         cell, D(node("L", T), node("W")),
-        [Step(D(node("L", T), node("s", T)) * D(node("s", T), node("W")), "L_T depends on W only through s_T"),
-         Step(path_sum(g, f"L_{T}", "W"), "one term per path from L_T to W")],
+        [Step(D(node("L", T), node("s", T)) * D(node("s", T), node("W")), "the last loss depends on W only through the last state"),
+         Step(path_sum(g, f"L_{T}", "W"), "one term per path from the loss to W")],
         bindings=[{"T": T}]))
 
     # Module 14.3, last line: ∂L_t/∂θ = ∂L_t/∂s_t Σ_{k=1}^{t} ∂s_t/∂s_k ∂⁺s_k/∂θ, for every parameter.
     t = idx("t")
     for theta in PARAMS:
         out.append(Derivation(
-            f"l14-bptt-{theta}", f"BPTT form of ∂L_t/∂{theta}", f"{SOURCE}, Module 14.3 (BPTT)",
+            f"l14-bptt-{theta}", "Backpropagation through time", f"{SOURCE}, Module 14.3 (BPTT)",
             cell, D(node("L", t), node(theta)), [Step(bptt_form(cell, theta), "short-circuited path sum")],
             bindings=[{"t": s, "T": 6} for s in range(1, 7)]))
 
@@ -53,14 +53,14 @@ def derivations(T: int = 4, activation: str = "tanh") -> "list[Derivation]":
     T_ = idx("T")
     for theta in PARAMS:
         out.append(Derivation(
-            f"l14-total-{theta}", f"∂L/∂{theta} over all time steps", f"{SOURCE}, Module 14.3 (total loss)",
-            cell, D(node("L"), node(theta)), [Step(total_loss_form(cell, theta), "L = Σ_t L_t")],
+            f"l14-total-{theta}", "The total loss over all time steps", f"{SOURCE}, Module 14.3 (total loss)",
+            cell, D(node("L"), node(theta)), [Step(total_loss_form(cell, theta), "the total loss is the sum of the per-step losses")],
             bindings=[{"T": 1}, {"T": 3}, {"T": 8}]))
 
     # Module 14.4: ∂s_t/∂s_k = ∂s_t/∂s_{t-1} ··· ∂s_{k+1}/∂s_k (latest step leftmost).
     k = idx("k")
     out.append(Derivation(
-        "l14-product", "∂s_t/∂s_k as a product of one-step Jacobians", f"{SOURCE}, Module 14.4",
+        "l14-product", "Product of one-step Jacobians", f"{SOURCE}, Module 14.4",
         cell, D(node("s", t), node("s", k)), [Step(product_form("s"), "chain rule along the only path")],
         bindings=[{"t": a, "k": b, "T": a} for a in (1, 3, 5) for b in range(0, a + 1)]))
 
@@ -80,17 +80,17 @@ def local_jacobian_derivations(cell) -> "list[Derivation]":
 
     binds = [{"j": 1, "T": 2}, {"j": 2, "T": 2}]
     return [
-        Derivation("l14-ds-da", "∂s_j/∂a_j is diagonal", f"{SOURCE}, Module 14.4", cell,
-                   D(node("s", j), node("a", j)), [Step(form(full, "s_2", "a_2"), "s_j = σ(a_j) element-wise")],
+        Derivation("l14-ds-da", "The Jacobian of the activation is diagonal", f"{SOURCE}, Module 14.4", cell,
+                   D(node("s", j), node("a", j)), [Step(form(full, "s_2", "a_2"), "σ acts element by element")],
                    keep=tuple(cell.nodes), bindings=binds),
-        Derivation("l14-ds-ds", "One step of the product: diag(σ'(a_j)) W", f"{SOURCE}, Module 14.4", cell,
+        Derivation("l14-ds-ds", "One term of the product", f"{SOURCE}, Module 14.4", cell,
                    D(node("s", j), node("s", j - 1)),
-                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("s", j - 1)), "chain rule through a_j"),
+                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("s", j - 1)), "chain rule through the pre-activation"),
                     Step(form(state, "s_2", "s_1"), "recognised from the element-level Jacobian")],
                    bindings=binds),
-        Derivation("l14-tensor", "The d x d x d tensor ∂⁺s_k/∂W element by element", f"{SOURCE}, Module 14.5",
+        Derivation("l14-tensor", "The explicit derivative with respect to W, element by element", f"{SOURCE}, Module 14.5 (some gory details)",
                    cell, D(node("s", j), node("W"), True),
-                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("W"), True), "chain rule through a_k, s_{k-1} held"),
-                    Step(form(state, "s_2", "W"), "∂⁺s_kp/∂W_qr = δ_pq σ'(a_kp) s_{k-1,r}")],
+                   [Step(D(node("s", j), node("a", j)) * D(node("a", j), node("W"), True), "chain rule through the pre-activation, the previous state held"),
+                    Step(form(state, "s_2", "W"), "recognised from the element-level Jacobian: nonzero only where p = q")],
                    bindings=binds),
     ]

@@ -43,16 +43,16 @@ def derivations(activation: str = ACTIVATION) -> "list[Derivation]":
         # (15): "∂E^{[5]}/∂h^{[0]} = ∂E^{[5]}/∂h^{[5]} × ∂h^{[5]}/∂h^{[4]} × ... × ∂h^{[1]}/∂h^{[0]}"
         Derivation("l59-chain-E5", "Chain rule from the fifth loss to the first state", "Lecture 59, eq. (15)",
                    cell, D(E5, s(0)),
-                   [Step(chain5, "E^{[5]} reaches h^{[0]} only through h^{[5]}, h^{[4]}, ..., h^{[1]}"),
+                   [Step(chain5, "the fifth loss reaches the first state only through the states in between"),
                     Step(_chain(5, t), "the same product written with Π, latest step leftmost")],
                    bindings=[{"T": 5}]),
         # (16): the general depth τ.
         Derivation("l59-chain-Etau", "Generalizing to depth tau", "Lecture 59, eq. (16)", cell,
-                   D(node("L", tau), s(0)), [Step(_chain(tau, t), "one factor per step between h^{[0]} and h^{[τ]}")],
+                   D(node("L", tau), s(0)), [Step(_chain(tau, t), "one factor per step between the first state and step τ")],
                    bindings=[{"tau": v, "T": v} for v in (1, 2, 3, 6)] + [{"tau": 3, "T": 6}]),
         # (17), corrected: the product runs to τ = t (the printed one stops at t - 1).
         Derivation("l59-product-of-jacobians", "The product of Jacobians", "Lecture 59, eq. (17), corrected", cell,
-                   D(node("L", t), s(0)), [Step(_chain(t, tau), "τ = 1, ..., t: the factor ∂h^{(t)}/∂h^{(t-1)} "
+                   D(node("L", t), s(0)), [Step(_chain(t, tau), "τ runs from 1 to t: the last factor is "
                                                                  "included")],
                    bindings=[{"t": v, "T": v} for v in (1, 2, 3, 5)]),
         # (19), corrected: σ' at the pre-activation of step τ itself, W X^{(τ)} + U h^{(τ-1)}.

@@ -120,3 +120,27 @@ def test_pseudo_code_is_the_function_the_claim_checks():
 def test_bad_code_terms_are_refused(bad):
     with pytest.raises(InvalidValue):
         bad()
+
+
+def test_every_display_compiles_with_pdflatex(tmp_path):
+    """Typeset every display (maths in \\[ \\], pseudo-code as an algorithmic block): TeX accepts all of it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    from derive.latex.text import escape
+
+    body = []
+    for c in _all_claims():
+        if c.display is not None:
+            tex = latex(c.display, notation=c.notation)
+            body += [r"\paragraph{" + escape(c.id) + "}", tex if isinstance(c.display, Code) else rf"\[{tex}\]"]
+    doc = "\n".join([r"\documentclass{article}", r"\usepackage{amsmath,amssymb,mathrsfs,algpseudocode}",
+                     r"\usepackage[margin=2cm]{geometry}", r"\begin{document}", *body, r"\end{document}"])
+    (tmp_path / "d.tex").write_text(doc, encoding="utf-8")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "d.log").read_text(errors="replace")
+    assert run.returncode == 0, log[-2000:]
+    assert "Overfull \\hbox" not in log and len(body) >= 70

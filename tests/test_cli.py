@@ -26,7 +26,7 @@ def run(argv, capsys):
 def test_list_names_every_derivation_with_its_source(capsys):
     code, out, _ = run(["list"], capsys)
     assert code == 0
-    assert re.search(r"^l14-expand-s4-W\s+Recursive expansion .*002_eb405f471485c68d\.txt", out, re.M)
+    assert re.search(r"^l14-expand-s4-W\s+Recursive expansion.*Lecture 14, Module 14\.3", out, re.M)
 
 
 def test_show_prints_the_latex(capsys):

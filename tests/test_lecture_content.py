@@ -145,3 +145,24 @@ def test_bound_chain_catches_a_wrong_gamma(monkeypatch):
                         lambda inst, **kw: real(inst, gamma_value=0.125 if inst.activation == "logistic" else 0.5))
     lhs, _, _ = l105_cs7015._bound_chain(l105_cs7015.STEP_LINKS, n=300)(np.random.default_rng(0))
     assert lhs.sum() > 0
+
+
+def test_dependency_graph_claim_holds_and_a_missing_edge_is_caught(monkeypatch):
+    lhs, rhs, _ = l111_lstm._dependency_graph(np.random.default_rng(0))
+    assert np.array_equal(lhs, rhs) and len(lhs) == 24
+    monkeypatch.setitem(l111_lstm.DEPENDS, "h", (("o", 0),))          # h_t <- o_t only: s_t forgotten
+    lhs, rhs, _ = l111_lstm._dependency_graph(np.random.default_rng(0))
+    assert lhs.sum() == len(lhs) - 4
+
+
+@pytest.mark.parametrize("did", [d for d in sorted(NEW) if d.startswith("l59-")])
+def test_lecture59_derivations_print_in_its_notation(did):
+    """h^{[t]}, E^{[t]}, U recurrent and W input: the Applied NLP lecture's own symbols, never s_t."""
+    from derive.latex import latex
+
+    d = NEW[did]
+    tex = " ".join(latex(x, notation="appliednlp", cell=d.cell) for x in [d.lhs] + [s.rhs for s in d.steps])
+    assert "h^{[" in tex and "s_{" not in tex and r"\mathscr{L}" not in tex
+    assert "E^{[" in tex or did == "l59-one-step-jacobian"                # (19) has no loss in it
+    if "diag" in tex:
+        assert r"W x^{[\tau]} + U h^{[\tau - 1]}" in tex              # eq. (18)'s W X^{(τ)} + U h^{(τ-1)}

@@ -107,3 +107,22 @@ def test_globs_in_plans_match_only_derivations_of_their_lecture(plans, derivatio
                 if any(ch in item for ch in "*?["):
                     assert not fnmatch.filter(claim_ids, item), (lec.id, item)
                     assert fnmatch.filter([d.id for d in derivations], item), (lec.id, item)
+
+
+def test_intros_and_abstracts_are_plain_text(plans):
+    """Plain sentences (the renderer escapes them), never TeX: no \\, $, _, ^, braces."""
+    for lec, _ in plans:
+        for text in [lec.abstract] + [s.intro for s in lec.sections] + [s.title for s in lec.sections]:
+            assert not set(text) & set("\\$_^{}&%#"), (lec.id, text)
+        assert lec.abstract, lec.id
+
+
+def test_every_placed_derivation_prints_in_its_lecture_notation(plans, derivations):
+    from derive.expand import Derivation
+    from derive.latex import latex
+
+    for lec, claims in plans:
+        for _, objs in lec.resolve(claims, derivations):
+            for d in (o for o in objs if isinstance(o, Derivation)):
+                for term in [d.lhs] + [s.rhs for s in d.steps]:
+                    assert latex(term, notation=lec.notation, cell=d.cell), (lec.id, d.id)

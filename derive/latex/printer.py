@@ -134,7 +134,7 @@ class LatexPrinter(_SympyLatexPrinter):
     def _call(self, head: str, x) -> str:
         """head(x): plain parentheses around an atom, growing ones otherwise."""
         body = self._print(x)
-        if self._is_atom(x):
+        if self._is_atom(x) and r"\left" not in body:  # growing brackets inside need growing ones outside
             return f"{head}({body})"
         return rf"{head}\left({body}\right)"
 

@@ -243,12 +243,15 @@ def lecture():
     return Lecture(
         "cs224n", "Vanishing Gradients and Fancy RNNs", notation=NOTATION,
         course="CS224n: Natural Language Processing with Deep Learning, Stanford (lecture notes)", order=3,
+        abstract="Repeated multiplication by the one-step Jacobian makes far-away words' gradients vanish or explode; "
+                 "norm clipping, the LSTM and the GRU are the remedies.",
         sections=(
             Section("Problems in RNN (vanishing and exploding gradients)", topic="vanishing",
                     where="'Recall' to 'Consider matrix L2 norms'",
                     items=("cs224n-recall", "cs224n-jacobian", "cs224n-step-jacobian", "cs224n-chain", "cs224n-power",
                            "cs224n-loss-product", "cs224n-wh-number", "cs224n-norm-bound")),
             Section("Pascanu et al.'s eigenvalue remark", topic="vanishing", where="after 'Consider matrix L2 norms'",
+                    intro="The finite-step bound needs the largest singular value, not the largest eigenvalue.",
                     items=("cs224n-pascanu-eigen", "cs224n-pascanu-sigmoid", "cs224n-explode-eigen")),
             Section("Why exploding gradient is a problem? Gradient clipping", topic="remedies",
                     where="Algorithm 1 (pseudo-code for norm clipping)",

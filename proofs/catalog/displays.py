@@ -94,8 +94,8 @@ def _table() -> dict:
         "l14-14.5-shape-dsdW": _shape(D(node("s", k), node("W"), True), "d", "d", "d"),
         # CS224n notes
         "cs224n-pascanu-sigmoid": Relation(Frac(Const(1), Gamma("logistic")), "=", Const(1)),
-        "cs224n-pascanu-sigmoid:corrected": Chain.of(Frac(Const(1), Gamma("logistic")), "=",
-                                                     Frac(Const(1), Const(sp.Rational(1, 4))), "=", Const(4)),
+        "cs224n-pascanu-sigmoid:corrected": System((Equation(Gamma("logistic"), (Const(sp.Rational(1, 4)),)),
+                                                    Equation(Frac(Const(1), Gamma("logistic")), (Const(4),)))),
         "cs224n-clip-alg1": norm_rule(gh, thr, strict=False),
         "cs224n-gru-equations": _cell_lines(gru(), ("u", "r", "h_tilde", "h")),
         "cs224n-gru-keep": Relation(Relation(Value(node("u", t)), "approx", Const(0)), "=>",

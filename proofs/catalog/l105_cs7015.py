@@ -313,8 +313,12 @@ def lecture():
     return Lecture(
         "l105", "Lecture 105: The problem of Exploding and Vanishing Gradients", notation=NOTATION,
         course="CS7015 Deep Learning, IIT Madras", order=2,
+        abstract="The derivative of a state with respect to an earlier one is a product of one-step Jacobians; "
+                 "bounding the norm of each factor by γλ bounds the product by the (t - k)-th power of γλ, which vanishes or can "
+                 "explode geometrically. Truncation and clipping are the first remedies.",
         sections=(
             Section("Recap: backpropagation through time", topic="rnn", where="slide 32/41, slide time 00:27",
+                    intro="The gradient of a loss with respect to W sums over the states through which W acts.",
                     items=("l105-recap-L4", "l105-recap-s4", "l105-recap-Lt")),
             Section("The product of one-step Jacobians", topic="vanishing", where="slide 34/41, slide time 01:33",
                     items=("l105-chain", "l105-product", "l105-product-ascending")),
@@ -322,11 +326,15 @@ def lecture():
                     items=("l105-aj", "l105-sj", "l105-ds-da", "l105-ds-ds-chain", "l105-ds-ds",
                            "l105-product-factors-*")),
             Section("Bounding the magnitude", topic="vanishing", where="slide 36/41, slide time 04:40",
+                    intro="Each inequality is checked on its own, on random and adversarial instances, with its "
+                          "tightness; γ is the exact maximum of the activation's slope.",
                     items=("l105-norm-eq", "l105-submultiplicative", "l105-gamma-logistic", "l105-gamma-tanh",
                            "l105-gamma-at-half", "l105-diag-gamma", "l105-step-gammaW", "l105-step-gammalambda",
                            "l105-bound-chain-step", "l105-norm-product", "l105-product-bound", "l105-power",
                            "l105-bound-chain-power", "l105-vanish", "l105-explode")),
             Section("Truncated backpropagation", topic="remedies", where="slide time 08:16",
+                    intro="Keep only the τ most recent terms of the sum over k; what is dropped is the truncation "
+                          "error.",
                     items=("l105-truncation", "l105-truncated-W", "l105-truncated-U", "l105-truncated-numpy")),
             Section("Gradient clipping", topic="remedies", where="slide time 09:35", items=("l105-clip",)),
         ))

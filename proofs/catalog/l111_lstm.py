@@ -190,6 +190,34 @@ def six_equations_display():
     return Within("lstm", System(lines))
 
 
+#: The lecture's dependency graph of one step, parameters and inputs left out (slide time 06:38).
+DEPENDS = {"o": (("h", -1),), "i": (("h", -1),), "f": (("h", -1),), "s_tilde": (("h", -1),),
+           "s": (("f", 0), ("s", -1), ("i", 0), ("s_tilde", 0)), "h": (("o", 0), ("s", 0))}
+
+
+def _dependency_graph(rng, T: int = 4):
+    """1 for each (step, node) whose gate and state parents in the engine's graph are the lecture's."""
+    g = unroll(lstm(), T)
+    kinds = {"param", "input", "label"}
+    lhs = []
+    for t in range(1, T + 1):
+        for name, deps in DEPENDS.items():
+            got = {p for p in g.nodes[g[name, t]].parents if g.nodes[p].kind not in kinds and p.t is not None}
+            want = {NodeRef(n, t + lag) for n, lag in deps}
+            lhs.append(1.0 if got == want else 0.0)
+    return np.array(lhs), np.ones(len(lhs)), {"T": T, "nodes": len(lhs)}
+
+
+def dependency_display():
+    """o_t, i_t, f_t, s~_t <- h_{t-1}; s_t <- {f_t, s_{t-1}, i_t, s~_t}; h_t <- {o_t, s_t}."""
+    from derive.terms import Equation, SetOf, System, Within, idx, node
+
+    t = idx("t")
+    rows = tuple(Equation(node(n, t), (("<-", SetOf(tuple(node(m, t + lag) for m, lag in deps))),))
+                 for n, deps in DEPENDS.items())
+    return Within("lstm", System(rows))
+
+
 #: the two eigenvalues of the path-count recurrence [[1, 3], [1, 4]] (see `path_count_closed_form`)
 LAMBDA_PLUS, LAMBDA_MINUS = (5 + np.sqrt(21.0)) / 2, (5 - np.sqrt(21.0)) / 2
 
@@ -349,7 +377,7 @@ def claims() -> "list[Claim]":
         Computed(norm_clipping(_clip), "norm clipping keeps the direction and caps the norm at the threshold"),
         expected="holds", display=display("l111-clip")))
     out.append(Claim(
-        "l111-lstm-equations", src("(03:11)", "There are three gates and three states and the dependency graph is "
+        "l111-lstm-equations", src("(06:38)", "There are three gates and three states and the dependency graph is "
                                               "obvious from these equations"), NOTATION,
         Computed(lstm_equations, "the engine's LSTM computes o_t, i_t, f_t = σ(W_* h_{t-1} + U_* x_t + b_*), "
                                  "s~_t = tanh(W h_{t-1} + U x_t + b), s_t = f_t ⊙ s_{t-1} + i_t ⊙ s~_t, "
@@ -358,6 +386,15 @@ def claims() -> "list[Claim]":
         reading="the slide's equations are not in the transcript; these are the six of the lecture's LSTM "
                 "(its dependency graph: three gates and three states per step)",
         display=six_equations_display()))
+    out.append(Claim(
+        "l111-dependency-graph", src("(06:38)", "I am going to get rid of the parameters ... just focus on the "
+                                                "states and the gates"), NOTATION,
+        Computed(_dependency_graph, "in the engine's unrolled LSTM, without parameters and inputs: o_t, i_t, f_t, "
+                                    "s~_t read h_{t-1}; s_t reads f_t, s_{t-1}, i_t, s~_t; h_t reads o_t, s_t",
+                 trials=1),
+        kind="definition", expected="holds",
+        reading="the slide's diagram is not in the transcript; this is the graph 'obvious from these equations'",
+        display=dependency_display()))
     out.append(Claim(
         "l111-path-count", src("(10:42)", "there are multiple paths ... it is not very hard to see"), NOTATION,
         Computed(_path_counts(), "the number of paths from L_t to s_k in the dependency graph is "
@@ -403,13 +440,20 @@ def lecture():
     return Lecture(
         "l111", "Lecture 111: How LSTMs avoid the problem of vanishing gradients", notation=NOTATION,
         course="CS7015 Deep Learning, IIT Madras", order=4,
+        abstract="In the LSTM the loss reaches a cell state along many paths; the path through the cell states "
+                 "multiplies forget gates only, so it vanishes only when they do, while the path through the "
+                 "output gate can still explode.",
         sections=(
             Section("Forgetting with the forget gate", topic="lstm", where="slide time 00:12",
                     items=("l111-forget-half",)),
-            Section("Three gates and three states", topic="lstm", where="slide time 03:11",
-                    items=("l111-lstm-equations",)),
-            Section("Many paths to a parameter", topic="lstm", where="slide times 05:05-10:42",
-                    items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o", "l111-four-edges",
+            Section("The general principle: many paths", topic="lstm", where="slide time 05:05",
+                    intro="A gradient vanishes only if it vanishes along every path, and explodes if it explodes "
+                          "along one.",
+                    items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o")),
+            Section("The dependency graph of the LSTM", topic="lstm", where="slide times 06:38-10:42",
+                    intro="The gradient is a sum over every path of the dependency graph; their number grows "
+                          "geometrically with the distance between the steps.",
+                    items=("l111-lstm-equations", "l111-dependency-graph", "l111-four-edges",
                            "l111-path-count", "l111-dL-ds", "l111-ds-dWf", "l111-bptt-W_f", "l111-total-*")),
             Section("The path through the cell states", topic="lstm", where="slide times 13:05-19:00",
                     items=("l111-t0", "l111-dh-ds", "l111-local-dh-ds", "l111-ds-ds-explicit", "l111-local-ds-ds",

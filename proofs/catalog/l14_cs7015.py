@@ -282,6 +282,9 @@ def lecture():
     return Lecture(
         "l14", "Lecture 14: Recurrent Neural Networks and Backpropagation Through Time", notation=NOTATION,
         course="CS7015 Deep Learning, IIT Madras", order=0,
+        abstract="The recurrent network, its parameters' shapes, and backpropagation through time derived in an "
+                 "ordered network: explicit and implicit derivatives, expanded one level at a time and "
+                 "short-circuited into a sum over the steps.",
         sections=(
             Section("Module 14.2: Recurrent Neural Networks", topic="rnn", where="Module 14.2",
                     items=("l14-14.2-feedforward", "l14-14.2-rnn")),
@@ -291,11 +294,14 @@ def lecture():
                            "l14-14.3-dLdV", "l14-14.3-dLdW", "l14-total-*")),
             Section("Module 14.3: The ordered network", topic="rnn",
                     where="Module 14.3: explicit and implicit derivatives",
+                    intro="In an ordered network the total derivative is the explicit part plus the implicit part "
+                          "through every earlier state.",
                     items=("l14-14.3-dL4dW", "l14-14.3-s4", "l14-expand-1", "l14-expand-2", "l14-expand-3",
                            "l14-expand-3-labels", "l14-expand-4", "l14-expand-s*-W", "l14-expand-s*-U",
                            "l14-expand-s*-b")),
             Section("Module 14.3: Short-circuiting the paths", topic="rnn",
                     where="Module 14.3: the path sum and BPTT",
+                    intro="Regrouping the expansion by the last step of each path gives one term per state.",
                     items=("l14-short-circuit", "l14-short-circuit-sum", "l14-paths-L*-W", "l14-bptt",
                            "l14-bptt-W", "l14-bptt-U", "l14-bptt-b", "l14-bptt-V", "l14-bptt-c")),
             Section("Module 14.4: The problem of Exploding and Vanishing Gradients", topic="vanishing",

@@ -309,18 +309,27 @@ def lecture():
     return Lecture(
         "l59", "Lecture 59: BPTT - Exploding and Vanishing gradient", notation=NOTATION,
         course="Applied Natural Language Processing, Chennai Mathematical Institute", order=1,
+        abstract="Why the gradient of an RNN vanishes or explodes: the gradient of a late loss with respect to an "
+                 "early state is a product of one Jacobian per step, each a diagonal matrix times the recurrent "
+                 "matrix U; and how clipping tames the exploding case.",
         sections=(
             Section("BPTT - Unrolled RNN", topic="rnn", where="eq. (12), slide time 03:00",
+                    intro="The error for the whole sequence is the mean of the per-step cross-entropy losses.",
                     items=("l59-eq12", "l59-perplexity")),
             Section("Exploding/vanishing gradient: the chain of Jacobians", topic="vanishing",
                     where="eqs. (15)-(16), slide time 03:49",
+                    intro="The chain rule from the loss of a late step back to the first state: one factor per step.",
                     items=("l59-eq15", "l59-eq15-product", "l59-chain-E5", "l59-eq16", "l59-chain-Etau")),
             Section("Exploding/vanishing gradient: one factor of the product", topic="vanishing",
                     where="eqs. (17)-(20), slide time 05:39",
+                    intro="Each factor is a diagonal matrix of activation slopes times the recurrent matrix; the "
+                          "factors do not commute, so they stay in the order of the chain rule.",
                     items=("l59-eq17", "l59-product-of-jacobians", "l59-eq18", "l59-eq19", "l59-one-step-jacobian",
                            "l59-eq20-jacobian", "l59-eq20", "l59-eq20-order", "l59-product-of-factors", "l59-u-small")),
             Section("Exploding/vanishing gradient: an example", topic="vanishing", where="slide time 09:40",
+                    intro="Predicting the 47th word from the 7th multiplies 40 such factors.",
                     items=("l59-40-factors", "l59-decay-depth", "l59-0.01-pow-47", "l59-0.5-pow-47")),
             Section("Gradient clipping", topic="remedies", where="slide 17/21, slide time 14:37",
+                    intro="Two rules: clip every entry to [-1, 1], or rescale the whole gradient to a threshold norm.",
                     items=("l59-clip-value", "l59-clip-value-code", "l59-clip-norm", "l59-clip-norm-code")),
         ))
