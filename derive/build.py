@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .content import collect_derivations, select
 from .latex import text
-from .errors import InvalidValue
+from .errors import InvalidValue, UnknownName
 from .expand import Derivation
 from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, run_tex, stop_tex,
                       tex_tool)
@@ -116,7 +116,6 @@ def build(opts: BuildOptions) -> int:
 
 def _chosen_lectures(opts: BuildOptions) -> list:
     from .content import collect_lectures
-    from .errors import UnknownName
 
     every = collect_lectures()
     if not opts.lectures:
@@ -160,6 +159,12 @@ def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
     claim_ids = {lec.id: [c.id for c in _claims_of(lec)] for lec in lectures}
     # The plans must place every claim and name only what exists: checked now, before the long work.
     plans = {lec.id: lec.resolve(_claims_of(lec), ders) for lec in lectures}
+    known = _figure_ids()
+    for lec in lectures:
+        for sec in lec.sections:
+            bad = [f for f in sec.figures if f not in known]
+            if bad:
+                raise UnknownName(f"figure (lecture {lec.id}, section {sec.title!r})", bad[0], sorted(known))
     placed = {o.id for sections in plans.values() for _, objs in sections for o in objs}
     unplaced = [d.id for d in ders if d.id not in placed]
     if unplaced and not opts.only:
@@ -254,6 +259,15 @@ def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
     print(f"publish: {out}/", file=log, flush=True)
     print("times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), file=log)
     return code
+
+
+def _figure_ids() -> "set[str]":
+    """The figures a section may name: the graph drawings and the plots of derive.figures."""
+    try:
+        from .figures import captions
+    except ImportError:
+        return set(DIAGRAM_CAPTIONS)
+    return set(DIAGRAM_CAPTIONS) | set(captions())
 
 
 def _claims_of(lecture) -> list:

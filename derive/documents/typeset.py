@@ -133,15 +133,12 @@ def _aligned(lhs: str, rel: str, rows: "list[str]") -> str:
     return r"\begin{aligned}" + r" \\ ".join(body) + r"\end{aligned}"
 
 
-_REL = {"=": "=", "<=": r"\leq", "≤": r"\leq", "<": "<", ">=": r"\geq", "≥": r"\geq", ">": ">", "≈": r"\approx"}
-
-
 def _equation(sides, display, notation: str, max_terms=None) -> "str | None":
     """The claim as mathematics: its sides (lhs, rhs[, relation]) or its display term; None when it has neither."""
-    from ..terms import Term
+    from ..terms import Term, relation
 
     if sides and len(sides) in (2, 3) and all(isinstance(s, Term) for s in sides[:2]):
-        rel = _REL.get(sides[2], sides[2]) if len(sides) == 3 else "="
+        rel = relation(sides[2]) if len(sides) == 3 else "="
         lhs = _latex(sides[0], notation)
         return _aligned(lhs, rel, rows_of(sides[1], notation, max_terms=max_terms))
     if display is not None:

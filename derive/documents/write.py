@@ -80,7 +80,7 @@ def _section_body(sec, pieces, level: str = "section", figures=None) -> "list[st
         out.append(rf"\noindent\textit{{{text.prose(sec.where)}}}\par\smallskip")
     if sec.intro:
         out.append(text.prose(sec.intro))
-    last = None
+    last = text.prose(sec.where) if sec.where else None  # the section's own place is not repeated
     for p in pieces:
         lead = ""
         if p.kind == "claim" and p.where != last:  # the lecture's place, once for a run of statements there

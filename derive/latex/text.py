@@ -3,9 +3,9 @@ r"""All TeX text escaping in one place: words for text mode, lecture Unicode as 
 Lecture transcripts and claim statements are Unicode (∂s_t/∂W, σ'(a_j), ‖W‖ ≤ γλ).
 `escape` makes any such string safe in text mode: TeX's special characters are
 escaped and each mathematical character is typeset as maths (``\ensuremath``),
-one table for every document `derive` writes.  `title` reads a derivation
-title the way a lecturer writes it: words stay words, tokens with maths in
-them (``∂s_4/∂W``) become maths.
+one table for every document `derive` writes.  `prose` reads running text the
+way a lecturer writes it: words stay words, symbols with scripts in them
+(``∂s_4/∂W``, ``h^{(t)}``) become maths.
 
     >>> escape("W_h & σ'")
     "W\\_h \\& \\ensuremath{\\sigma}'"
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-__all__ = ["escape", "title", "prose", "math_token", "MATH", "TEXT"]
+__all__ = ["escape", "prose", "math_token", "MATH", "TEXT"]
 
 #: Unicode characters the lectures use for mathematics -> the TeX math command.
 MATH = MappingProxyType({
@@ -58,8 +58,6 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
-_MATHY = re.compile(r"[∂_^σθγλτδΣΠ⊙≤‖′⁺]")
-
 
 def _math_char(c: str) -> str:
     if c in _IN_MATH:
@@ -90,11 +88,6 @@ def math_token(tok: str) -> str:
         out.append(_math_char(ch))
         i += 1
     return "$" + "".join(out).replace("diag", r"\operatorname{diag}") + "$"
-
-
-def title(text: str) -> str:
-    """A title for LaTeX: words stay text, tokens with maths in them become maths."""
-    return " ".join(math_token(t) if _MATHY.search(t) else escape(t) for t in str(text).split(" "))
 
 
 # A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∂s_t/∂W, W_h^T.

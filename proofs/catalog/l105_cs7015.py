@@ -335,6 +335,7 @@ def lecture():
             Section("Truncated backpropagation", topic="remedies", where="slide time 08:16",
                     intro="Keep only the τ most recent terms of the sum over k; what is dropped is the truncation "
                           "error.",
-                    items=("l105-truncation", "l105-truncated-W", "l105-truncated-U", "l105-truncated-numpy")),
+                    items=("l105-truncation", "l105-truncated-W", "l105-truncated-U", "l105-truncated-numpy"),
+                    figures=("truncation-error",)),
             Section("Gradient clipping", topic="remedies", where="slide time 09:35", items=("l105-clip",)),
         ))

@@ -331,5 +331,6 @@ def lecture():
                     items=("l59-40-factors", "l59-decay-depth", "l59-0.01-pow-47", "l59-0.5-pow-47")),
             Section("Gradient clipping", topic="remedies", where="slide 17/21, slide time 14:37",
                     intro="Two rules: clip every entry to [-1, 1], or rescale the whole gradient to a threshold norm.",
-                    items=("l59-clip-value", "l59-clip-value-code", "l59-clip-norm", "l59-clip-norm-code")),
+                    items=("l59-clip-value", "l59-clip-value-code", "l59-clip-norm", "l59-clip-norm-code"),
+                    figures=("clipping-2d",)),
         ))
