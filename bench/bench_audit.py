@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def _verify(part: str, jobs: int):
-    from derive.catalog import verify_all
+    from derive.checks.catalog import verify_all
 
     t0 = time.perf_counter()
     if part == "claims":
@@ -40,7 +40,7 @@ def _verify(part: str, jobs: int):
 
 
 def _audit():
-    from derive.catalog import audit
+    from derive.checks.catalog import audit
 
     report = audit()
     rows = [(r.seconds, r.claim.id, r.verdict) for r in report.results]
@@ -48,7 +48,7 @@ def _audit():
 
 
 def _mutations():
-    from derive.catalog import mutation_report
+    from derive.checks.catalog import mutation_report
 
     t0 = time.perf_counter()
     rep = mutation_report()

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from derive import activations  # noqa: E402
 from derive import bounds  # noqa: E402
-from derive.figures import FIGURES, build_figures  # noqa: E402
+from derive.render.figures import FIGURES, build_figures  # noqa: E402
 
 
 def timed(fn):

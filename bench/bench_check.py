@@ -3,9 +3,9 @@
 A 30-equation chapter in CS7015 notation (the one-step Jacobian, the path sum,
 the product form, the total loss, norms, ten of them wrong) is checked
 
-1. by `derive.doccheck` from its Markdown text: extraction + reading (the grammar)
+1. by `derive.checks.doccheck` from its Markdown text: extraction + reading (the grammar)
    and the checks, timed apart;
-2. as the same claims written in Python (`derive.catalog.Identity` with the
+2. as the same claims written in Python (`derive.checks.catalog.Identity` with the
    engine's own parser, the way proofs/catalog/*.py states them),
 
 each in a fresh process so no cache is shared; the ratio is printed side by side.
@@ -53,8 +53,8 @@ CHAPTER = "\n\n".join(f"$${tex}$$" for tex, _, _ in (CLAIMS * 2))   # 30 display
 
 
 def _doc():
-    from derive.doccheck import extract_text, model_for, read
-    from derive.doccheck.check import check_equations
+    from derive.checks.doccheck import extract_text, model_for, read
+    from derive.checks.doccheck.check import check_equations
 
     t0 = time.perf_counter()
     model = model_for("rnn", "cs7015")
@@ -71,10 +71,10 @@ def _doc():
 
 
 def _python():
-    from derive.catalog.checks import _Run
-    from derive.catalog.meanings import Identity
+    from derive.checks.catalog.checks import _Run
+    from derive.checks.catalog.meanings import Identity
     from derive.cells import rnn
-    from derive.doccheck.check import CONFIG
+    from derive.checks.doccheck.check import CONFIG
 
     t0 = time.perf_counter()
     run, fails = _Run(CONFIG), 0

@@ -37,7 +37,7 @@ def brute_force(T: int, queue) -> None:
     """Fully unrolled element-level s_T at d = n = 2, differentiated by SymPy w.r.t. every W_qr."""
     import sympy as sp
 
-    from derive.local import element_symbols
+    from derive.prove.local import element_symbols
 
     cell = rnn()
     g = unroll(cell, T, {"n": 2, "d": 2, "k": 2})

@@ -3,11 +3,11 @@
 Counts the paths from L_T to s_1, h_1 and W_f in the slide's full view (three
 gates and three states per step) three ways, and checks they agree:
 
-- ``dp``: `derive.paths.path_counts`, the dynamic programme over the cell's
+- ``dp``: `derive.prove.paths.path_counts`, the dynamic programme over the cell's
   per-step pattern (every variable's count at once; no unrolled graph);
-- ``power``: `derive.paths.Transfer.count`, powers of the 2 x 2 transfer matrix
+- ``power``: `derive.prove.paths.Transfer.count`, powers of the 2 x 2 transfer matrix
   [[4, 1], [3, 1]] by repeated squaring (one count at a time);
-- ``graph``: unroll the graph, then `derive.canon.count_paths` (atomic paths,
+- ``graph``: unroll the graph, then `derive.prove.canon.count_paths` (atomic paths,
   which in the full view are the view's paths), up to ``--graph-max-T``.
 
 Run:  python bench/bench_paths.py [--graph-max-T 1000] [--repeat 3]
@@ -21,7 +21,7 @@ import time
 
 from derive import count_paths, unroll
 from derive.cells.lstm import lstm
-from derive.paths import StepNetwork, path_counts, transfer
+from derive.prove.paths import StepNetwork, path_counts, transfer
 
 FULL = ("o", "i", "f", "s_tilde", "s", "h", "y", "L")
 TARGETS = ("s_1", "h_1", "W_f")

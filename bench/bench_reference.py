@@ -3,7 +3,7 @@
 Prints, in one run (about half a minute on 2 cores):
 
 1. a large float64 NumPy matmul's GFLOP/s (N = 1024, 2048): the machine's peak;
-2. vanilla RNN forward + backward, `derive.reference.rnn.bptt` (batched, input and
+2. vanilla RNN forward + backward, `derive.numeric.reference.rnn.bptt` (batched, input and
    output projections hoisted into one matmul each) against a straightforward loop
    (one sequence at a time, one step at a time, matrix-vector products), at
    (T, d, n, k, batch) = (100, 64, 32, 32, 16) and (1000, 128, 64, 64, 32) --
@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from derive.reference import lstm, rnn  # noqa: E402
+from derive.numeric.reference import lstm, rnn  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:
@@ -92,7 +92,7 @@ def main() -> None:
     print(f"matmul N=1024..2048: {peak:.1f} GFLOP/s (peak used for the ratios below)\n")
 
     print("vanilla RNN, forward + backward (T, d, n, k, batch)")
-    print(f"  {'size':<26} {'derive.reference':>16} {'per-step loop':>14} {'speed-up':>9} "
+    print(f"  {'size':<26} {'derive.numeric.reference':>16} {'per-step loop':>14} {'speed-up':>9} "
           f"{'GFLOP/s':>8} {'of peak':>8}")
     for (T, d, n, k, B), repeats in (((100, 64, 32, 32, 16), 20), ((1000, 128, 64, 64, 32), 3)):
         params = rnn.init_params(n, d, k)
@@ -108,7 +108,7 @@ def main() -> None:
     print(f"  (largest relative difference between the two at the last size: {err:.1e})\n")
 
     print("LSTM, forward + backward (T, d, n, batch), k = n")
-    print(f"  {'size':<26} {'derive.reference':>16} {'GFLOP/s':>8} {'of peak':>8}")
+    print(f"  {'size':<26} {'derive.numeric.reference':>16} {'GFLOP/s':>8} {'of peak':>8}")
     for (T, d, n, B), repeats in (((100, 64, 32, 16), 10), ((500, 128, 64, 32), 3)):
         k = n
         params = lstm.init_params(n, d, k)

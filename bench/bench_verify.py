@@ -5,10 +5,10 @@ so the ratio measures the work, not the parallelism:
 
 - ``old``: local-Jacobian cache keyed by the cell object's id (misses: every
   derivation builds a new cell), a new unrolled graph per derivation and size,
-  numbers from lambdified element-level SymPy Jacobians (`derive.local`);
-- ``new``: caches keyed by the cell's structure (`derive.numeric.cell_fingerprint`)
+  numbers from lambdified element-level SymPy Jacobians (`derive.prove.local`);
+- ``new``: caches keyed by the cell's structure (`derive.numeric.evaluator.cell_fingerprint`)
   and sizes, one unrolled graph per (structure, T, sizes), numbers from the
-  vector-level rules of `derive.ir.jacobian`.
+  vector-level rules of `derive.model.ir.jacobian`.
 
 Both must give the same number of checks and the same failures; the script
 says so, and prints the wall times and their ratio side by side.
@@ -31,11 +31,11 @@ sys.path.insert(0, HERE)  # this tree's derive and proofs, not an installed copy
 
 
 def child(mode: str, pattern, jobs: int) -> None:
-    from derive import numeric
+    from derive.numeric import evaluator as numeric
 
     numeric.CACHE["enabled"] = mode == "new"
     numeric.VECTOR_JACOBIANS["enabled"] = mode == "new"
-    from derive.catalog.run import verify_all
+    from derive.checks.catalog.run import verify_all
 
     t0 = time.perf_counter()
     results = verify_all(pattern, jobs=jobs)

@@ -1,14 +1,24 @@
 """derive: machine-checked, lecture-ready mathematics for BPTT, vanishing/exploding gradients, LSTMs and GRUs.
 
-The pipeline, one stage after another (imports flow one way):
+The pipeline, one stage after another; a stage imports only the stages above it
+(tests/test_imports.py checks the order and that there is no cycle):
 
-    model   (derive.cell, derive.cells, derive.ir, derive.graph)   one time step, as the lecture writes it; unrolled
-    terms   (derive.terms)        one language: ∂, ∂⁺, Π, Σ, diag, σ', ⊙, ᵀ, norms, ρ, γ, λ, relations
-    expand  (derive.expand, derive.paths)    explicit/implicit expansions, path sums, BPTT forms
-    prove   (derive.canon, derive.step, derive.structure)   path sums in the free algebra; one step in SymPy
-    numeric (derive.numeric, derive.instances, derive.reference, derive.bounds)   numbers, NumPy BPTT, FD
-    check   (derive.verify, derive.catalog, derive.doccheck)   every step, lecture claims, a course's own notes
-    render  (derive.latex, derive.notation, derive.build)   LaTeX in a course's notation, documents
+    foundation  derive.errors, derive.indices, derive.notation, derive.display, derive.content
+    model       derive.model (cell, ir, activations, graph) and derive.cells (rnn, lstm, gru):
+                one time step, as the lecture writes it, and the graph unrolled over T steps
+    terms       derive.terms: one language for ∂, ∂⁺, Π, Σ, diag, σ', ⊙, ᵀ, norms, ρ, γ, λ, relations
+    prove       derive.prove (expand, paths, canon, local, structure, step): expansions, path sums,
+                BPTT forms; the exact check in the free algebra and one step in SymPy
+    numeric     derive.numeric (evaluator, instances, reference, clipping): numbers for every term,
+                alive-path instances, the NumPy BPTT references, finite differences
+    checks      derive.checks (verify, bounds, catalog, doccheck, pytest_plugin): every step of a
+                derivation, bounds, the lectures' claims, the equations of a course author's own notes
+    render      derive.render (latex, tikz, figures, codegen, documents, build, publish): LaTeX in a
+                course's notation, notes, slides and the book
+    top         derive.cli (the command line); content lives in derive.proofs (proofs/ in a checkout)
+
+Module paths of the flat layout (``derive.verify``, ``derive.latex``, ...) still import, with a
+DeprecationWarning, as the modules above.
 
 Example::
 
@@ -48,19 +58,88 @@ class _SourceProofs:
 if not any(f is _SourceProofs or getattr(f, "__name__", "") == "_SourceProofs" for f in _sys.meta_path):
     _sys.meta_path.insert(0, _SourceProofs)
 
-from . import activations, bounds, clipping, latex  # latex registers the renderer Jupyter uses
-from .algebra import D, Brace, Prod, ProdOver, Sum, SumOver, Term, Zero, explicit, idx, node, total
-from .canon import Canon, count_paths
-from .cell import Cell
-from .errors import CellError, DeriveError, InvalidValue, NotSupported, ShapeError, UnknownName
-from .expand import (Derivation, Step, bptt_form, enumerate_paths, path_sum, product_form,
-                     recursive_expansion, short_circuit, total_loss_form)
-from .graph import Graph, NodeRef, View, unroll
-from .ir import nll, softmax
-from .numeric import Evaluator, Instance
-from .structure import LocalForm, Structure, explicit_structure
-from .verify import CheckResult, Report, verify
-from .doccheck import check  # derive check: the equations of a course author's own notes
+
+# The flat layout's module paths, before the stage folders (derive.verify is now derive.checks.verify).
+_MOVED = {
+    "derive.cell": "derive.model.cell", "derive.ir": "derive.model.ir",
+    "derive.activations": "derive.model.activations", "derive.graph": "derive.model.graph",
+    "derive.local": "derive.prove.local", "derive.canon": "derive.prove.canon",
+    "derive.structure": "derive.prove.structure", "derive.step": "derive.prove.step",
+    "derive.expand": "derive.prove.expand", "derive.paths": "derive.prove.paths",
+    "derive.reference": "derive.numeric.reference", "derive.instances": "derive.numeric.instances",
+    "derive.clipping": "derive.numeric.clipping", "derive.verify": "derive.checks.verify",
+    "derive.catalog": "derive.checks.catalog", "derive.doccheck": "derive.checks.doccheck",
+    "derive.bounds": "derive.checks.bounds", "derive.bounds.supremum": "derive.model.supremum", "derive.pytest_plugin": "derive.checks.pytest_plugin",
+    "derive.latex": "derive.render.latex", "derive.tikz": "derive.render.tikz",
+    "derive.figures": "derive.render.figures", "derive.documents": "derive.render.documents",
+    "derive.codegen": "derive.render.codegen", "derive.build": "derive.render.build",
+    "derive.publish": "derive.render.publish",
+}
+
+
+def _moved_to(fullname: str) -> "str | None":
+    head = fullname
+    while head:
+        if head in _MOVED:
+            return _MOVED[head] + fullname[len(head):]
+        head = head.rpartition(".")[0]
+    return None
+
+
+class _AliasLoader:
+    """Import a moved module under its old name: ``sys.modules`` then holds the module of the new name."""
+
+    def __init__(self, new):
+        self.new = new
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        import importlib
+        import warnings
+
+        warnings.warn(f"{module.__name__} is now {self.new}; import it from there", DeprecationWarning,
+                      stacklevel=2)
+        _sys.modules[module.__name__] = importlib.import_module(self.new)
+
+
+class _MovedModules:
+    """A meta-path finder that maps the flat layout's module names to the stage folders."""
+
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        new = _moved_to(fullname) if fullname.startswith("derive.") else None
+        if new is None or _util.find_spec(new) is None:
+            return None
+        return _util.spec_from_loader(fullname, _AliasLoader(new))
+
+
+if not any(getattr(f, "__name__", "") == "_MovedModules" for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _MovedModules)
+
+from derive.model import activations
+from derive.numeric import clipping
+from derive.checks import bounds
+from derive.render import latex  # latex registers the renderer Jupyter uses
+from derive.terms import D, Brace, Prod, ProdOver, Sum, SumOver, Term, Zero, explicit, idx, node, total
+from derive.prove.canon import Canon, count_paths
+from derive.model.cell import Cell
+from derive.errors import CellError, DeriveError, InvalidValue, NotSupported, ShapeError, UnknownName
+from derive.prove.expand import (Derivation, Step, bptt_form, enumerate_paths, path_sum, product_form,
+                                 recursive_expansion, short_circuit, total_loss_form)
+from derive.model.graph import Graph, NodeRef, View, unroll
+from derive.model.ir import nll, softmax
+from derive.numeric.evaluator import Evaluator, Instance
+from derive.prove.structure import LocalForm, Structure, explicit_structure
+from derive.checks.verify import CheckResult, Report, verify
+from derive.checks.doccheck import check  # derive check: the equations of a course author's own notes
+
+# The old names of modules that are also attributes here: importing them must not rebind the attribute
+# (``import derive.verify`` would otherwise replace the function derive.verify by its module).
+for _old in ("derive.activations", "derive.clipping", "derive.bounds", "derive.latex", "derive.verify"):
+    _sys.modules.setdefault(_old, _sys.modules[_MOVED[_old]])
+del _old
 
 __all__ = [
     "activations", "bounds", "clipping", "Cell", "unroll", "Graph", "NodeRef", "View",

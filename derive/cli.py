@@ -12,7 +12,7 @@ import signal
 import sys
 
 from .errors import DeriveError
-from .publish import DEFAULT_TEX_TIMEOUT
+from derive.render.publish import DEFAULT_TEX_TIMEOUT
 
 __all__ = ["main"]
 
@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="exit 0 when every verdict is the one the catalog expects (the lectures' known errata "
                         "included); without it, exit 1 when any claim fails as printed")
 
-    from .doccheck.cli import add_arguments as _check_arguments, run as _check  # derive check (issue 10)
+    from derive.checks.doccheck.cli import add_arguments as _check_arguments, run as _check  # derive check (issue 10)
     _check_arguments(sub.add_parser("check", help="check the equations of .tex/.md/.ipynb notes: holds / fails / "
                                                   "not understood, with file:line"))
     _COMMANDS.setdefault("check", _check)
@@ -138,9 +138,9 @@ def _silence_stdout() -> None:
 
 
 def _build(args) -> int:
-    from .build import BuildOptions, build
+    from derive.render.build import BuildOptions, build
 
-    from .publish import check_out
+    from derive.render.publish import check_out
 
     out = check_out(args.out)  # an unusable --out is a one-line error before any work
     return build(BuildOptions(out=out, notation=args.notation, T=args.T, only=args.only, lectures=args.lecture,
@@ -158,7 +158,7 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from .build import MAX_BUILD_T, render_derivation
+    from derive.render.build import MAX_BUILD_T, render_derivation
     from .content import collect_derivations, select
     from .errors import InvalidValue
     from .notation import get_notation
@@ -173,13 +173,13 @@ def _show(args) -> int:
 
 def _verify(args) -> int:
     try:
-        from .catalog import main_verify
+        from derive.checks.catalog import main_verify
     except ImportError:
         main_verify = None
     if main_verify is not None:
         return main_verify(pattern=args.pattern, fmt=args.format)
     from .content import collect_derivations
-    from .verify import Report, verify
+    from derive.checks.verify import Report, verify
 
     report = Report()
     for d in collect_derivations():
@@ -195,7 +195,7 @@ def _verify(args) -> int:
 
 def _audit(args) -> int:
     try:
-        from .catalog import main_audit
+        from derive.checks.catalog import main_audit
     except ImportError:
         raise DeriveError("the lecture catalog is not available in this installation") from None
     return main_audit(pattern=args.pattern, fmt=args.format, expected=args.expected)

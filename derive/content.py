@@ -5,7 +5,8 @@ imports it.  A *content package* is a Python package whose modules have
 
 - ``derivations()`` (optionally taking ``T``) returning `Derivation` objects, and/or
 - a ``catalog`` subpackage whose modules have ``claims()`` (one module per lecture,
-  ordered by their ``SOURCE`` seed file).
+  ordered by their ``SOURCE`` seed file) and ``lecture()``, the lecture's plan
+  (collected by `derive.render.documents.collect_lectures`).
 
 The built-in content is ``derive.proofs`` (the repository's top-level ``proofs/``
 folder, shipped under the project's namespace).  A course author's own package
@@ -20,11 +21,15 @@ import inspect
 import os
 import pkgutil
 
-from .errors import DeriveError, UnknownName
-from .expand import Derivation
+from typing import TYPE_CHECKING
+
+from derive.errors import DeriveError, UnknownName
+
+if TYPE_CHECKING:
+    from derive.prove.expand import Derivation
 
 __all__ = ["BUILTIN", "content_packages", "proof_modules", "collect_derivations", "claim_modules",
-           "collect_claims", "collect_lectures", "select"]
+           "collect_claims", "select"]
 
 #: The content shipped with derive (the repository's ``proofs/`` folder).
 BUILTIN = "derive.proofs"
@@ -94,28 +99,6 @@ def collect_claims(package: "str | None" = None) -> list:
                 seen.add(ident)
             out.append(c)
     return out
-
-
-def collect_lectures(package: "str | None" = None) -> list:
-    """The `derive.documents.Lecture` plans of the lecture modules that have ``lecture()``, in book order
-    (each lecture's first topic in teaching order, then its ``order``); their claims are the module's."""
-    from .documents.plan import TOPICS, Lecture
-
-    out, seen = [], {}
-    for mod in claim_modules(package):
-        fn = getattr(mod, "lecture", None)
-        if not callable(fn):
-            continue
-        lec = fn()
-        if not isinstance(lec, Lecture):
-            raise DeriveError(f"{mod.__name__}.lecture() returned {type(lec).__name__}, expected a Lecture")
-        if lec.id in seen:
-            raise DeriveError(f"two lectures share the id {lec.id!r} ({seen[lec.id]} and {mod.__name__})")
-        seen[lec.id] = mod.__name__
-        object.__setattr__(lec, "module", mod.__name__)
-        out.append(lec)
-    topics = list(TOPICS)
-    return sorted(out, key=lambda lec: (min(topics.index(s.topic) for s in lec.sections), lec.order, lec.id))
 
 
 def collect_derivations(T: "int | None" = None, package: "str | None" = None) -> "list[Derivation]":

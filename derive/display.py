@@ -1,6 +1,6 @@
 """How objects of the core show themselves in Jupyter, without the core importing the printer.
 
-`derive.latex` registers its ``latex`` function here when it is imported; a
+`derive.render.latex` registers its ``latex`` function here when it is imported; a
 cell, a graph expression, a derivation or a term then typesets itself through
 whatever renderer is registered (the last one).  Nothing here imports anything
 of the project, so every stage may use it.
@@ -24,5 +24,5 @@ def render(obj, **settings) -> str:
     if not _RENDERERS:
         from .errors import NotSupported
 
-        raise NotSupported("no LaTeX renderer is registered: import derive.latex")
+        raise NotSupported("no LaTeX renderer is registered: import derive.render.latex")
     return _RENDERERS[-1](obj, **settings)

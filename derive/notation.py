@@ -231,7 +231,7 @@ class Notation:
     def lookup(self, name: str, cell: "str | None" = None) -> "str | None":
         """The profile's LaTeX for ``name`` in ``cell`` (its entry in ``cells``, then ``symbols``), or None.
 
-        ``cell`` is a cell *family* (`derive.cell.Cell.family`): a variant cell says
+        ``cell`` is a cell *family* (`derive.model.cell.Cell.family`): a variant cell says
         which family's symbols it uses; nothing is inherited by name prefix.
         """
         if cell is not None and name in self.cells.get(cell, {}):

@@ -22,9 +22,9 @@ import numpy as np
 from derive import Brace, D, Derivation, ProdOver, Step, SumOver, explicit_structure, idx, node, path_sum, \
     total_loss_form, unroll
 from derive.cells.gru import gru, params
-from derive.numeric import Evaluator, Instance, local_jacobians
-from derive.structure import LocalForm
-from derive.verify import CheckResult, Report, compare
+from derive.numeric.evaluator import Evaluator, Instance, local_jacobians
+from derive.prove.structure import LocalForm
+from derive.checks.verify import CheckResult, Report, compare
 
 SOURCE = "CS224n notes, Gated Recurrent Units"  # seeds/003_9ba40663132a09fb.txt
 FULL = ("u", "r", "h_tilde", "h", "y", "L")

@@ -6,7 +6,7 @@ The spoken lecture ("The problem of Exploding and Vanishing Gradients", slides
     ∂s_t/∂s_k = Π_{j=k+1}^{t} ∂s_j/∂s_{j-1} = Π_{j=k+1}^{t} diag(σ'(a_j)) W          (slides 34-35)
 
 and then bound the norm of each factor (the bound chain: checked claims
-``l105-bound-chain-*`` in proofs/catalog/l105_cs7015.py, by `derive.bounds`).
+``l105-bound-chain-*`` in proofs/catalog/l105_cs7015.py, by `derive.checks.bounds`).
 "One simple way of avoiding this is to use truncated backpropagation where we
 restrict the product to τ terms" (slide time 08:16): the path sum of
 Module 14.3 splits into the τ most recent terms and the truncation error,
@@ -14,7 +14,7 @@ Module 14.3 splits into the τ most recent terms and the truncation error,
     ∂L_t/∂W = ∂L_t/∂s_t Σ_{k=t-τ+1}^{t} ∂s_t/∂s_k ∂⁺s_k/∂W  +  ∂L_t/∂s_t Σ_{k=1}^{t-τ} ∂s_t/∂s_k ∂⁺s_k/∂W,
 
 proved exactly here; the first part, summed over t, is the NumPy truncated
-BPTT (`derive.reference.rnn.bptt(truncate=τ-1)`: at most τ-1 recurrent
+BPTT (`derive.numeric.reference.rnn.bptt(truncate=τ-1)`: at most τ-1 recurrent
 factors), checked by the claim ``l105-truncated-numpy``.
 """
 

@@ -7,13 +7,13 @@ the public API:
 1. the local Jacobians: ∂h_t/∂s_t = diag(o_t ⊙ tanh'(s_t)), ∂⁺s_t/∂s_{t-1} =
    diag(f_t), ∂h_t/∂o_t = diag(tanh(s_t)), ∂⁺o_t/∂h_{t-1} = diag(σ'(a_o,t)) W_o,
    ∂⁺s_k/∂W_f = δ_pq (s_{k-1} ⊙ σ'(a_f,k))_p (h_{k-1})_r, each recognised from
-   SymPy's element-level Jacobian (`derive.structure`);
+   SymPy's element-level Jacobian (`derive.prove.structure`);
 2. ∂s_t/∂s_{t-1} = explicit + implicit ("the other terms cannot be treated as constants");
 3. the paths from L_t to s_k: one through s_{k+1}, one through h_k; the t_0
    path L_t -> h_t -> s_t -> s_{t-1} -> ... -> s_k split off exactly from all the
    others, and its product Π_j ∂⁺s_j/∂s_{j-1} = Π_j diag(f_j) = diag(Π_j f_j)
    (`forget_path_checks`: a product of Jacobians is not a single derivative,
-   so it is checked outside `derive.verify`);
+   so it is checked outside `derive.checks.verify`);
 4. the output-gate path L_t -> h_t -> h_{t-1} -> ... -> h_k, whose factors
    diag(tanh(s_j) ⊙ σ'(a_o,j)) W_o are the RNN's diag(·) W again: it can explode;
 5. the full gradient as the sum over every path, equal to the NumPy BPTT.
@@ -36,9 +36,9 @@ import sympy as sp
 from derive import (Brace, D, Derivation, ProdOver, Step, SumOver, bptt_form, explicit_structure, idx, node,
                     path_sum, total_loss_form, unroll)
 from derive.cells.lstm import PARAMS, lstm
-from derive.numeric import Evaluator, Instance, local_jacobians
-from derive.structure import LocalForm
-from derive.verify import CheckResult, Report, compare
+from derive.numeric.evaluator import Evaluator, Instance, local_jacobians
+from derive.prove.structure import LocalForm
+from derive.checks.verify import CheckResult, Report, compare
 
 SOURCE = "Lecture 111"  # CS7015 (seeds/004_ac394c33ecf151bd.txt)
 FULL = ("o", "i", "f", "s_tilde", "s", "h", "y", "L")
@@ -81,7 +81,7 @@ def derivations() -> "list[Derivation]":
     """The Lecture 111 derivations.
 
     The slides fix no T; the explicit sums over every path use T = ``PATH_T`` = 2
-    (6 paths from L_2 to W_f; at T = 4 there are already 145, see `derive.paths`).
+    (6 paths from L_2 to W_f; at T = 4 there are already 145, see `derive.prove.paths`).
     """
     c = cell()
     T = PATH_T

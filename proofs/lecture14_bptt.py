@@ -13,8 +13,8 @@ from __future__ import annotations
 from derive import (D, Derivation, Step, bptt_form, explicit_structure, idx, node, path_sum, product_form,
                     recursive_expansion, total_loss_form, unroll)
 from derive.cells import rnn
-from derive.numeric import local_jacobians
-from derive.structure import LocalForm
+from derive.numeric.evaluator import local_jacobians
+from derive.prove.structure import LocalForm
 
 SOURCE = "Lecture 14"  # CS7015 (seeds/002_eb405f471485c68d.txt); documents name the lecture, not the file
 PARAMS = ("W", "U", "b", "V", "c")

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from derive import Cell, activations
-from derive.catalog import Bound, Claim
-from derive.catalog.audit import check_claim
+from derive.checks.catalog import Bound, Claim
+from derive.checks.catalog.audit import check_claim
 from derive.cells import gru, lstm, rnn
 from derive.errors import InvalidValue
-from derive.graph import NodeRef
-from derive.instances import ADVERSARIAL, adversarial, gates, search
-from derive.ir import nll, softmax
-from derive.numeric import Evaluator, unrolled
+from derive.model.graph import NodeRef
+from derive.numeric.instances import ADVERSARIAL, adversarial, gates, search
+from derive.model.ir import nll, softmax
+from derive.numeric.evaluator import Evaluator, unrolled
 
 SIZES = {"n": 3, "d": 2, "k": 4}
 
@@ -65,7 +65,7 @@ def test_false_power_bound_is_refuted():
 @pytest.mark.parametrize("act", ["tanh", "logistic"])
 def test_true_bound_survives_the_search_and_says_so(act):
     g = unrolled(elman(act), 3, SIZES)
-    gam = float(__import__("derive.bounds", fromlist=["gamma"]).gamma(act).value)
+    gam = float(__import__("derive.checks.bounds", fromlist=["gamma"]).gamma(act).value)
 
     def sides(ev):
         lhs, rhs = _sides(power=False)(ev)

@@ -10,17 +10,17 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from derive.bounds import power_report
-from derive.cell import Cell
+from derive.checks.bounds import power_report
+from derive.model.cell import Cell
 from derive.cells import rnn
-from derive.clipping import angle_between, clip_norm, clip_value
+from derive.numeric.clipping import angle_between, clip_norm, clip_value
 from derive.errors import CellError, DeriveError, InvalidValue
-from derive.expand import path_sum, recursive_expansion, short_circuit
-from derive.graph import unroll
-from derive.reference import gru, lstm
-from derive.reference import rnn as ref_rnn
-from derive.reference.gradcheck import check_gradients
-from derive.verify import verify
+from derive.prove.expand import path_sum, recursive_expansion, short_circuit
+from derive.model.graph import unroll
+from derive.numeric.reference import gru, lstm
+from derive.numeric.reference import rnn as ref_rnn
+from derive.numeric.reference.gradcheck import check_gradients
+from derive.checks.verify import verify
 
 MODULES = {"rnn": ref_rnn, "lstm": lstm, "gru": gru}
 
@@ -199,7 +199,7 @@ _BAD_SCALARS = [None, "3", 1.5j, np.nan, np.inf, True, np.array([[1]]), -3]
 
 
 def test_generators_and_demos_refuse_bad_scalars_with_derive_errors():
-    from derive.reference import demos
+    from derive.numeric.reference import demos
 
     calls = []
     for mod in MODULES.values():

@@ -14,12 +14,12 @@ import pytest
 import sympy as sp
 
 from derive import activations
-from derive.bounds import (
+from derive.checks.bounds import (
     check_bound_chain, gamma, lecture_numbers, make_instances, pascanu_examples, power_report,
     spectral_norm, spectral_radius, spectral_radius_counterexample, truncation_curves, truncation_error,
 )
 from derive.errors import InvalidValue, NotSupported, UnknownName
-from derive.reference import rnn as reference_rnn
+from derive.numeric.reference import rnn as reference_rnn
 
 
 @pytest.fixture

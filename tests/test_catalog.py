@@ -14,14 +14,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from derive.algebra import D, Prod, ProdOver, Sum, SumOver, idx, node
-from derive.catalog import (
+from derive.checks.catalog import (
     AuditConfig, Bound, Claim, Identity, Shapes, Source, audit, check_claim, collect_derivations, errata_entries,
     format_table, load_claims, main_audit, main_verify, parse, results_to_json, select_ids, to_json, to_junit,
     verify_all,
 )
 from derive.cells import rnn
 from derive.errors import DeriveError, InvalidValue, UnknownName
-from derive.verify import CheckResult
+from derive.checks.verify import CheckResult
 
 SEEDS = ("000_7be57cb19668d348.txt", "001_2f382c7a805806de.txt", "002_eb405f471485c68d.txt",
          "003_9ba40663132a09fb.txt", "004_ac394c33ecf151bd.txt")
@@ -102,7 +102,7 @@ def test_announced_simplifications_hold_in_their_special_case(report, claim_id):
 
 
 def test_judgements_the_checks_do_not_bear_out_are_not_applied():
-    from derive.catalog import Identity as Id
+    from derive.checks.catalog import Identity as Id
 
     wrong = Id("a_j", "W s_j + b", rnn, [{"j": 1, "T": 2}])
     right = Id("a_j", "W s_{j-1} + U x_j + b", rnn, [{"j": 1, "T": 2}])
@@ -181,7 +181,7 @@ def test_identical_printed_statements_get_the_same_verdict(report):
 
 
 def test_every_verdict_carries_its_kind_and_evidence(report):
-    from derive.catalog import VERDICTS
+    from derive.checks.catalog import VERDICTS
 
     doc = json.loads(to_json(report))
     for r, c in zip(report.results, doc["claims"]):
@@ -298,8 +298,8 @@ def test_errata_entries(report):
 
 
 def test_errata_latex(report):
-    latex_mod = pytest.importorskip("derive.latex")
-    from derive.catalog import errata_latex
+    latex_mod = pytest.importorskip("derive.render.latex")
+    from derive.render.errata import errata_latex
 
     tex = errata_latex(report)
     assert tex.startswith("\\begin{description}") and tex.rstrip().endswith("\\end{description}")
@@ -436,7 +436,7 @@ def test_verify_all_runs_holding_claims_corrections_and_derivations():
 def test_junit_and_json():
     results = [CheckResult("a", 0, "exact", True, "ok", "(T=4)", 0.01),
                CheckResult("a", 1, "numeric", False, "entry (0, 0): left 1, right 2", "(T=4, d=2)", 0.02),
-               CheckResult("b", 0, "skipped", True, "pending: derive.bounds is not installed")]
+               CheckResult("b", 0, "skipped", True, "pending: derive.checks.bounds is not installed")]
     root = ET.fromstring(to_junit(results))
     suite = root.find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
@@ -477,7 +477,7 @@ def test_bad_usage_raises_for_the_cli():
 
 
 def test_a_claim_needing_a_missing_module_is_pending_and_skipped_by_verify():
-    from derive.catalog import Computed, Pending
+    from derive.checks.catalog import Computed, Pending
 
     def needs_module(rng):
         raise Pending("derive.nonexistent (for this claim) is not installed")

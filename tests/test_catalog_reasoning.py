@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derive.catalog import audit, load_claims
-from derive.reference import lstm as ref_lstm
+from derive.checks.catalog import audit, load_claims
+from derive.numeric.reference import lstm as ref_lstm
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import re
 import pytest
 import sympy as sp
 
-from derive.catalog import Computed, Exact, JacobianShape, Shapes
+from derive.checks.catalog import Computed, Exact, JacobianShape, Shapes
 from derive.content import collect_claims
 from derive.errors import InvalidValue, UnknownName
-from derive.latex import latex
+from derive.render.latex import latex
 from derive.terms import Cases, Code, Const, Norm, Power, Prime, RealSpace, Relation, SetOf, Sup, Var, node
 
 NO_TERMS = (Computed, Exact, Shapes, JacobianShape)
@@ -103,7 +103,7 @@ def test_unknown_display_lists_the_known_ones():
 
 def test_pseudo_code_is_the_function_the_claim_checks():
     """A Code display prints the very function its Computed meaning runs: change the function, the text changes."""
-    from derive import codegen
+    from derive.render import codegen
     from derive.proofs.catalog.cs224n_notes import norm_clipping_algorithm_1
 
     claims = {c.id: c for c in _all_claims()}
@@ -129,7 +129,7 @@ def test_every_display_compiles_with_pdflatex(tmp_path):
 
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed")
-    from derive.latex.text import escape
+    from derive.render.latex.text import escape
 
     body = []
     for c in _all_claims():

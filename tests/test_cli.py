@@ -96,7 +96,7 @@ def test_every_notation_builds(notation, tmp_path, capsys):
 def test_compile_failure_reports_the_first_error_with_its_line(tmp_path):
     if not shutil.which("pdflatex"):
         pytest.skip("TeX Live (pdflatex) is not installed")
-    from derive.build import compile_pdf
+    from derive.render.build import compile_pdf
 
     tex = tmp_path / "bad.tex"
     tex.write_text("\\documentclass{article}\n\\begin{document}\n\\undefinedmacro\n\\end{document}\n")

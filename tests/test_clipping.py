@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from derive.clipping import (
+from derive.numeric.clipping import (
     angle_between, clip_norm, clip_norm_slide, clip_value, clip_value_slide, clipping_example_2d, global_norm,
 )
 from derive.errors import InvalidValue

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from derive import activations
-from derive.codegen import (
+from derive.render.codegen import (
     clip_norm, clip_value, logistic, logistic_prime, render_algorithm, render_function, rnn_step,
     slide_snippets, tanh_prime,
 )
@@ -132,7 +132,7 @@ def test_snippets_compile(tmp_path):
 def test_docstring_examples():
     import doctest
 
-    import derive.codegen
+    import derive.render.codegen
 
-    result = doctest.testmod(derive.codegen)
+    result = doctest.testmod(derive.render.codegen)
     assert result.attempted > 0 and result.failed == 0

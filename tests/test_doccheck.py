@@ -10,9 +10,9 @@ import pytest
 
 from derive.cells import rnn
 from derive.cli import main
-from derive.doccheck import check, check_paths, extract, extract_text, model_for
-from derive.doccheck.model import ModelError, load_toml
-from derive.doccheck.reader import NotUnderstood, read, symbol_key
+from derive.checks.doccheck import check, check_paths, extract, extract_text, model_for
+from derive.checks.doccheck.model import ModelError, load_toml
+from derive.checks.doccheck.reader import NotUnderstood, read, symbol_key
 
 CORPUS = Path(__file__).parent / "corpus"
 pytest_plugins = ["pytester"]
@@ -282,14 +282,14 @@ def test_inequalities_between_numbers_are_checked_on_instances():
 def test_pytest_plugin_collects_one_item_per_equation(pytester):
     import importlib.metadata
 
-    loaded = any(ep.value == "derive.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
+    loaded = any(ep.value == "derive.checks.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11"))
     pytester.makeini("[pytest]\nderive_files = notes_*.md\n")
     pytester.makefile(".toml", derive='cell = "rnn"\nnotation = "cs7015"\n')
     pytester.makefile(".md", notes_week1="\n".join([
         r"$$s_t = \sigma(W s_{t-1} + U x_t + b)$$", "",
         r"$$\frac{\partial s_t}{\partial s_{t-1}} = W \operatorname{diag}(\sigma'(a_t))$$", "",
         r"$$\log s_t = 0$$"]), other="$$s_t = s_t$$")
-    result = pytester.runpytest("-v", "-rs", *([] if loaded else ["-p", "derive.pytest_plugin"]))
+    result = pytester.runpytest("-v", "-rs", *([] if loaded else ["-p", "derive.checks.pytest_plugin"]))
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*notes_week1.md:3: fails: *", "*not understood: *log*"])
 

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from derive.catalog import Claim, Identity, Source, audit
+from derive.checks.catalog import Claim, Identity, Source, audit
 from derive.content import collect_claims
-from derive.documents import Lecture, Section
-from derive.documents.typeset import claim_piece, counterexample_table, heading
+from derive.render.documents import Lecture, Section
+from derive.render.documents.typeset import claim_piece, counterexample_table, heading
 from derive.errors import InvalidValue
-from derive.latex.text import prose
+from derive.render.latex.text import prose
 
 REPR = re.compile(r"\{'[^'\n]*': |array\(|np\.|<[a-z_.]+ object|\bNone\b|Counterexample\(")
 
@@ -137,7 +137,8 @@ import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from derive.cli import main  # noqa: E402
-from derive.content import collect_derivations, collect_lectures  # noqa: E402
+from derive.content import collect_derivations  # noqa: E402
+from derive.render.documents import collect_lectures  # noqa: E402
 
 LECTURES = ("l59", "l105", "l14", "cs224n", "l111")
 SEED_NAME = re.compile(r"\d{3}_[0-9a-f]{16}")
@@ -173,7 +174,7 @@ def test_each_lecture_follows_its_plan_in_its_own_notation(built):
     ders = collect_derivations(T=4)
     for lec in collect_lectures():
         tex = (built / lec.id / "notes.tex").read_text()
-        from derive.build import _claims_of
+        from derive.render.build import _claims_of
 
         order = [o.id for _, objs in lec.resolve(_claims_of(lec), ders) for o in objs]
         where = [tex.find(rf"\label{{piece:{i}}}") for i in order]
@@ -190,7 +191,7 @@ def test_each_lecture_follows_its_plan_in_its_own_notation(built):
 
 
 def test_every_failing_claim_appears_corrected_with_its_erratum(built):
-    from derive.build import _claims_of
+    from derive.render.build import _claims_of
 
     for lec in collect_lectures():
         tex = (built / lec.id / "notes.tex").read_text()
@@ -253,7 +254,7 @@ def test_one_lecture_builds_alone(tmp_path, capsys):
 
 @pytest.mark.skipif(not TEX, reason="TeX Live (pdflatex) is not installed")
 def test_a_tex_error_names_the_lecture_the_file_and_the_line(tmp_path, capsys, monkeypatch):
-    import derive.documents.write as write
+    import derive.render.documents.write as write
 
     monkeypatch.setattr(write, "_HOW", write._HOW + r" \undefinedmacro")
     out = tmp_path / "o"

@@ -10,7 +10,7 @@ from derive import (Brace, Canon, Cell, D, Derivation, Evaluator, Instance, Prod
                     path_sum, product_form, recursive_expansion, softmax, total_loss_form, unroll, verify)
 from derive.cells import rnn
 from derive.errors import CellError, InvalidValue, ShapeError, UnknownName
-from derive.numeric import local_jacobians
+from derive.numeric.evaluator import local_jacobians
 
 t, k, j, T = idx("t"), idx("k"), idx("j"), idx("T")
 W = node("W")
@@ -172,7 +172,7 @@ def test_non_finite_values_are_a_failed_check_not_a_crash():
     inst = Instance.random(g, 0)
     inst.values[node("c")] = np.array([np.inf, 0.0, 0.0])
     ev = Evaluator(g, inst)
-    from derive.verify import compare
+    from derive.checks.verify import compare
 
     ok, msg = compare(ev.total(node("L"), W), ev.total(node("L"), W), rtol=1e-9, what="a", against="b")
     assert not ok and "non-finite" in msg

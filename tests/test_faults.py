@@ -254,7 +254,7 @@ def test_the_side_worker_dies_with_a_killed_parent(tmp_path):
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
         from pathlib import Path
-        from derive.publish import SideWorker
+        from derive.render.publish import SideWorker
         w = SideWorker(lambda: time.sleep(60), Path({str(tmp_path)!r}) / "result")
         print(w.pid, flush=True)
         time.sleep(60)
@@ -269,7 +269,7 @@ def test_the_side_worker_dies_with_a_killed_parent(tmp_path):
 
 def test_the_side_worker_hands_back_results_and_errors(tmp_path):
     from derive.errors import InvalidValue
-    from derive.publish import SideWorker
+    from derive.render.publish import SideWorker
 
     assert SideWorker(lambda: {"figures": [1, 2]}, tmp_path / "r").result() == {"figures": [1, 2]}
 
@@ -374,10 +374,10 @@ def test_a_build_killed_between_the_two_renames_is_repaired_by_the_next(previous
 
 
 def test_the_two_rename_swap_where_renameat2_is_missing(previous, monkeypatch, capsys):
-    import derive.publish
+    import derive.render.publish
 
     out, before = previous
-    monkeypatch.setattr(derive.publish, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(derive.render.publish, "_exchange", lambda a, b: False)
     assert build_inprocess(out, NEW) == 0
     assert sorted(os.listdir(out / "selection" / "equations")) == [f"{NEW[0]}.tex"] and beside(out) == []
 

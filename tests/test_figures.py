@@ -9,13 +9,13 @@ import subprocess
 import pytest
 
 from derive import activations
-from derive.cell import Cell
+from derive.model.cell import Cell
 from derive.cells import rnn
 from derive.errors import DeriveError, NotSupported, UnknownName
-from derive.figures import FIGURES, FigureSpec, build_figures, captions
-from derive.graph import NodeRef, unroll
-from derive.ir import nll, softmax
-from derive.tikz import default_symbol, find_path, standalone_document, tikz_unrolled
+from derive.render.figures import FIGURES, FigureSpec, build_figures, captions
+from derive.model.graph import NodeRef, unroll
+from derive.model.ir import nll, softmax
+from derive.render.tikz import default_symbol, find_path, standalone_document, tikz_unrolled
 
 
 # ---------------------------------------------------------------------------
@@ -54,14 +54,14 @@ def test_every_figure_has_an_id_and_a_caption():
 
 def test_a_figure_without_its_data_is_skipped_with_a_logged_reason(tmp_path, monkeypatch, caplog):
     def missing(fig):
-        raise NotSupported("derive.reference.demos is not there yet")
+        raise NotSupported("derive.numeric.reference.demos is not there yet")
 
-    import derive.figures as figures
+    import derive.render.figures as figures
     monkeypatch.setattr(figures, "FIGURES", (FigureSpec("needs-demos", "caption", missing), FIGURES[-1]))
-    with caplog.at_level(logging.WARNING, logger="derive.figures"):
+    with caplog.at_level(logging.WARNING, logger="derive.render.figures"):
         paths = build_figures(tmp_path)
     assert [p.name for p in paths] == ["clipping-2d.pdf", "clipping-2d.png"]
-    assert "figure needs-demos skipped: derive.reference.demos is not there yet" in caplog.text
+    assert "figure needs-demos skipped: derive.numeric.reference.demos is not there yet" in caplog.text
 
 
 def test_unknown_figure_or_format(tmp_path):

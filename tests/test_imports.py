@@ -38,13 +38,28 @@ def _resolve(name: str, modules) -> "str | None":
     return name or None
 
 
-def import_graph() -> "dict[str, set[str]]":
+def _import_nodes(tree, module_level: bool):
+    """The import statements of a module that run (not under ``if TYPE_CHECKING``); with ``module_level``,
+    only those run when it is imported (not inside a function)."""
+    stack = list(tree.body)
+    while stack:
+        n = stack.pop()
+        if module_level and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(n, ast.If) and isinstance(n.test, ast.Name) and n.test.id == "TYPE_CHECKING":
+            continue
+        if isinstance(n, (ast.Import, ast.ImportFrom)):
+            yield n
+        stack.extend(ast.iter_child_nodes(n))
+
+
+def import_graph(module_level: bool = False) -> "dict[str, set[str]]":
     modules = _modules()
     graph: dict = {}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         deps = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8")), module_level):
             targets = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
@@ -113,12 +128,94 @@ def test_the_engine_never_imports_content():
 
 
 def test_the_core_never_imports_the_printer():
-    core = ("derive.terms", "derive.algebra", "derive.graph", "derive.cell", "derive.ir", "derive.activations",
-            "derive.canon", "derive.numeric", "derive.step", "derive.structure", "derive.verify", "derive.expand")
-    bad = {m: sorted(d for d in ds if d.startswith(("derive.latex", "derive.build", "derive.cli")))
+    core = ("derive.terms", "derive.algebra", "derive.model", "derive.cells", "derive.prove", "derive.numeric",
+            "derive.checks.verify")
+    bad = {m: sorted(d for d in ds if d.startswith(("derive.render", "derive.cli")))
            for m, ds in import_graph().items() if m.startswith(core)}
     assert {m: d for m, d in bad.items() if d} == {}
 
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# The stages of the pipeline, in order (README "Layout", derive/__init__.py's docstring).
+STAGES = {
+    "derive.errors": 0, "derive.indices": 0, "derive.notation": 0, "derive.display": 0, "derive.content": 0,
+    "derive.model": 1,
+    "derive.terms": 2,
+    "derive.prove": 3,
+    "derive.numeric": 4,
+    "derive.cells": 4,   # a built-in cell: equations (model) and its NumPy reference BPTT (numeric)
+    "derive.checks": 5,
+    "derive.render": 6,
+    "derive.algebra": 7, "derive.cli": 7, "derive.__main__": 7,
+}
+
+
+def _stage(module: str) -> int:
+    head = module
+    while head not in STAGES:
+        assert "." in head, f"{module} is in no stage: add it to STAGES (and to README's Layout)"
+        head = head.rpartition(".")[0]
+    return STAGES[head]
+
+
+def _upward(graph) -> "dict[str, list[str]]":
+    return {m: sorted(d for d in ds if not d.startswith("derive.proofs") and _stage(d) > _stage(m))
+            for m, ds in graph.items() if m != "derive" and not m.startswith("derive.proofs")}
+
+
+def test_every_module_belongs_to_a_stage():
+    for m in _modules():
+        if m != "derive" and not m.startswith("derive.proofs"):
+            _stage(m)
+
+
+def test_a_stage_imports_only_the_stages_before_it():
+    """When a module is imported it imports nothing of a later stage (model never needs the checks)."""
+    bad = {m: ds for m, ds in _upward(import_graph(module_level=True)).items() if ds}
+    assert bad == {}
+
+
+def test_no_stage_reaches_a_later_one_even_from_inside_a_function():
+    """A term asks its context (the evaluator, the prover) instead of importing it."""
+    assert {m: ds for m, ds in _upward(import_graph()).items() if ds} == {}
+
+
+def test_the_stage_check_finds_an_upward_import():
+    assert _upward({"derive.model.cell": {"derive.render.latex"}, "derive.render.latex": {"derive.model.cell"}}) \
+        == {"derive.model.cell": ["derive.render.latex"], "derive.render.latex": []}
+
+
+def test_the_flat_layouts_module_paths_still_import_as_the_same_modules():
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, importlib\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import derive.latex.printer as a, derive.render.latex.printer as b\n"
+        "    import derive.reference.rnn as c, derive.numeric.reference.rnn as d\n"
+        "    import derive.codegen as e, derive.render.codegen as f\n"
+        "import derive, derive.verify\n"
+        "print(a is b, c is d, e is f, callable(derive.verify), derive.verify.__module__)\n"
+        "print(sorted({str(x.message) for x in w if x.category is DeprecationWarning}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    same, warned = out.splitlines()
+    assert same == "True True True True derive.checks.verify"
+    assert "derive.codegen is now derive.render.codegen; import it from there" in warned
+    assert "derive.latex.printer is now derive.render.latex.printer; import it from there" in warned
+
+
+def test_a_name_that_never_existed_is_still_an_import_error():
+    import importlib
+
+    import pytest
+
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("derive.verify_nothing")
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("derive.latex.no_such_module")

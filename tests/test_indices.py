@@ -39,7 +39,7 @@ def test_as_index_normalises():
 
 def test_the_claim_parser_reads_indices_by_the_grammar_and_runs_nothing(tmp_path, monkeypatch):
     """The issue's example: an index that is Python code is refused, and no file appears."""
-    from derive.catalog.parse import parse
+    from derive.checks.catalog.parse import parse
     from derive.cells import rnn
     from derive.errors import DeriveError
 
@@ -51,7 +51,7 @@ def test_the_claim_parser_reads_indices_by_the_grammar_and_runs_nothing(tmp_path
 
 
 def test_a_claims_printed_number_is_read_as_a_decimal_not_evaluated(tmp_path, monkeypatch):
-    from derive.catalog.meanings import _dimension, _number
+    from derive.checks.catalog.meanings import _dimension, _number
     from derive.errors import DeriveError
 
     monkeypatch.chdir(tmp_path)

@@ -16,12 +16,12 @@ import textwrap
 import pytest
 import sympy as sp
 
-from derive import activations, ir
-from derive.cell import Cell
+from derive.model import activations, ir
+from derive.model.cell import Cell
 from derive.algebra import Brace, D, Prod, ProdOver, Sum, SumOver, Zero, idx, node
 from derive.cells import rnn
 from derive.errors import DeriveError, InvalidValue, NotSupported, UnknownName
-from derive.latex import (
+from derive.render.latex import (
     Applied, Chain, Diag, Entry, Equation, LatexPrinter, Norm, Notation, Power, Prime, Relation,
     System, Text, get_notation, latex, notations, register_notation,
 )
@@ -47,7 +47,7 @@ JACOBIAN_PRODUCT = ProdOver(j, k + 1, t, D(node("s", "j"), node("s", "j - 1")))
 # One row per printer method, CS7015 notation.
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("obj, expected", [
-    # derive.graph.NodeRef: time as SymPy prints it, index arithmetic in slide order
+    # derive.model.graph.NodeRef: time as SymPy prints it, index arithmetic in slide order
     (node("s", "t - 1"), r"s_{t - 1}"),
     (node("s", "k"), r"s_{k}"),
     (node("s", t - k + 1), r"s_{t - k + 1}"),
@@ -78,7 +78,7 @@ JACOBIAN_PRODUCT = ProdOver(j, k + 1, t, D(node("s", "j"), node("s", "j - 1")))
      r"\sum_{k=1}^{t} \left[ \frac{\partial s_{4}}{\partial s_{3}} + \frac{\partial s_{3}}{\partial s_{2}} \right]"),
     (Zero(), r"0"),
     (Sum(()), r"0"),
-    # derive.ir: vector expressions at step t
+    # derive.model.ir: vector expressions at step t
     (W_h, r"W_{h}"),
     (h.prev, r"h_{t - 1}"),
     (W_h @ h.prev, r"W_{h} h_{t - 1}"),
@@ -396,7 +396,7 @@ def test_outputs_compile_with_pdflatex(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:]
 
 
-@pytest.mark.parametrize("module", ["derive.notation", "derive.latex", "derive.latex.printer", "derive.latex.objects"])
+@pytest.mark.parametrize("module", ["derive.notation", "derive.render.latex", "derive.render.latex.printer", "derive.render.latex.objects"])
 def test_docstring_examples(module):
     import doctest
     import importlib

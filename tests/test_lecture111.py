@@ -10,9 +10,9 @@ import sympy as sp
 
 from derive import Brace, D, Derivation, ProdOver, Step, explicit_structure, idx, node, path_sum, unroll, verify
 from derive.cells.lstm import lstm
-from derive.numeric import local_jacobians
-from derive.reference import demos
-from derive.structure import LocalForm
+from derive.numeric.evaluator import local_jacobians
+from derive.numeric.reference import demos
+from derive.prove.structure import LocalForm
 from derive.proofs import cs224n_gru, lecture111_lstm as l111
 
 # Numeric checks at d = 3 and d = 2; the symbolic (element-by-element) check runs at the second, d = 2.
@@ -39,7 +39,7 @@ def test_lecture111_derivation_verifies(did):
     assert "exact" in methods(report) or "symbolic" in methods(report)
     assert methods(report) & {"numeric-fd", "numeric"}
     if der.lhs.f.name == "L" and der.lhs.f.t is None:
-        assert "numeric-reference" in methods(report)       # against derive.reference.lstm
+        assert "numeric-reference" in methods(report)       # against derive.numeric.reference.lstm
 
 
 @pytest.mark.parametrize("did", [d for d in GRU_DERIVATIONS if "-total-" not in d]
@@ -176,7 +176,7 @@ def test_cell_path_alone_is_not_the_gradient():
 
 
 # ---------------------------------------------------------------------------
-# The numeric demonstration (derive.reference.demos) says what the lecture says
+# The numeric demonstration (derive.numeric.reference.demos) says what the lecture says
 # ---------------------------------------------------------------------------
 def test_forget_gates_near_one_keep_the_gradient_order_one_over_100_steps():
     demo = demos.lstm_forget_path(T=100, forget_bias=10.0)

@@ -7,10 +7,10 @@ import pytest
 import sympy as sp
 
 from derive import D, Derivation, ProdOver, Step, idx, node, unroll
-from derive.canon import count_paths
-from derive.graph import NodeRef
+from derive.prove.canon import count_paths
+from derive.model.graph import NodeRef
 from derive.terms import Brace, Power, Value
-from derive.verify import verify
+from derive.checks.verify import verify
 from derive.proofs import cs224n_rnn, lecture59_appliednlp, lecture105_vanishing
 from derive.proofs.catalog import l111_lstm, l105_cs7015
 
@@ -123,7 +123,7 @@ def test_truncated_formula_equals_numpy_truncated_bptt():
 
 def test_truncation_window_off_by_one_is_caught(monkeypatch):
     """Comparing the τ-term path sum with truncate=τ (one factor more) must disagree."""
-    from derive.reference import rnn as reference
+    from derive.numeric.reference import rnn as reference
 
     real = reference.bptt
     monkeypatch.setattr(reference, "bptt", lambda *a, truncate=None, **kw: real(*a, truncate=truncate + 1, **kw))
@@ -138,7 +138,7 @@ def test_bound_chain_claims_hold_and_report_tightness():
 
 
 def test_bound_chain_catches_a_wrong_gamma(monkeypatch):
-    import derive.bounds as bounds
+    import derive.checks.bounds as bounds
 
     real = bounds.check_bound_chain
     monkeypatch.setattr(bounds, "check_bound_chain",
@@ -158,7 +158,7 @@ def test_dependency_graph_claim_holds_and_a_missing_edge_is_caught(monkeypatch):
 @pytest.mark.parametrize("did", [d for d in sorted(NEW) if d.startswith("l59-")])
 def test_lecture59_derivations_print_in_its_notation(did):
     """h^{[t]}, E^{[t]}, U recurrent and W input: the Applied NLP lecture's own symbols, never s_t."""
-    from derive.latex import latex
+    from derive.render.latex import latex
 
     d = NEW[did]
     tex = " ".join(latex(x, notation="appliednlp", cell=d.cell) for x in [d.lhs] + [s.rhs for s in d.steps])

@@ -6,8 +6,9 @@ import fnmatch
 
 import pytest
 
-from derive.content import claim_modules, collect_claims, collect_derivations, collect_lectures
-from derive.documents import TOPICS, Lecture, Section
+from derive.content import claim_modules, collect_claims, collect_derivations
+from derive.render.documents import collect_lectures
+from derive.render.documents import TOPICS, Lecture, Section
 from derive.errors import InvalidValue
 
 LECTURES = {"l14", "l59", "l105", "cs224n", "l111"}
@@ -118,8 +119,8 @@ def test_intros_and_abstracts_are_plain_text(plans):
 
 
 def test_every_placed_derivation_prints_in_its_lecture_notation(plans, derivations):
-    from derive.expand import Derivation
-    from derive.latex import latex
+    from derive.prove.expand import Derivation
+    from derive.render.latex import latex
 
     for lec, claims in plans:
         for _, objs in lec.resolve(claims, derivations):

@@ -11,8 +11,8 @@ from derive import Evaluator, Instance, NodeRef, unroll
 from derive.cells.gru import VARIANTS, gru, params
 from derive.cells.lstm import PARAMS, lstm
 from derive.errors import UnknownName
-from derive.reference import gru as gru_ref
-from derive.reference import lstm as lstm_ref
+from derive.numeric.reference import gru as gru_ref
+from derive.numeric.reference import lstm as lstm_ref
 
 SIZES = [{"n": 3, "d": 2, "k": 4}, {"n": 4, "d": 3, "k": 2}]
 

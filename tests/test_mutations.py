@@ -3,7 +3,7 @@
 Two layers: five hand-written slips, one per kind a lecturer makes (dropped
 term, swapped factor order, shifted index, wrong bound constant, transposed
 dimension), each stated in the lecture's own notation; and the mechanical
-mutants of every claim that holds (`derive.catalog.mutation_report`), whose
+mutants of every claim that holds (`derive.checks.catalog.mutation_report`), whose
 kill rate is printed and must be 100 %.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from derive.catalog import (FAST, MUTATION_KINDS, Bound, Claim, Identity, JacobianShape, Shapes, Source, audit,
+from derive.checks.catalog import (FAST, MUTATION_KINDS, Bound, Claim, Identity, JacobianShape, Shapes, Source, audit,
                             mutation_report)
 from derive.cells import rnn
 

@@ -1,4 +1,4 @@
-"""Exact path counts (derive.paths): three algorithms against each other and against enumeration.
+"""Exact path counts (derive.prove.paths): three algorithms against each other and against enumeration.
 
 Lecture 111 (shared/seeds/004_ac394c33ecf151bd.txt, slide 10:42): "how many paths are there to
 reach h_k itself ... that is going to be combinatorial ... let us not count the number of paths".
@@ -12,7 +12,7 @@ from derive.cells import rnn
 from derive.cells.gru import gru
 from derive.cells.lstm import lstm
 from derive.errors import InvalidValue, NotSupported, UnknownName
-from derive.paths import StepNetwork, count, graph_path_counts, path_counts, transfer
+from derive.prove.paths import StepNetwork, count, graph_path_counts, path_counts, transfer
 
 FULL_LSTM = ("o", "i", "f", "s_tilde", "s", "h", "y", "L")
 CASES = [
@@ -49,7 +49,7 @@ def test_counts_equal_enumerated_paths(label, make, keep):
 
 @pytest.mark.parametrize("make", [lstm, gru, rnn])
 def test_full_view_counts_equal_atomic_path_counts(make):
-    """In the full view no node is folded, so view paths are the graph's atomic paths (derive.canon)."""
+    """In the full view no node is folded, so view paths are the graph's atomic paths (derive.prove.canon)."""
     c = make()
     for T in (1, 3, 6):
         g = unroll(c, T)

@@ -8,10 +8,10 @@ pytest_plugins = ["pytester"]
 
 
 def _loaded() -> "list[str]":
-    """``-p derive.pytest_plugin`` unless the ``pytest11`` entry point already loads it."""
+    """``-p derive.checks.pytest_plugin`` unless the ``pytest11`` entry point already loads it."""
     eps = importlib.metadata.entry_points(group="pytest11")
-    loaded = any(ep.value == "derive.pytest_plugin" for ep in eps)
-    return [] if loaded else ["-p", "derive.pytest_plugin"]
+    loaded = any(ep.value == "derive.checks.pytest_plugin" for ep in eps)
+    return [] if loaded else ["-p", "derive.checks.pytest_plugin"]
 
 
 def _plugin_args() -> "list[str]":
@@ -46,7 +46,7 @@ def derivations():
 '''
 
 CLAIMS = '''
-from derive.catalog import Claim, Identity, Source
+from derive.checks.catalog import Claim, Identity, Source
 from derive.cells import rnn
 
 def claims():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from derive.errors import InvalidValue, ShapeError, UnknownName
-from derive.reference import demos, gradcheck, gru, lstm
+from derive.numeric.reference import demos, gradcheck, gru, lstm
 
 
 def logistic(x):

@@ -10,7 +10,7 @@ import pytest
 
 from derive import activations
 from derive.errors import InvalidValue, ShapeError, UnknownName
-from derive.reference import demos, gradcheck, rnn
+from derive.numeric.reference import demos, gradcheck, rnn
 
 
 def make_problem(T, B, n, d, k, seed=0, act="tanh"):

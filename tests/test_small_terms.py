@@ -3,7 +3,7 @@
 On random instances the contribution of a path k -> t shrinks like (γλ)^{t-k}
 (CS7015 Lecture 14, Module 14.4), so a step missing the k = 1 path agrees with
 the truth to ~1e-12 and a tolerance of max(1, |want|) cannot see it.  The
-alive-path instances (derive.instances) keep every one-step Jacobian near norm 1
+alive-path instances (derive.numeric.instances) keep every one-step Jacobian near norm 1
 and the tolerance is relative to the size of the terms, so these fail.
 """
 

@@ -8,8 +8,8 @@ import sympy as sp
 
 from derive import D, Derivation, Evaluator, Instance, NotSupported, Prod, ProdOver, Step, Sum, idx, node, unroll, verify
 from derive.cells import rnn
-from derive.latex import latex
-from derive.numeric import Numbers
+from derive.render.latex import latex
+from derive.numeric.evaluator import Numbers
 from derive.terms import Apply, Diag, Hadamard, Norm, Power, Prime, SpectralRadius, Term, Transpose, Value
 
 t, k, j = idx("t"), idx("k"), idx("j")
@@ -111,8 +111,8 @@ def test_substitution_reaches_every_operand():
 
 def test_a_registered_notation_prints_and_reads(tmp_path):
     """One table, both directions: a user's notation prints a term and parses a claim written in it."""
-    from derive.catalog import Claim, Identity, Source, audit
-    from derive.catalog.parse import parse
+    from derive.checks.catalog import Claim, Identity, Source, audit
+    from derive.checks.catalog.parse import parse
     from derive.notation import Notation, register_notation
 
     register_notation(Notation("mycourse", "my course: z_t, R recurrent", symbols={"s": "z", "W": "R", "L": "J"},

@@ -15,15 +15,15 @@ import pytest
 
 from derive import Cell, D, Derivation, Prod, Step, activations, node, verify
 from derive.cells import rnn
-from derive.ir import nll, softmax
-from derive.latex import latex
+from derive.model.ir import nll, softmax
+from derive.render.latex import latex
 from derive.terms import Brace, Const, Diag, Hadamard, Power, Prime, Sum, Transpose, Value
 
 s, a, W = (lambda i: node("s", i)), (lambda i: node("a", i)), Value(node("W"))
 
 
 def one_minus(v):
-    """1 − v: the number 1 broadcast, as notes write it (derive.doccheck reads "1 - s" the same way)."""
+    """1 − v: the number 1 broadcast, as notes write it (derive.checks.doccheck reads "1 - s" the same way)."""
     return Sum((Const(1), Prod((Const(-1), v))))
 
 

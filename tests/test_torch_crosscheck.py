@@ -18,7 +18,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is optional: pip install torch to run the cross-check")
 
-from derive.reference import gru, lstm, rnn  # noqa: E402
+from derive.numeric.reference import gru, lstm, rnn  # noqa: E402
 
 T, B, N, D, K = 7, 3, 4, 5, 6
 

@@ -1,14 +1,14 @@
-"""Vector-level local Jacobians (derive.ir.jacobian) against SymPy's element-level ones, and the structural caches."""
+"""Vector-level local Jacobians (derive.model.ir.jacobian) against SymPy's element-level ones, and the structural caches."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from derive import numeric
+from derive.numeric import evaluator as numeric
 from derive.cells import gru, lstm, rnn
-from derive.graph import unroll
-from derive.numeric import Evaluator, Instance, cell_fingerprint, local_jacobians, unrolled
+from derive.model.graph import unroll
+from derive.numeric.evaluator import Evaluator, Instance, cell_fingerprint, local_jacobians, unrolled
 
 CELLS = [("rnn-tanh", lambda: rnn("tanh")), ("rnn-logistic", lambda: rnn("logistic")),
          ("lstm", lstm), ("gru", gru)]

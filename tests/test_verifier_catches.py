@@ -11,7 +11,7 @@ import pytest
 
 from derive import D, Derivation, Prod, ProdOver, Step, Sum, SumOver, idx, node, verify
 from derive.cells import rnn
-from derive.structure import LocalForm
+from derive.prove.structure import LocalForm
 
 t, k, j = idx("t"), idx("k"), idx("j")
 W = node("W")
@@ -64,7 +64,7 @@ def test_wrong_step_is_reported(name, mode):
 def test_swapped_matrix_order_in_a_local_formula_is_caught_symbolically():
     """diag(σ'(a_j)) W is right; W diag(σ'(a_j)) (the order swapped) is not."""
     from derive import explicit_structure, unroll
-    from derive.numeric import local_jacobians
+    from derive.numeric.evaluator import local_jacobians
 
     g = unroll(rnn(), 2, {"n": 3, "d": 2, "k": 4})
     right = LocalForm.of(explicit_structure(g, g.view(), "s_2", "s_1", local_jacobians(g)), f_index=j)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import activations
-from ..cell import Cell
+from derive.model import activations
+from derive.model.cell import Cell
 from ..errors import UnknownName
-from ..ir import nll, softmax
+from derive.model.ir import nll, softmax
 
 __all__ = ["gru", "VARIANTS", "params"]
 
@@ -13,7 +13,7 @@ VARIANTS = ("cs224n", "pytorch")
 
 
 def params(variant: str = "cs224n") -> "tuple[str, ...]":
-    """Parameter names of a variant, as in `derive.reference.gru.param_shapes` ("pytorch" adds b_hn)."""
+    """Parameter names of a variant, as in `derive.numeric.reference.gru.param_shapes` ("pytorch" adds b_hn)."""
     if variant not in VARIANTS:
         raise UnknownName("GRU variant", variant, VARIANTS)
     gates = ("W_u", "U_u", "b_u", "W_r", "U_r", "b_r", "W_h", "U_h", "b_h")
@@ -44,7 +44,7 @@ def gru(variant: str = "cs224n", gate: str = "logistic", cell: str = "tanh", *,
             off by default (the full view is u, r, h_tilde, h per step).
 
     Shapes: x in R^n, h in R^d, y in R^k; W_* (d, d), U_* (d, n), b_* and b_hn
-    (d,), V (k, d), c (k,).  ``cell.reference`` is `derive.reference.gru.bptt`
+    (d,), V (k, d), c (k,).  ``cell.reference`` is `derive.numeric.reference.gru.bptt`
     on a batch of one sequence.
 
     Example::
@@ -86,13 +86,13 @@ def gru(variant: str = "cs224n", gate: str = "logistic", cell: str = "tanh", *,
 
 
 def _reference(variant: str, gate: str, cell: str):
-    """An independent gradient: `derive.reference.gru.bptt` on a batch of one sequence."""
+    """An independent gradient: `derive.numeric.reference.gru.bptt` on a batch of one sequence."""
 
     def gradients(graph, instance):
         import numpy as np
 
-        from ..graph import NodeRef
-        from ..reference import gru as ref
+        from derive.model.graph import NodeRef
+        from derive.numeric.reference import gru as ref
 
         v, T = instance.values, graph.T
         p = {name: v[NodeRef(name)] for name in params(variant)}

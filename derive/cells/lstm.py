@@ -7,13 +7,13 @@ candidate s~_t (``s_tilde``), the cell state s_t and the output state h_t.
 
 from __future__ import annotations
 
-from .. import activations
-from ..cell import Cell
-from ..ir import nll, softmax
+from derive.model import activations
+from derive.model.cell import Cell
+from derive.model.ir import nll, softmax
 
 __all__ = ["lstm", "PARAMS"]
 
-#: Parameter names, as in `derive.reference.lstm.PARAM_SHAPES` (o, i, f gates, candidate, output layer).
+#: Parameter names, as in `derive.numeric.reference.lstm.PARAM_SHAPES` (o, i, f gates, candidate, output layer).
 PARAMS = ("W_o", "U_o", "b_o", "W_i", "U_i", "b_i", "W_f", "U_f", "b_f", "W", "U", "b", "V", "c")
 
 
@@ -29,18 +29,18 @@ def lstm(gate: str = "logistic", cell: str = "tanh", out: str = "tanh", *, preac
         y_t  = softmax(V h_t + c),   L_t = -log y_{t, c_t}
 
     Args:
-        gate, cell, out: activation names (`derive.activations`) for σ, the
+        gate, cell, out: activation names (`derive.model.activations`) for σ, the
             candidate's tanh and the tanh in h_t.
         preactivations: also name the affine maps as nodes ``a_o, a_i, a_f, a``
             (o_t = σ(a_o,t) ...).  Off by default, so the full view is the slide's
             six nodes per step; on, the local Jacobian ∂⁺o_t/∂h_{t-1} can be
-            stated as diag(σ'(a_o,t)) W_o (`derive.structure` recognises a
+            stated as diag(σ'(a_o,t)) W_o (`derive.prove.structure` recognises a
             diagonal only when its entries are functions of *nodes*).
 
     Shapes: x in R^n, s, h in R^d, y in R^k; W_* (d, d), U_* (d, n), b_* (d,),
     V (k, d), c (k,).  The recurrent state is the pair (s_t, h_t), so the
     unrolled graph has initial states s_0 and h_0.  ``cell.reference`` is the
-    NumPy BPTT of `derive.reference.lstm` on a batch of one sequence.
+    NumPy BPTT of `derive.numeric.reference.lstm` on a batch of one sequence.
 
     Example::
 
@@ -78,13 +78,13 @@ def lstm(gate: str = "logistic", cell: str = "tanh", out: str = "tanh", *, preac
 
 
 def _reference(gate: str, cell: str, out: str):
-    """An independent gradient: `derive.reference.lstm.bptt` on a batch of one sequence."""
+    """An independent gradient: `derive.numeric.reference.lstm.bptt` on a batch of one sequence."""
 
     def gradients(graph, instance):
         import numpy as np
 
-        from ..graph import NodeRef
-        from ..reference import lstm as ref
+        from derive.model.graph import NodeRef
+        from derive.numeric.reference import lstm as ref
 
         v, T = instance.values, graph.T
         params = {p: v[NodeRef(p)] for p in PARAMS}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import activations
-from ..cell import Cell
-from ..ir import nll, softmax
+from derive.model import activations
+from derive.model.cell import Cell
+from derive.model.ir import nll, softmax
 
 
 def rnn(activation: str = "tanh") -> Cell:
@@ -36,8 +36,8 @@ def _reference(activation: str):
     def gradients(graph, instance):
         import numpy as np
 
-        from ..graph import NodeRef
-        from ..reference import rnn as ref
+        from derive.model.graph import NodeRef
+        from derive.numeric.reference import rnn as ref
 
         v, T = instance.values, graph.T
         params = {p: v[NodeRef(p)] for p in ("W", "U", "b", "V", "c")}

@@ -8,8 +8,8 @@
 
 Every class has the generic walk of `derive.terms.base.Term` (``subs``,
 ``instantiate``, ``children``, ``walk``) and says what it means: ``numeric``
-(`derive.numeric.Numbers`), ``symbolic`` (`derive.step.StepSymbols`) and
-``canon`` (`derive.canon.Canon`).  Printing is the LaTeX printer's
+(`derive.numeric.evaluator.Numbers`), ``symbolic`` (`derive.prove.step.StepSymbols`) and
+``canon`` (`derive.prove.canon.Canon`).  Printing is the LaTeX printer's
 ``_print_<Class>``.  To add a term kind: one class here, one printer method.
 """
 

@@ -6,13 +6,13 @@ names); the walk below treats them by kind, so a new term class gets
 ``subs``, ``instantiate``, ``expand_indexed``, ``children`` and ``walk`` for
 free and only says what it *means*:
 
-- ``numeric(ctx)``: its value on one instance (`derive.numeric.Numbers`);
-- ``symbolic(ctx)``: a SymPy matrix at one step (`derive.step.StepSymbols`);
-- ``canon(ctx)``: its canonical path sum for the exact check (`derive.canon.Canon`).
+- ``numeric(ctx)``: its value on one instance (`derive.numeric.evaluator.Numbers`);
+- ``symbolic(ctx)``: a SymPy matrix at one step (`derive.prove.step.StepSymbols`);
+- ``canon(ctx)``: its canonical path sum for the exact check (`derive.prove.canon.Canon`).
 
 A meaning a class does not have raises `NotSupported` naming the class; nothing
 is skipped silently.  Printing is not a method: the LaTeX printer has one
-``_print_<Class>`` per term (`derive.latex.printer`), registered here as a
+``_print_<Class>`` per term (`derive.render.latex.printer`), registered here as a
 renderer so that the core never imports it.
 """
 
@@ -24,7 +24,7 @@ import sympy as sp
 
 from ..display import register_renderer, render  # noqa: F401  (register_renderer re-exported)
 from ..errors import NotSupported, ShapeError
-from ..graph import NodeRef
+from derive.model.graph import NodeRef
 from ..indices import as_index, index_symbol
 
 __all__ = ["Term", "sub_time", "sub_index", "register_renderer"]
@@ -151,11 +151,11 @@ class Term:
         raise NotSupported(f"cannot evaluate a {type(self).__name__} numerically")
 
     def symbolic(self, ctx):
-        """The SymPy matrix of this term at one step (`derive.step.StepSymbols`)."""
+        """The SymPy matrix of this term at one step (`derive.prove.step.StepSymbols`)."""
         raise NotSupported(f"no one-step SymPy form for a {type(self).__name__}")
 
     def canon(self, ctx):
-        """The canonical path sum (`derive.canon.Poly`) for the exact check."""
+        """The canonical path sum (`derive.prove.canon.Poly`) for the exact check."""
         raise NotSupported(f"no canonical form for a {type(self).__name__}: it is not a derivative, "
                            "a product or a sum of them")
 

@@ -1,6 +1,6 @@
 """Derivatives and their algebra: ∂f/∂x, ∂⁺f/∂x, ordered products, sums, indexed Σ and Π, labels.
 
-These are the terms of the free algebra of path sums (`derive.canon`): two
+These are the terms of the free algebra of path sums (`derive.prove.canon`): two
 expressions built from them are equal for every cell exactly when their
 canonical forms are equal (CS7015 Lecture 14, Module 14.3, "summing over all
 the paths").  Each class says how it is evaluated (`numeric`), written at one
@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import InvalidValue, ShapeError
-from ..graph import NodeRef
+from derive.model.graph import NodeRef
 from ..indices import as_index, index_symbol
 from .base import (OPERATORS, Term, canon_of, expand, is_scalar, numeric_of, sub_time, sym_broadcast, sym_mul,
                    symbolic_of)

@@ -1,10 +1,10 @@
 """Formulas a lecture writes beside derivatives: values, diag, σ and σ', ⊙, transposes, powers, norms, ρ, γ, λ.
 
-Each class states its numeric meaning on an instance (`derive.numeric.Numbers`)
-and, where it has one, its SymPy matrix at one step (`derive.step.StepSymbols`),
+Each class states its numeric meaning on an instance (`derive.numeric.evaluator.Numbers`)
+and, where it has one, its SymPy matrix at one step (`derive.prove.step.StepSymbols`),
 so a formula can stand inside a derivation step and be proved: a formula that
 equals a one-step Jacobian is *lowered* to that explicit derivative for the
-exact check (`derive.step.lower`).
+exact check (`derive.prove.step.lower`).
 
 Operands are terms, node references (`derive.node`) or numbers; the printer
 also accepts raw LaTeX strings for pure typesetting (``Power(r"\\gamma\\lambda", t - k)``).
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .. import activations
+from derive.model import activations
 from ..errors import InvalidValue, NotSupported, ShapeError
-from ..graph import NodeRef
+from derive.model.graph import NodeRef
 from ..indices import as_index
 from .base import Term, is_scalar, numeric_of, sub_index, sub_time, sym_broadcast, symbolic_of
 
@@ -322,13 +322,13 @@ class SpectralRadius(Term):
 
 @dataclass(frozen=True)
 class Gamma(Term):
-    """γ = sup_x σ'(x) of the cell's activation (proved by `derive.bounds.gamma`)."""
+    """γ = sup_x σ'(x) of the cell's activation (proved by `derive.model.supremum.gamma`)."""
 
     act: "str | None" = None
     _data = ("act",)
 
     def numeric(self, ctx):
-        from ..bounds import gamma
+        from derive.model.supremum import gamma
 
         return float(gamma(self.act or ctx.activation().name).value)
 
@@ -375,7 +375,7 @@ _LAMBDIFIED: dict = {}
 
 @dataclass(frozen=True)
 class Elementwise(Term):
-    """A vector formula applied entry by entry, read off a Jacobian by `derive.structure`:
+    """A vector formula applied entry by entry, read off a Jacobian by `derive.prove.structure`:
     ``template`` in placeholder symbols, ``vectors`` the node each placeholder stands for,
     e.g. {a: a_j} for σ'(a_j) or {o: o_t, s: s_t} for o_t ⊙ tanh'(s_t)."""
 
@@ -485,7 +485,7 @@ class Frac(Term):
 @dataclass(frozen=True)
 class Sup(Term):
     """sup over ``var`` of ``body``: γ = sup_x σ'(x) (CS7015 Lecture 105, slide 36/41); proved by
-    `derive.bounds.gamma`, typeset by this term."""
+    `derive.checks.bounds.gamma`, typeset by this term."""
 
     var: Any
     body: Any
@@ -522,16 +522,13 @@ class RealSpace(Term):
 @dataclass(frozen=True)
 class PathCount(Term):
     """The number of paths from f down to x in the unrolled graph (CS7015 Lecture 111: "many paths
-    from L_t to s_k"); its value is `derive.canon.count_paths`, exact."""
+    from L_t to s_k"); its value is `derive.prove.canon.count_paths`, exact."""
 
     f: NodeRef
     x: NodeRef
 
     def numeric(self, ctx):
-        from ..canon import count_paths
-
-        g = ctx.graph
-        return float(count_paths(g, g.node(self.f), g.node(self.x)))
+        return float(ctx.path_count(self.f, self.x))
 
     def __str__(self):
         return f"N({self.f} -> {self.x})"

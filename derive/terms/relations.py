@@ -1,6 +1,6 @@
 """Relations between terms: lhs rel rhs, chains of relations, equations over several lines, systems.
 
-These carry no meaning of their own beyond their operands; `derive.verify`
+These carry no meaning of their own beyond their operands; `derive.checks.verify`
 and the lecture checks decide whether a relation holds, the printer typesets it.
 """
 

@@ -1,4 +1,4 @@
-"""The lecture catalog: every equation of the five lectures in ../shared/seeds/, as a `derive.catalog.Claim`.
+"""The lecture catalog: every equation of the five lectures in ../shared/seeds/, as a `derive.checks.catalog.Claim`.
 
 One module per lecture, each with ``claims()``; they are found by module,
 never listed by hand, and returned in file order (000 ... 004)::
@@ -12,18 +12,18 @@ never listed by hand, and returned in file order (000 ... 004)::
 Each claim encodes what is *printed* (index ranges, time arguments, factor
 order); a failing one carries its correction.  This package deliberately has
 no ``derivations()``: `derive.content` collects the derivations of proofs/,
-`derive.catalog.verify_all` adds the claims that should hold.
+`derive.checks.catalog.verify_all` adds the claims that should hold.
 
 Example::
 
     >>> from derive.proofs.catalog import claims
-    >>> from derive.catalog import audit, format_table
+    >>> from derive.checks.catalog import audit, format_table
     >>> print(format_table(audit(claims(), pattern="l59-eq1*")))
 """
 
 from __future__ import annotations
 
-from derive.catalog import Claim, Source
+from derive.checks.catalog import Claim, Source
 from derive.content import claim_modules, collect_claims
 
 __all__ = ["claims", "lecture_modules", "source"]
@@ -56,7 +56,7 @@ def norm_clipping(rule, threshold: float = 1.0, strict: bool = True):
 
     The clipped gradient must have norm min(||g||, threshold) and the direction
     of g (cosine 1), on random gradients on both sides of the threshold; when
-    `derive.clipping` is installed the rule must also agree with its
+    `derive.numeric.clipping` is installed the rule must also agree with its
     ``clip_norm`` (which clips at ||g|| >= threshold; the two agree except on
     the sphere ||g|| = threshold itself, where both leave g unchanged).
     """
@@ -69,7 +69,7 @@ def norm_clipping(rule, threshold: float = 1.0, strict: bool = True):
         lhs = [m, float(out @ g) / (m * n)]
         rhs = [min(n, threshold), 1.0]
         try:
-            from derive.clipping import clip_norm
+            from derive.numeric.clipping import clip_norm
         except ImportError:
             clip_norm = None
         if clip_norm is not None:

@@ -1,7 +1,7 @@
 """Notes on the CS224n lecture "Vanishing gradients and fancy RNNs" (seeds/003_9ba40663132a09fb.txt).
 
 Notation CS224n: h^{(t)} = σ(W_h h^{(t-1)} + W_x x^{(t)} + b_1), losses J^{(t)}(θ);
-mapped onto the engine's RNN by `derive.catalog.LECTURE_NAMES["cs224n"]`
+mapped onto the engine's RNN by `derive.checks.catalog.LECTURE_NAMES["cs224n"]`
 (W_h -> W, W_x -> U, b_1 -> b).  The GRU claims use `derive.cells.gru`, whose
 names are the notes' own (u, r, h_tilde, W_u, U_u, b_u, ...).
 """
@@ -13,10 +13,10 @@ from numpy.linalg import norm
 import sympy as sp
 
 from derive import activations, unroll
-from derive.catalog import Bound, Claim, Computed, Exact, Identity, Pending, gamma_of
+from derive.checks.catalog import Bound, Claim, Computed, Exact, Identity, Pending, gamma_of
 from derive.cells import rnn
-from derive.graph import NodeRef
-from derive.numeric import Evaluator, Instance
+from derive.model.graph import NodeRef
+from derive.numeric.evaluator import Evaluator, Instance
 
 from .displays import display
 from . import norm_clipping, source
@@ -238,7 +238,7 @@ def _added_claims() -> "list[Claim]":
 
 def lecture():
     """The plan of the CS224n notes' documents: vanishing and exploding gradients, clipping, LSTM, GRU."""
-    from derive.documents import Lecture, Section
+    from derive.render.documents import Lecture, Section
 
     return Lecture(
         "cs224n", "Vanishing Gradients and Fancy RNNs", notation=NOTATION,

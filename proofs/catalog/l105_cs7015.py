@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from derive import activations
-from derive.catalog import Bound, Claim, Computed, Exact, Identity, gamma_of
+from derive.checks.catalog import Bound, Claim, Computed, Exact, Identity, gamma_of
 from derive.cells import rnn
 
 from .displays import display
@@ -47,12 +47,12 @@ POWER_LINKS = ("product", "power")
 
 
 def _bound_chain(links, n: int = 2000):
-    """Every link of slide 36/41's chain on ``n`` seeded trajectories per activation (`derive.bounds`).
+    """Every link of slide 36/41's chain on ``n`` seeded trajectories per activation (`derive.checks.bounds`).
 
     Left: the number of violations of each link (tanh, then logistic); right: zeros.  The
     tightness (largest ratio left side / right side, 1 = attained) is reported with each check.
     """
-    from derive.bounds import check_bound_chain, make_instances
+    from derive.checks.bounds import check_bound_chain, make_instances
 
     def fn(rng):
         seed = int(rng.integers(1 << 30))
@@ -95,12 +95,12 @@ def _power_chain_display():
 
 def _truncated_numpy(rng, T: int = 5, windows=(1, 2, 3, 5)):
     """The truncated path sum (proofs/lecture105_vanishing.py) evaluated by the engine, against the NumPy
-    truncated BPTT `derive.reference.rnn.bptt(truncate=τ-1)`, for W, U and b and several windows τ."""
+    truncated BPTT `derive.numeric.reference.rnn.bptt(truncate=τ-1)`, for W, U and b and several windows τ."""
     from derive import unroll
-    from derive.graph import NodeRef
-    from derive.numeric import Evaluator, Instance
+    from derive.model.graph import NodeRef
+    from derive.numeric.evaluator import Evaluator, Instance
     from derive.proofs.lecture105_vanishing import truncated_total
-    from derive.reference import rnn as reference
+    from derive.numeric.reference import rnn as reference
 
     seed = int(rng.integers(1 << 30))
     g = unroll(rnn("tanh"), T, {"n": 3, "d": 2, "k": 4})
@@ -284,7 +284,7 @@ def claims() -> "list[Claim]":
                                            "the argmax of σ', saturated; Gaussian, orthogonal, non-normal W)",
                  trials=2),
         expected="holds",
-        reading="λ = ||W||_2 (the tightest); γ = sup σ' found by symbolic maximisation (derive.bounds.gamma); "
+        reading="λ = ||W||_2 (the tightest); γ = sup σ' found by symbolic maximisation (derive.checks.bounds.gamma); "
                 "each link is also a claim of its own (l105-norm-eq ... l105-step-gammalambda)",
         display=_step_chain_display()))
     out.append(Claim(
@@ -308,7 +308,7 @@ def claims() -> "list[Claim]":
 
 def lecture():
     """The plan of Lecture 105's notes and slides: slides 32-36 of 41, truncation and clipping."""
-    from derive.documents import Lecture, Section
+    from derive.render.documents import Lecture, Section
 
     return Lecture(
         "l105", "Lecture 105: The problem of Exploding and Vanishing Gradients", notation=NOTATION,

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from derive import unroll
-from derive.catalog import Claim, Computed, Identity, Implication, Pending
+from derive.checks.catalog import Claim, Computed, Identity, Implication, Pending
 from derive.terms import Relation, Text
-from derive.graph import NodeRef
-from derive.numeric import Evaluator, Instance
+from derive.model.graph import NodeRef
+from derive.numeric.evaluator import Evaluator, Instance
 
 from .displays import display
 from . import norm_clipping, source
@@ -65,9 +65,9 @@ def _lstm_run(params, X, s0, h0):
     """(Π_j diag(f_j), ∂s_T/∂s_0 from the step Jacobians, ∂s_T/∂s_0 by central differences), NumPy reference.
 
     ∂s_T/∂s_0 holds h_0 fixed: the [s, s] block of the product of the step Jacobians d(s_t, h_t)/d(s_{t-1},
-    h_{t-1}) (`derive.reference.lstm.step_jacobians`, block order [s, h]).
+    h_{t-1}) (`derive.numeric.reference.lstm.step_jacobians`, block order [s, h]).
     """
-    from derive.reference import lstm as ref
+    from derive.numeric.reference import lstm as ref
 
     T, d = X.shape[0], s0.shape[-1]
     labels = np.zeros((T, 1), dtype=int)
@@ -89,7 +89,7 @@ def _lstm_run(params, X, s0, h0):
 
 
 def _cancel_params(d: int = 1):
-    from derive.reference import lstm as ref
+    from derive.numeric.reference import lstm as ref
 
     p = {k: np.zeros(tuple({"d": d, "n": 1, "k": 2}[x] for x in dims)) for k, dims in ref.PARAM_SHAPES.items()}
     for name, value in CANCEL.items():
@@ -107,7 +107,7 @@ def _path_cases(kind: str):
     (only when the implicit term is what the lecture assumes, zero, is this exact; it is checked as the
     lecture uses it, an inequality).
     """
-    from derive.reference import lstm as ref
+    from derive.numeric.reference import lstm as ref
 
     def fixed():
         return judge([({"instance": "issue 12 LSTM: b_o = 3, b_i = 3, b_f = 2, W = -0.985, other weights 0, "
@@ -242,7 +242,7 @@ def _path_counts(T_max: int = 12):
     """count_paths(L_t -> s_k) on the unrolled LSTM for every 0 <= k <= t <= T_max, and the closed form."""
     import sympy as sp
 
-    from derive.canon import count_paths
+    from derive.prove.canon import count_paths
 
     def fn(rng):
         g = unroll(lstm(), T_max)
@@ -402,7 +402,7 @@ def claims() -> "list[Claim]":
                                  "(1, 5, 24, 115, ...)", trials=1),
         expected="holds",
         reading="the lecture skips the count; the exact number is counted in the unrolled graph "
-                "(derive.canon.count_paths) for every 0 ≤ k ≤ t ≤ 12 and matched by the closed form, which "
+                "(derive.prove.canon.count_paths) for every 0 ≤ k ≤ t ≤ 12 and matched by the closed form, which "
                 "is also proved to satisfy the recurrence N_m = 5 N_{m-1} - N_{m-2} symbolically; s_0 has "
                 "the count of s_1",
         display=path_count_display()))
@@ -435,7 +435,7 @@ def claims() -> "list[Claim]":
 
 def lecture():
     """The plan of Lecture 111's notes and slides, by slide time: the paths of the LSTM, the two paths, clipping."""
-    from derive.documents import Lecture, Section
+    from derive.render.documents import Lecture, Section
 
     return Lecture(
         "l111", "Lecture 111: How LSTMs avoid the problem of vanishing gradients", notation=NOTATION,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from derive import activations
 from derive.algebra import Brace, D, Prod, Sum, idx, node
-from derive.catalog import Bound, Claim, DeltaOuter, Identity, JacobianShape, Shapes, SigmaPrime, Value
-from derive.cell import Cell
+from derive.checks.catalog import Bound, Claim, DeltaOuter, Identity, JacobianShape, Shapes, SigmaPrime, Value
+from derive.model.cell import Cell
 from derive.cells import rnn
-from derive.ir import nll, softmax
+from derive.model.ir import nll, softmax
 
 from .displays import display
 from . import source
@@ -277,7 +277,7 @@ def claims() -> "list[Claim]":
 
 def lecture():
     """The plan of Lecture 14's notes and slides: Modules 14.2-14.5, with the engine's derivations in place."""
-    from derive.documents import Lecture, Section
+    from derive.render.documents import Lecture, Section
 
     return Lecture(
         "l14", "Lecture 14: Recurrent Neural Networks and Backpropagation Through Time", notation=NOTATION,

@@ -4,7 +4,7 @@ The lecture writes h^{[t]} (slides 14-16: h^{(t)}), E^{[t]} for the loss, U for
 the *recurrent* matrix and W for the *input* matrix, and eq. (18) has no bias:
 h^{(τ)} = σ(W X^{(τ)} + U h^{(τ-1)}).  `rnn_nobias` is that cell in the
 engine's names (W recurrent, U input), so every claim is parsed with the
-lecture's names mapped by `derive.catalog.LECTURE_NAMES["appliednlp"]`.
+lecture's names mapped by `derive.checks.catalog.LECTURE_NAMES["appliednlp"]`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import numpy as np
 import sympy as sp
 
 from derive import activations, unroll
-from derive.catalog import Claim, Computed, Exact, Identity, JacobianShape
-from derive.cell import Cell
-from derive.graph import NodeRef
-from derive.ir import nll, softmax
-from derive.numeric import Evaluator, Instance
+from derive.checks.catalog import Claim, Computed, Exact, Identity, JacobianShape
+from derive.model.cell import Cell
+from derive.model.graph import NodeRef
+from derive.model.ir import nll, softmax
+from derive.numeric.evaluator import Evaluator, Instance
 
 from .displays import display
 from . import norm_clipping, source
@@ -86,7 +86,7 @@ def _clip_printed(g, threshold=1.0):
 
 def _clip_value(g, threshold=1.0):
     try:
-        from derive.clipping import clip_value
+        from derive.numeric.clipping import clip_value
     except ImportError:
         return np.clip(g, -threshold, threshold)
     return clip_value(g, threshold)
@@ -280,8 +280,8 @@ def claims() -> "list[Claim]":
 
 
 def _code_claims() -> "list[Claim]":
-    """Both clipping rules as the pseudo-code latexify prints from the functions that run (`derive.codegen`)."""
-    from derive import codegen
+    """Both clipping rules as the pseudo-code latexify prints from the functions that run (`derive.render.codegen`)."""
+    from derive.render import codegen
     from derive.terms import Code
 
     value = Code(codegen.clip_value, (("clip_value", "ClipValue"),))
@@ -304,7 +304,7 @@ def _code_claims() -> "list[Claim]":
 
 def lecture():
     """The plan of Lecture 59's notes and slides: its slides in order, eqs. (12), (15)-(20), the example, clipping."""
-    from derive.documents import Lecture, Section
+    from derive.render.documents import Lecture, Section
 
     return Lecture(
         "l59", "Lecture 59: BPTT - Exploding and Vanishing gradient", notation=NOTATION,

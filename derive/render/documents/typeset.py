@@ -1,0 +1,400 @@
+r"""The pieces every lecture document is made of, typeset: a claim with its verdict, an erratum, a derivation.
+
+Everything mathematical goes through the LaTeX printer (`derive.render.latex`) from
+terms, in the lecture's notation; text from lectures and claims goes through
+`derive.render.latex.text.escape`.  A piece is rendered once, as a `Piece` of plain
+strings (so the audit can render its pieces in a worker process), and then
+placed by the notes, the slides and the book.
+
+Verdicts are marked in one column: ``\tag*{\verdict{...}}`` at the right margin
+of each equation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from ..latex import text
+
+__all__ = ["Piece", "PREAMBLE", "claim_piece", "derivation_piece", "heading", "rows_of", "VERDICT_LABELS"]
+
+#: How each audit verdict reads beside an equation.
+VERDICT_LABELS = {
+    "holds": "holds",
+    "holds_simplified": "holds as simplified",
+    "fails": "corrected",
+    "transcription": "reconstructed",
+    "not_checkable": "not checkable",
+    "pending": "pending",
+    "error": "not checked",
+}
+
+PREAMBLE = r"""\usepackage[T1]{fontenc}
+\usepackage{amsmath,amssymb,mathrsfs}
+\usepackage{xcolor}
+\usepackage{graphicx}
+\usepackage{booktabs,array}
+\usepackage{algpseudocode}
+\usepackage{tikz}
+\definecolor{explicitcolor}{RGB}{0,114,178}
+\definecolor{implicitcolor}{RGB}{213,94,0}
+\definecolor{holdscolor}{RGB}{0,110,60}
+\definecolor{errcolor}{RGB}{190,40,0}
+\newcommand{\verdict}[1]{\textsf{\footnotesize #1}}
+\newcommand{\holds}[1]{\textcolor{holdscolor}{\verdict{#1}}}
+\newcommand{\fails}[1]{\textcolor{errcolor}{\verdict{#1}}}
+\newsavebox{\fitbox}
+\newlength{\fitheight}
+\setlength{\fitheight}{0.62\textheight}
+% \fit{material}: as it is when it fits, scaled down to the line width and to \fitheight when it does not.
+\newcommand{\fit}[1]{\sbox{\fitbox}{#1}%
+  \ifdim\wd\fitbox>\linewidth\sbox{\fitbox}{\resizebox{\linewidth}{!}{\usebox{\fitbox}}}\fi
+  \dimen0=\ht\fitbox\advance\dimen0 by\dp\fitbox
+  \ifdim\dimen0>\fitheight\sbox{\fitbox}{\resizebox*{!}{\fitheight}{\usebox{\fitbox}}}\fi
+  \usebox{\fitbox}}
+"""
+
+MAX_FRACS_PER_ROW = 6
+SLIDE_MAX_TERMS = 12
+
+
+@dataclass
+class Piece:
+    """One claim or derivation, typeset: what the notes, slides and book place.
+
+    ``notes`` is a block for an article; ``frames`` the body of one or more
+    Beamer frames (the frame titles are added by the slides); ``fragment`` the
+    equation alone (``equations/<id>.tex``).  ``verdict`` is the audit verdict
+    or "holds"/"fails" for a derivation; ``erratum`` is True when the lecture's
+    equation was corrected or reconstructed.
+    """
+
+    id: str
+    kind: str  # "claim" or "derivation"
+    verdict: str
+    where: str
+    notes: str
+    frames: "list[str]" = field(default_factory=list)
+    fragment: str = ""
+    erratum: bool = False
+    problem: str = ""  # a correction that could not be produced, said in the document and on stderr
+
+
+def _latex(obj, notation: str, cell=None) -> str:
+    from ..latex import latex
+
+    return latex(obj, notation=notation, **({"cell": cell} if cell is not None else {}))
+
+
+def _mark(verdict: str, label: "str | None" = None) -> str:
+    label = label or VERDICT_LABELS.get(verdict, verdict)
+    macro = r"\holds" if verdict in ("holds", "holds_simplified") else r"\fails" \
+        if verdict in ("fails", "transcription", "error", "FAILED") else r"\verdict"
+    return macro + "{" + text.escape(label) + "}"
+
+
+def _colour(tex: str) -> str:
+    """Colour the underbrace labels as the slides highlight explicit and implicit terms."""
+    return tex.replace(r"_{\text{explicit}}", r"_{\color{explicitcolor}\text{explicit}}") \
+              .replace(r"_{\text{implicit}}", r"_{\color{implicitcolor}\text{implicit}}")
+
+
+def rows_of(rhs, notation: str, cell=None, max_terms: "int | None" = None) -> "list[str]":
+    """A right-hand side as rows: a long sum is broken after a ``+`` (never inside a term).
+
+    With ``max_terms`` (slides) a longer sum shows its first terms and says how many follow.
+    """
+    from derive.terms import Sum
+
+    if not isinstance(rhs, Sum):
+        return [_latex(rhs, notation, cell)]
+    terms = [_latex(t, notation, cell) for t in rhs.terms]
+    hidden = 0
+    if max_terms is not None and len(terms) > max_terms:
+        hidden, terms = len(terms) - max_terms, terms[:max_terms]
+    rows, row, width = [], [], 0
+    for t in terms:
+        w = max(1, t.count(r"\frac") + t.count(r"\operatorname{diag}"))
+        if row and width + w > MAX_FRACS_PER_ROW:
+            rows.append(" + ".join(row))
+            row, width = [], 0
+        row.append(t)
+        width += w
+    rows.append(" + ".join(row))
+    if hidden:
+        rows[-1] += rf" + \cdots \text{{ ({hidden} more terms)}}"
+    return rows
+
+
+def _aligned(lhs: str, rel: str, rows: "list[str]") -> str:
+    body = [f"{lhs} &{rel} {rows[0]}"] + [rf"&\quad + {r}" for r in rows[1:]]
+    return r"\begin{aligned}" + r" \\ ".join(body) + r"\end{aligned}"
+
+
+def _equation(sides, display, notation: str, max_terms=None) -> "str | None":
+    """The claim as mathematics: its sides (lhs, rhs[, relation]) or its display term; None when it has neither."""
+    from derive.terms import Term, relation
+
+    if sides and len(sides) in (2, 3) and all(isinstance(s, Term) for s in sides[:2]):
+        rel = relation(sides[2]) if len(sides) == 3 else "="
+        lhs = _latex(sides[0], notation)
+        return _aligned(lhs, rel, rows_of(sides[1], notation, max_terms=max_terms))
+    if display is not None:
+        return _latex(display, notation)
+    return None
+
+
+def _sentence(s: str) -> str:
+    """The first sentence of a reading, for the erratum's one-line reason."""
+    s = " ".join(str(s).split())
+    m = re.search(r"(?<!eq\.)(?<!cf\.)(?<!e\.g\.)(?<!i\.e\.)(?<=[.;])\s+(?=[A-Z(])", s)
+    first = s[:m.start()] if m else s
+    return first.rstrip(".;") + "."
+
+
+def _number(x) -> str:
+    """A value for a table cell, as maths: 4 significant digits, vectors shortened."""
+    import numpy as np
+
+    if isinstance(x, (list, tuple, np.ndarray)):
+        arr = np.asarray(x, dtype=object).ravel().tolist()
+        shown = r",\allowbreak ".join(_number(v) for v in arr[:4])
+        return "(" + shown + (r",\allowbreak \dots" if len(arr) > 4 else "") + ")"
+    if isinstance(x, bool):
+        return r"\text{" + ("true" if x else "false") + "}"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        if not math.isfinite(v):
+            return r"\infty" if v > 0 else (r"-\infty" if v < 0 else r"\text{NaN}")
+        s = f"{v:.4g}"
+        if "e" in s:
+            m, e = s.split("e")
+            return rf"{m} \times 10^{{{int(e)}}}"
+        return s
+    return r"\text{" + text.escape(str(x)) + "}"
+
+
+_KEYS = {"activation": "activation", "sizes": "sizes", "T": "T", "seed": "seed", "binding": "at",
+         "recipe": "instance", "gamma_lambda": r"$\gamma\lambda$"}
+
+
+_GREEK = {"tau": r"\tau", "theta": r"\theta", "gamma": r"\gamma", "lambda": r"\lambda", "sigma": r"\sigma",
+          "delta": r"\delta", "rho": r"\rho", "eta": r"\eta"}
+
+
+def _symbol(name) -> str:
+    """An index or size name as maths: ``tau`` -> ``\\tau``, ``n`` -> ``n``."""
+    name = str(name)
+    if name in _GREEK:
+        return _GREEK[name]
+    if re.fullmatch(r"[A-Za-z]", name):
+        return name
+    return r"\text{" + text.escape(name) + "}"
+
+
+def counterexample_table(cx, entry_note: str = "") -> str:
+    """A small table: the instance (activation, sizes, T, seed, ...) and both sides' values."""
+    rows = []
+    inst = dict(cx.instance or {})
+    for key in list(_KEYS) + sorted(k for k in inst if k not in _KEYS):
+        if key not in inst:
+            continue
+        val = inst[key]
+        name = _KEYS.get(key) or text.escape(str(key).replace("_", " "))
+        if isinstance(val, dict):
+            shown = ", ".join(f"${_symbol(k)} = {_number(v)}$" for k, v in val.items())
+        elif isinstance(val, str):
+            shown = text.prose(val)
+        else:
+            shown = f"${_number(val)}$"
+        rows.append(f"{name} & {shown}")
+    import numpy as np
+
+    def side(v):
+        if cx.entry is not None and isinstance(v, np.ndarray) and v.ndim >= 1:
+            try:
+                return f"${_number(v[tuple(cx.entry)] if v.ndim == len(cx.entry) else v)}$"
+            except (IndexError, TypeError):
+                pass
+        return f"${_number(v)}$" if not isinstance(v, str) else text.escape(v)
+
+    where = ""
+    if cx.entry is not None:
+        where = " (entry " + ", ".join(str(int(i) + 1) for i in cx.entry) + ")"
+    if cx.lhs is not None and not isinstance(cx.lhs, str):
+        rows.append(f"as printed{where} & {side(cx.lhs)}")
+        rows.append(f"true value{where} & {side(cx.rhs)}")
+    body = " \\\\\n".join(rows)
+    return ("{\\small\\begin{tabular}{@{}l>{\\raggedright\\arraybackslash}p{0.55\\linewidth}@{}}\\toprule\n" + body
+            + " \\\\\n\\bottomrule\\end{tabular}}")
+
+
+def _erratum_parts(result, notation: str):
+    """(printed equation, reason as TeX, counterexample table or check line) of a failing claim."""
+    claim = result.claim
+    printed = _equation(result.sides, claim.display, notation)  # None: the printed claim is quoted in words
+    why = getattr(claim, "evidence", "") or claim.reading
+    reason = text.prose(_sentence(why)) if why else ""  # TeX from here on
+    detail = ""
+    cx = result.counterexample
+    if cx is not None and cx.instance:
+        detail = counterexample_table(cx)
+    else:
+        bad = next((k.detail for k in result.checks if not k.passed), "")
+        if bad:
+            detail = r"\textit{Check:} " + text.prose(bad) + "."
+    if result.special_case:
+        reason = (reason + " " if reason else "") + text.prose(result.special_case).rstrip(".") + "."
+    return printed, reason, detail
+
+
+def claim_piece(result, notation: str) -> Piece:
+    """A lecture claim as the lecture would show it: the engine's equation with its verdict; where the
+    printed equation fails, the corrected equation in its place and an erratum beside it."""
+    claim = result.claim
+    where = text.prose(claim.source.where)
+    verdict = result.verdict
+    corr = result.correction
+    problem = ""
+    if claim.kind == "prose" or verdict == "not_checkable":
+        quote = text.prose(claim.source.quote or claim.statement)
+        why = text.prose(claim.not_checkable or result.reason or "")
+        body = (rf"\begin{{quote}}\itshape ``{quote}''\hfill{_mark('not_checkable')}\end{{quote}}" + "\n"
+                + (rf"\noindent{{\small Not checked: {why}}}" if why else ""))
+        return Piece(claim.id, "claim", verdict, where, body, [body], "")
+    shown_result = result
+    label = None
+    if verdict in ("fails", "transcription"):
+        if corr is not None and corr.verdict in ("holds", "holds_simplified"):
+            shown_result = corr
+        else:
+            problem = (f"claim {claim.id}: the lecture's equation fails and no verified correction could be "
+                       "produced" + (f" (the correction {corr.claim.id} {corr.verdict})" if corr is not None else ""))
+            label = "fails as printed"
+    eq = _equation(shown_result.sides, shown_result.claim.display, notation)
+    if eq is None and shown_result is not result:
+        eq = _equation(result.sides, claim.display, notation)
+    if eq is None:
+        eq = r"\text{" + text.prose(shown_result.claim.statement) + "}"
+    mark = _mark(verdict, label)
+    if eq.lstrip().startswith(r"\begin{algorithmic}"):  # pseudo-code (derive.terms.Code): a text block
+        block = r"\begin{minipage}{0.7\linewidth}" + eq + r"\end{minipage}"
+        notes = [r"\par\medskip\noindent\hfill" + block + rf"\hfill{mark}\par\medskip"]
+        slide = [r"\begin{center}\fit{" + block + "}\\end{center}" + "\n" + rf"\hfill{mark}"]
+    else:
+        notes = [rf"\begin{{equation*}}\fit{{$\displaystyle {_colour(eq)}$}}\tag*{{{mark}}}\end{{equation*}}"]
+        slide = [rf"{{\large\[\fit{{$\displaystyle {_colour(eq)}$}}\]}}" + "\n" + rf"\hfill{mark}"]
+    said = shown_result.claim if shown_result.verdict == "holds_simplified" else claim
+    if shown_result.verdict == "holds_simplified" and (getattr(said, "evidence", "") or shown_result.special_case):
+        note = text.prose(_sentence(getattr(said, "evidence", "") or shown_result.special_case))
+        notes.append(rf"\noindent{{\small As the lecturer says: {note}}}")
+        slide.append(rf"{{\footnotesize As the lecturer says: {note}}}")
+    erratum = verdict in ("fails", "transcription")
+    frames = ["\n".join(slide)]
+    if erratum:
+        printed, reason, detail = _erratum_parts(result, notation)
+        head = "Erratum" if verdict == "fails" else "Transcription"
+        what = "the lecture prints" if verdict == "fails" else "the transcript reads"
+        shown = (rf"\[\fit{{$\displaystyle {printed}$}}\]" if printed
+                 else rf"``{text.prose(claim.statement)}''")
+        why = reason
+        if problem:
+            why += r" \textbf{No verified correction:} " + text.escape(problem) + "."
+        lines = [rf"\textbf{{{head}}} ({where}): {what} {shown}", why, detail]
+        notes.append("\\begin{quote}\\small\n" + "\n\n".join(x for x in lines if x) + "\n\\end{quote}")
+        frames.append(r"\setlength{\fitheight}{0.3\textheight}" + rf"{{\small\textbf{{{head}}}: {what}}}" + "\n" + (shown if printed else rf"{{\small {shown}}}")
+                      + "\n" + r"\begin{columns}[T]\begin{column}{0.5\textwidth}\footnotesize " + why
+                      + r"\end{column}\begin{column}{0.45\textwidth}" + (r"\fit{" + detail + "}" if detail.startswith("{\\small\\begin{tabular}") else detail) + r"\end{column}\end{columns}")
+    fragment = (eq if eq.lstrip().startswith(r"\begin{algorithmic}") else rf"\[ {eq} \]") + "\n"  # equations/<id>.tex: the equation alone, for a course's own documents
+    return Piece(claim.id, "claim", verdict, where, "\n".join(notes) + "\n", frames, fragment, erratum, problem)
+
+
+_MATHY = re.compile(r"[∂_^σθγλτδΣΠ⊙≤≥‖′⁺/=]")
+_SEED = re.compile(r"\s*\(?\b\d{3}_[0-9a-f]{16}\.txt\)?,?\s*")
+
+
+def place(source: str) -> str:
+    """A derivation's source as a lecture place: the transcript's file name (an artefact of how the
+    lectures were collected) left out, "Module 14.3 (BPTT)" kept."""
+    return _SEED.sub(" ", str(source)).strip(" ,") or "the lecture"
+
+
+def heading(title: str, lhs_tex: str) -> str:
+    """A derivation's heading: its words as text, its mathematics as the printer typesets its left-hand side.
+
+    ``Recursive expansion of ∂s_4/∂W (explicit + implicit)`` reads "Recursive
+    expansion of $\\frac{∂s_4}{∂W}$": the words before the first mathematical
+    token, then the left-hand side; a title with no mathematics stays as it is.
+    """
+    words = []
+    for tok in str(title).split():
+        if _MATHY.search(tok):
+            head = " ".join(words).strip()
+            return (text.escape(head) + f" ${lhs_tex}$") if head else ""  # maths alone: the equation says it
+        words.append(tok)
+    return text.escape(" ".join(words))
+
+
+SLIDE_MAX_ROWS = 4
+
+
+def derivation_align(d, notation: str, report=None) -> str:
+    """lhs = step 1 = step 2 ... as a plain ``align*`` (no macros of the documents' preamble): each step
+    marked with its checks when a report is given."""
+    lhs = _latex(d.lhs, notation, d.cell)
+    rows = []
+    for i, step in enumerate(d.steps):
+        parts = rows_of(step.rhs, notation, d.cell)
+        mark = rf" && \text{{\footnotesize [{report.verdict(d.id, i)}]}}" if report is not None else ""
+        rows.append((lhs if i == 0 else "") + f" &= {parts[0]}{mark}")
+        rows.extend(rf"&\quad + {p}" for p in parts[1:])
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
+
+
+def derivation_piece(d, report, notation: str) -> Piece:
+    """A derivation: lhs = step 1 = step 2 ..., each step with its verdict; on slides one step per overlay,
+    continued on further frames when the rows do not fit."""
+    lhs = _latex(d.lhs, notation, d.cell)
+    rows = []
+    verdicts = [report.verdict(d.id, i) if report is not None else "unchecked" for i in range(len(d.steps))]
+    for i, step in enumerate(d.steps):
+        parts = rows_of(step.rhs, notation, d.cell)
+        v = verdicts[i]
+        mark = _mark("holds" if v not in ("FAILED", "unchecked") else "fails", v)
+        rows.append((lhs if i == 0 else "") + f" &= {_colour(parts[0])}" + rf" \tag*{{{mark}}}")
+        rows.extend(rf"&\quad + {_colour(p)} \notag" for p in parts[1:])
+    title = heading(d.title, lhs)
+    whys = [f"({i + 1}) {text.prose(s.why)}" for i, s in enumerate(d.steps) if s.why]
+    notes = ([rf"\paragraph{{{title}}}"] if title else []) + [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+    if whys:
+        notes.append(r"\noindent{\small\textit{Steps:} " + "; ".join(whys) + ".}")
+    # slides: rows per step, grouped so each frame holds at most SLIDE_MAX_ROWS rows
+    groups, current, used = [], [], 0
+    for i, step in enumerate(d.steps):
+        parts = rows_of(step.rhs, notation, d.cell, max_terms=SLIDE_MAX_TERMS)
+        tall = sum(2 if (r"\underbrace" in r or r"\left[" in r) else 1 for r in parts)  # braces: two lines' height
+        if current and used + tall > SLIDE_MAX_ROWS:
+            groups.append(current)
+            current, used = [], 0
+        current.append((i, parts))
+        used += tall
+    groups.append(current)
+    frames = []
+    for g, steps in enumerate(groups):
+        lines = []
+        for k, (i, parts) in enumerate(steps):
+            first = (lhs if k == 0 else "") + " &= " + _colour(parts[0])
+            body = " \\\\ &\\quad + ".join([first] + [_colour(p) for p in parts[1:]])
+            lines.append(r"\uncover<%d->{%s}" % (k + 1, body))
+        marks = "; ".join(f"step {i + 1} {text.escape(verdicts[i])}" for i, _ in steps)
+        frames.append((rf"{{\small {title}{' (continued)' if g else ''}}}" if title else "") + "\n"
+                      + r"\[\fit{$\displaystyle\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}$}\]"
+                      + "\n" + rf"\hfill{{\footnotesize checked: {marks}}}")
+    ok = all(v not in ("FAILED", "unchecked") for v in verdicts)
+    fragment = derivation_align(d, notation, report)
+    return Piece(d.id, "derivation", "holds" if ok else "fails", text.prose(place(d.source)), "\n".join(notes) + "\n",
+                 frames, fragment)
