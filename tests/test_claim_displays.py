@@ -144,3 +144,24 @@ def test_every_display_compiles_with_pdflatex(tmp_path):
     log = (tmp_path / "d.log").read_text(errors="replace")
     assert run.returncode == 0, log[-2000:]
     assert "Overfull \\hbox" not in log and len(body) >= 70
+
+
+def test_a_failing_bound_shows_both_sides_and_the_relation_that_fails():
+    from derive.checks.catalog.checks import Counterexample
+    from derive.render.documents.typeset import counterexample_table
+
+    cx = Counterexample({"activation": "tanh", "T": 4}, 0.7304, 0.09326, None, 7.8, "0.7304 <= 0.09326 is false")
+    bound = counterexample_table(cx, relation="<=")
+    assert "left side & $0.7304$" in bound and "right side & $0.09326$" in bound
+    assert r"$0.7304 \not\leq 0.09326$" in bound and "as printed" not in bound
+    equation = counterexample_table(cx)
+    assert "as printed & $0.7304$" in equation and "true value & $0.09326$" in equation and "not" not in equation
+
+
+def test_an_erratum_reason_is_one_sentence_and_keeps_citations_whole():
+    from derive.render.documents.typeset import _sentence
+
+    assert _sentence("the bound is 1/γ, as Pascanu et al. (2013) show in sec. 3.1. It is 4 for the logistic.") \
+        == "The bound is 1/γ, as Pascanu et al. (2013) show in sec. 3.1."
+    assert _sentence("dL/dW is a row; Its transpose is the gradient") == "dL/dW is a row."
+    assert _sentence("s_t depends on s_(t-1)") == "s_t depends on s_(t-1)."

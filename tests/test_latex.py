@@ -403,3 +403,32 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_every_character_of_the_lectures_claims_has_a_tex_spelling():
+    """No statement, quote or reading of a claim prints a character as ``?`` (∇ once did, in CS224n's SGD step)."""
+    import dataclasses
+
+    from derive.content import collect_claims
+    from derive.render.latex.text import escape, prose
+
+    def strings(o, depth=0):
+        if isinstance(o, str):
+            yield o
+        elif depth < 4 and dataclasses.is_dataclass(o) and not isinstance(o, type):
+            for f in dataclasses.fields(o):
+                yield from strings(getattr(o, f.name), depth + 1)
+        elif depth < 4 and isinstance(o, (list, tuple)):
+            for x in o:
+                yield from strings(x, depth + 1)
+
+    missing = {}
+    for claim in collect_claims():
+        for s in strings(claim):
+            for ch in set(s) - {"?"}:
+                if "?" in escape(ch) or "?" in prose(ch):
+                    missing.setdefault(ch, claim.id)
+    assert missing == {}
+    assert "?" in escape("\u2603")  # a character with no spelling is still refused, not dropped
+    assert prose("α ∇_θ J(θ), ∂L/∂W") == (r"\ensuremath{\alpha} $\nabla _{\theta }$ J(\ensuremath{\theta}), "
+                                          r"$\frac{\partial L}{\partial W}$")

@@ -80,6 +80,7 @@ class Piece:
     fragment: str = ""
     erratum: bool = False
     problem: str = ""  # a correction that could not be produced, said in the document and on stderr
+    reason: str = ""   # an erratum's one sentence (TeX): why the printed equation fails
 
 
 def _latex(obj, notation: str, cell=None) -> str:
@@ -149,8 +150,11 @@ def _equation(sides, display, notation: str, max_terms=None) -> "str | None":
 def _sentence(s: str) -> str:
     """The first sentence of a reading, for the erratum's one-line reason."""
     s = " ".join(str(s).split())
-    m = re.search(r"(?<!eq\.)(?<!cf\.)(?<!e\.g\.)(?<!i\.e\.)(?<=[.;])\s+(?=[A-Z(])", s)
+    m = re.search(r"(?<!eq\.)(?<!cf\.)(?<!e\.g\.)(?<!i\.e\.)(?<!et al\.)(?<!sec\.)(?<=[.;])\s+(?=[A-Z(])", s)
     first = s[:m.start()] if m else s
+    word = first.split(" ", 1)[0]
+    if word.isalpha() and word.islower() and len(word) > 1:  # "the bound ..." but never a symbol (s_t, dL/dW)
+        first = first[:1].upper() + first[1:]
     return first.rstrip(".;") + "."
 
 
@@ -196,8 +200,15 @@ def _symbol(name) -> str:
     return r"\text{" + text.escape(name) + "}"
 
 
-def counterexample_table(cx, entry_note: str = "") -> str:
-    """A small table: the instance (activation, sizes, T, seed, ...) and both sides' values."""
+_RELATION_TEX = {"<=": r"\leq", "<": "<", ">=": r"\geq", ">": ">", "!=": r"\neq", "≤": r"\leq", "≥": r"\geq"}
+
+
+def counterexample_table(cx, entry_note: str = "", relation: str = "=") -> str:
+    """A small table: the instance (activation, sizes, T, seed, ...) and both sides' values.
+
+    For an equation the sides are the printed right-hand side and the true value; for a relation
+    (a bound, an inequality) they are its left and right sides, with the relation that fails between them.
+    """
     rows = []
     inst = dict(cx.instance or {})
     for key in list(_KEYS) + sorted(k for k in inst if k not in _KEYS):
@@ -226,8 +237,15 @@ def counterexample_table(cx, entry_note: str = "") -> str:
     if cx.entry is not None:
         where = " (entry " + ", ".join(str(int(i) + 1) for i in cx.entry) + ")"
     if cx.lhs is not None and not isinstance(cx.lhs, str):
-        rows.append(f"as printed{where} & {side(cx.lhs)}")
-        rows.append(f"true value{where} & {side(cx.rhs)}")
+        rel = _RELATION_TEX.get(relation)
+        if rel is None:
+            rows.append(f"as printed{where} & {side(cx.lhs)}")
+            rows.append(f"true value{where} & {side(cx.rhs)}")
+        else:
+            rows.append(f"left side{where} & {side(cx.lhs)}")
+            rows.append(f"right side{where} & {side(cx.rhs)}")
+            if side(cx.lhs).startswith("$") and side(cx.rhs).startswith("$"):
+                rows.append(rf"so & {side(cx.lhs)[:-1]} \not{rel} {side(cx.rhs)[1:]}")
     body = " \\\\\n".join(rows)
     return ("{\\small\\begin{tabular}{@{}l>{\\raggedright\\arraybackslash}p{0.55\\linewidth}@{}}\\toprule\n" + body
             + " \\\\\n\\bottomrule\\end{tabular}}")
@@ -237,12 +255,16 @@ def _erratum_parts(result, notation: str):
     """(printed equation, reason as TeX, counterexample table or check line) of a failing claim."""
     claim = result.claim
     printed = _equation(result.sides, claim.display, notation)  # None: the printed claim is quoted in words
-    why = getattr(claim, "evidence", "") or claim.reading
+    # a transcription slip is explained by its evidence (the slide elsewhere, the spoken words); a failure by
+    # the reading that says why the mathematics is wrong
+    evidence = getattr(claim, "evidence", "")
+    why = (evidence if result.verdict == "transcription" else "") or claim.reading or evidence
     reason = text.prose(_sentence(why)) if why else ""  # TeX from here on
     detail = ""
     cx = result.counterexample
     if cx is not None and cx.instance:
-        detail = counterexample_table(cx)
+        sides = result.sides or ()
+        detail = counterexample_table(cx, relation=sides[2] if len(sides) == 3 else "=")
     else:
         bad = next((k.detail for k in result.checks if not k.passed), "")
         if bad:
@@ -295,6 +317,7 @@ def claim_piece(result, notation: str) -> Piece:
         slide.append(rf"{{\footnotesize As the lecturer says: {note}}}")
     erratum = verdict in ("fails", "transcription")
     frames = ["\n".join(slide)]
+    reason = ""
     if erratum:
         printed, reason, detail = _erratum_parts(result, notation)
         head = "Erratum" if verdict == "fails" else "Transcription"
@@ -310,7 +333,8 @@ def claim_piece(result, notation: str) -> Piece:
                       + "\n" + r"\begin{columns}[T]\begin{column}{0.5\textwidth}\footnotesize " + why
                       + r"\end{column}\begin{column}{0.45\textwidth}" + (r"\fit{" + detail + "}" if detail.startswith("{\\small\\begin{tabular}") else detail) + r"\end{column}\end{columns}")
     fragment = (eq if eq.lstrip().startswith(r"\begin{algorithmic}") else rf"\[ {eq} \]") + "\n"  # equations/<id>.tex: the equation alone, for a course's own documents
-    return Piece(claim.id, "claim", verdict, where, "\n".join(notes) + "\n", frames, fragment, erratum, problem)
+    return Piece(claim.id, "claim", verdict, where, "\n".join(notes) + "\n", frames, fragment, erratum, problem,
+                 reason if erratum else "")
 
 
 _MATHY = re.compile(r"[∂_^σθγλτδΣΠ⊙≤≥‖′⁺/=]")

@@ -53,7 +53,7 @@ def _errata_index(sections) -> str:
     if not items:
         return ""
     rows = [rf"\item {text.prose(sec.title)}, {p.where}: {VERDICT_LABELS.get(p.verdict, p.verdict)}"
-            rf" (p.~\pageref{{piece:{p.id}}})" for sec, p in items]
+            rf" (p.~\pageref{{piece:{p.id}}})" + (f". {p.reason}" if p.reason else "") for sec, p in items]
     return "\\section*{Errata at a glance}\n\\begin{itemize}\n" + "\n".join(rows) + "\n\\end{itemize}\n"
 
 

@@ -26,6 +26,10 @@ MATH = MappingProxyType({
     "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "∈": r"\in", "⊙": r"\odot", "∘": r"\circ",
     "⊗": r"\otimes", "→": r"\to", "←": r"\leftarrow", "·": r"\cdot", "×": r"\times", "±": r"\pm",
     "∴": r"\therefore", "‖": r"\|", "ĝ": r"\hat{g}", "∞": r"\infty", "√": r"\surd", "∑": r"\sum", "∏": r"\prod",
+    "∇": r"\nabla", "≡": r"\equiv", "−": "-", "∀": r"\forall", "∃": r"\exists", "⇒": r"\Rightarrow",
+    "⇔": r"\Leftrightarrow", "∧": r"\wedge", "∨": r"\vee", "∼": r"\sim", "≪": r"\ll", "≫": r"\gg",
+    "ŷ": r"\hat{y}", "ᵀ": r"^{\top}", "⁻": r"^{-}", "¹": r"^{1}", "²": r"^{2}", "³": r"^{3}",
+    "₀": r"_{0}", "₁": r"_{1}", "₂": r"_{2}", "₃": r"_{3}", "₊": r"_{+}", "₋": r"_{-}",
 })
 
 #: Characters with a text-mode spelling.
@@ -82,7 +86,7 @@ def math_token(tok: str) -> str:
             k = j
             while k < len(tok) and (tok[k].isalnum() or tok[k] in "+-") and not (k > j and tok[k] in "+-"):
                 k += 1
-            out.append(ch + "{" + tok[j:k] + "}")
+            out.append(ch + "{" + "".join(_math_char(c) for c in tok[j:k]) + "}")
             i = k
             continue
         out.append(_math_char(ch))
@@ -90,11 +94,13 @@ def math_token(tok: str) -> str:
     return "$" + "".join(out).replace("diag", r"\operatorname{diag}") + "$"
 
 
-# A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∂s_t/∂W, W_h^T.
+# A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∇_θ, W_h^T; a derivative ∂s_t/∂W, ∂L/∂W.
 _SCRIPT = r"(?:[_^](?:\{[^{}\s]*\}|\([^()\s]*\)|[A-Za-z0-9+\-]+|[θσγλτδ]))"
-_ATOM = r"(?:∂⁺?)?(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?" + _SCRIPT + "+"
+_BASE = r"(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?"
+_ATOM = r"(?:∇|(?:∂⁺?)?" + _BASE + ")" + _SCRIPT + "+"
+_FRAC = r"∂⁺?" + _BASE + _SCRIPT + "*/∂" + _BASE + _SCRIPT + "*"
 # a symbol, not part of a longer word or file name (test_reference_rnn.py stays text)
-_RUN = re.compile(r"(?<![\w/.])" + _ATOM + r"(?:/" + _ATOM + r")?(?![\w/])")
+_RUN = re.compile(r"(?<![\w/.])(?:" + _FRAC + "|" + _ATOM + r"(?:/" + _ATOM + r")?)(?![\w/])")
 
 
 def prose(text: str) -> str:
