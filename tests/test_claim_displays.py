@@ -165,3 +165,23 @@ def test_an_erratum_reason_is_one_sentence_and_keeps_citations_whole():
         == "The bound is 1/γ, as Pascanu et al. (2013) show in sec. 3.1."
     assert _sentence("dL/dW is a row; Its transpose is the gradient") == "dL/dW is a row."
     assert _sentence("s_t depends on s_(t-1)") == "s_t depends on s_(t-1)."
+
+
+def test_a_family_of_one_step_derivations_is_typeset_once_with_every_member_kept():
+    from derive.render.documents.typeset import Piece, group_pieces
+    from derive.render.documents.write import summary
+
+    def one(i, title="The total loss", verdict="holds"):
+        row = rf"\frac{{\partial J}}{{\partial W_{i}}} &= x_{i} \tag*{{\holds{{numeric}}}}"
+        return Piece(f"d{i}", "derivation", verdict, "", f"notes {i}", [f"frame {i}"], f"fragment {i}",
+                     rows=((row,), title, "steps"))
+
+    claim = Piece("c", "claim", "holds", "", "claim notes")
+    pieces = [one(1), one(2), one(3), one(4, verdict="fails"), claim, one(5), one(6), one(7, title="Other")]
+    out = group_pieces(pieces)
+    assert [p.id for p in out] == ["d1", "c", "d5", "d6", "d7"]
+    family = out[0]
+    assert [m.id for m in family.members] == ["d1", "d2", "d3", "d4"] and family.verdict == "fails"
+    assert family.notes.count(r"\paragraph{The total loss}") == 1 and all(f"x_{i}" in family.notes for i in (1, 2, 3, 4))
+    assert [m.fragment for m in family.members] == ["fragment 1", "fragment 2", "fragment 3", "fragment 4"]
+    assert summary([(None, out)]) == {"derivation": 6, "FAILED": 1, "holds": 1}

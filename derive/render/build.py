@@ -143,7 +143,7 @@ def _selection(ders) -> "Lecture":
 
 
 def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
-    from .documents.typeset import derivation_piece
+    from .documents.typeset import derivation_piece, group_pieces
     from .documents.write import book, notes, slides
 
     times = {}
@@ -212,9 +212,9 @@ def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
         for sec, objs in plans[lec.id]:
             pieces = [claim_pieces[o.id] if o.id in claim_pieces else derivation_piece(o, report, nota)
                       for o in objs]
-            sections.append((sec, pieces))
+            sections.append((sec, group_pieces(pieces)))
         for _, pieces in sections:
-            for p in pieces:
+            for p in (q for piece in pieces for q in (piece.members or (piece,))):
                 files[out / lec.id / "equations" / f"{p.id}.tex"] = p.fragment
                 if p.problem:
                     problems.append(f"{lec.id}: {p.problem}")

@@ -16,9 +16,12 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from derive.errors import DeriveError
+
 from ..latex import text
 
-__all__ = ["Piece", "PREAMBLE", "claim_piece", "derivation_piece", "heading", "rows_of", "VERDICT_LABELS"]
+__all__ = ["Piece", "PREAMBLE", "claim_piece", "derivation_piece", "group_pieces", "heading", "rows_of",
+           "VERDICT_LABELS"]
 
 #: How each audit verdict reads beside an equation.
 VERDICT_LABELS = {
@@ -81,6 +84,8 @@ class Piece:
     erratum: bool = False
     problem: str = ""  # a correction that could not be produced, said in the document and on stderr
     reason: str = ""   # an erratum's one sentence (TeX): why the printed equation fails
+    members: tuple = ()  # a family of one-step derivations typeset together (`group_pieces`): its pieces
+    rows: tuple = ()     # a derivation's align rows and (title, steps line), for grouping
 
 
 def _latex(obj, notation: str, cell=None) -> str:
@@ -274,6 +279,29 @@ def _erratum_parts(result, notation: str):
     return printed, reason, detail
 
 
+def _condition(claim, notation: str) -> str:
+    """A bound's quantifier and assumption, as the claim means them: ``\quad\text{whenever } γλ < 1`` for
+    every instance, ``\quad\text{for some instance with } γλ > 1`` for a witness ("could explode")."""
+    meaning = claim.meaning
+    quantifier, assume = getattr(meaning, "quantifier", None), getattr(meaning, "assume", None)
+    if quantifier is None or (quantifier != "exists" and not assume):
+        return ""
+    words = "for some instance" if quantifier == "exists" else "whenever"
+    if not assume:
+        return rf"\quad\text{{{words}}}"
+    from derive.checks.catalog.parse import parse
+    from derive.terms import Relation
+
+    try:
+        cell = meaning.cell(meaning.activations[0])
+        rel = Relation(parse(assume[0], claim.notation, cell), assume[1], parse(assume[2], claim.notation, cell))
+        shown = _latex(rel, notation, cell)
+    except DeriveError:
+        shown = text.escape(" ".join(map(str, assume)))
+        return rf"\quad\text{{{words} with {shown}}}"
+    return rf"\quad\text{{{words}{' with' if quantifier == 'exists' else ''} }}{shown}"
+
+
 def claim_piece(result, notation: str) -> Piece:
     """A lecture claim as the lecture would show it: the engine's equation with its verdict; where the
     printed equation fails, the corrected equation in its place and an erratum beside it."""
@@ -303,6 +331,9 @@ def claim_piece(result, notation: str) -> Piece:
     if eq is None:
         eq = r"\text{" + text.prose(shown_result.claim.statement) + "}"
     mark = _mark(verdict, label)
+    cond = _condition(shown_result.claim, notation)
+    if cond and not eq.lstrip().startswith(r"\begin{algorithmic}"):
+        eq = eq + cond
     if eq.lstrip().startswith(r"\begin{algorithmic}"):  # pseudo-code (derive.terms.Code): a text block
         block = r"\begin{minipage}{0.7\linewidth}" + eq + r"\end{minipage}"
         notes = [r"\par\medskip\noindent\hfill" + block + rf"\hfill{mark}\par\medskip"]
@@ -420,5 +451,51 @@ def derivation_piece(d, report, notation: str) -> Piece:
                       + "\n" + rf"\hfill{{\footnotesize checked: {marks}}}")
     ok = all(v not in ("FAILED", "unchecked") for v in verdicts)
     fragment = derivation_align(d, notation, report)
+    steps_line = notes[-1] if whys else ""
     return Piece(d.id, "derivation", "holds" if ok else "fails", text.prose(place(d.source)), "\n".join(notes) + "\n",
-                 frames, fragment)
+                 frames, fragment, rows=(tuple(rows), title, steps_line))
+
+
+GROUP_MIN = 3  # this many consecutive one-step derivations with one title are typeset as one family
+
+
+def group_pieces(pieces: "list[Piece]") -> "list[Piece]":
+    """Consecutive one-step derivations with the same title and reasons (∂J/∂W_u, ∂J/∂U_u, ∂J/∂b_u, ... of
+    one BPTT form) as one family: the title and the steps once, one aligned row per derivation, each with
+    its own verdict.  Every member keeps its own equation fragment and label."""
+    out, run = [], []
+
+    def flush():
+        if len(run) >= GROUP_MIN:
+            out.append(_family(run))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for p in pieces:
+        one_step = p.kind == "derivation" and p.rows and len(p.rows[0]) == 1
+        if run and not (one_step and p.rows[1:] == run[0].rows[1:]):
+            flush()
+        if one_step:
+            run.append(p)
+        else:
+            out.append(p)
+    flush()
+    return out
+
+
+def _family(run: "list[Piece]") -> Piece:
+    title, steps_line = run[0].rows[1], run[0].rows[2]
+    rows = [p.rows[0][0] for p in run]
+    notes = ([rf"\paragraph{{{title}}}"] if title else []) + [
+        r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"] + ([steps_line] if steps_line else [])
+    frames = []
+    for k in range(0, len(rows), SLIDE_MAX_ROWS + 1):
+        chunk = [r.split(r" \tag*", 1)[0] for r in rows[k:k + SLIDE_MAX_ROWS + 1]]
+        marks = [r.split(r" \tag*", 1)[1] if r" \tag*" in r else "" for r in rows[k:k + SLIDE_MAX_ROWS + 1]]
+        body = " \\\\\n".join(f"{c} && {m[1:-1] if m.startswith('{') else m}" for c, m in zip(chunk, marks))
+        frames.append((rf"{{\small {title}{' (continued)' if k else ''}}}" if title else "") + "\n"
+                      + r"\[\fit{$\displaystyle\begin{aligned}" + body + r"\end{aligned}$}\]")
+    ok = all(p.verdict == "holds" for p in run)
+    return Piece(run[0].id, "derivation", "holds" if ok else "fails", run[0].where, "\n".join(notes) + "\n",
+                 frames, run[0].fragment, members=tuple(run))

@@ -26,7 +26,7 @@ def summary(sections) -> "dict[str, int]":
     """Counts of the verdicts of a document's pieces."""
     out: dict[str, int] = {}
     for _, pieces in sections:
-        for p in pieces:
+        for p in (q for piece in pieces for q in (piece.members or (piece,))):
             key = p.verdict if p.kind == "claim" else ("derivation" if p.verdict == "holds" else "FAILED")
             out[key] = out.get(key, 0) + 1
     return out
@@ -86,7 +86,8 @@ def _section_body(sec, pieces, level: str = "section", figures=None) -> "list[st
         if p.kind == "claim" and p.where != last:  # the lecture's place, once for a run of statements there
             lead = rf"\noindent{{\small\textit{{{p.where}}}}}"
             last = p.where
-        out.append(rf"{lead}\label{{piece:{p.id}}}" + "\n" + p.notes)
+        labels = "".join(rf"\label{{piece:{q.id}}}" for q in (p.members or (p,)))
+        out.append(f"{lead}{labels}" + "\n" + p.notes)
     out.extend(f for f in (_figure(fid, figures or {}) for fid in sec.figures) if f)
     return out
 
