@@ -220,6 +220,7 @@ def test_the_pdfs_compile_read_back_and_no_slide_overflows(built):
         assert "\n! " not in log, name
         if name.endswith("slides"):
             assert "Overfull \\vbox" not in log, f"{name}: a slide overflows"
+        assert "Float too large" not in log, f"{name}: a figure runs off the page"
     assert sum(log.count("Overfull \\hbox") for log in logs.values()) <= 5
     l59 = _text(built / "l59" / "notes.pdf")
     assert "Erratum" in l59 and "Gradient clipping" in l59

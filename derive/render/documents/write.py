@@ -63,7 +63,9 @@ def _figure(fid: str, figures, slide: bool = False) -> str:
         return ""
     path, caption = figures[fid]
     if path.endswith(".tikz"):
-        body = rf"\resizebox{{{'0.9' if not slide else ''}\linewidth}}{{!}}{{\input{{{path}}}}}"
+        # as wide as the text allows, and never taller than most of a page (the LSTM graph is tall)
+        body = (rf"{{\setlength{{\fitheight}}{{0.75\textheight}}\fit{{\resizebox{{0.9\linewidth}}{{!}}"
+                rf"{{\input{{{path}}}}}}}}}")
         if slide:
             body = rf"\fit{{\input{{{path}}}}}"
     else:
