@@ -261,7 +261,7 @@ def build_figures(out_dir, *, ids: "Iterable[str] | None" = None, formats=("pdf"
             for fmt in formats:
                 path = out / f"{spec.id}.{fmt}"
                 tmp = path.with_name(path.name + ".tmp")
-                fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt])
+                fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt], bbox_inches="tight", pad_inches=0.04)
                 tmp.replace(path)
                 written.append(path)
     return written
