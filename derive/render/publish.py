@@ -1,4 +1,5 @@
-"""Publishing a build as one unit: a staging folder, an atomic swap, a lock, TeX with a timeout, side workers.
+"""Publishing a build as one unit: a staging folder, an atomic swap, a lock (TeX with a timeout is in
+`derive.render.tex`, the side worker in `derive.render.worker`).
 
 The guarantees (README, "What a build promises"):
 
@@ -29,26 +30,22 @@ The guarantees (README, "What a build promises"):
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
-import pickle
-import re
 import shutil
 import signal
-import subprocess
-import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from derive.errors import DeriveError, InvalidValue
 
+from .tex import DEFAULT_TEX_TIMEOUT, TexError, first_error, run_tex, stop_tex, tex_tool  # noqa: F401 (re-exported)
+from .worker import _LIBC, SideWorker, die_with_parent  # noqa: F401 (re-exported)
+
 __all__ = ["OutputBusy", "PublishError", "TexError", "check_out", "Publication", "run_tex", "first_error",
            "SideWorker", "DEFAULT_TEX_TIMEOUT", "MARKER"]
 
-DEFAULT_TEX_TIMEOUT = 300.0  # seconds per document; the full article compiles in well under a minute
 MARKER = ".derive-build"  # written into every published build: the folder may be replaced as a whole
 TEX_WORK = ".tex-work"
 _VIRTUAL = ("/proc", "/sys", "/dev")
@@ -61,12 +58,6 @@ class OutputBusy(DeriveError):
 class PublishError(DeriveError):
     """The output could not be written or swapped in (full disk, permissions, a mount point...)."""
 
-
-class TexError(DeriveError):
-    """A TeX tool failed or timed out; the message names the file, the tool, its exit status and last lines."""
-
-
-# --------------------------------------------------------------------------------------------- path checks
 
 def check_out(out: "str | os.PathLike") -> Path:
     """Validate ``--out`` without touching the disk beyond ``stat``; returns the absolute path.
@@ -136,23 +127,8 @@ def _is_derive_output(path: Path) -> bool:
 
 # ------------------------------------------------------------------------------------------------ linux bits
 
-def _libc():
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    except OSError:  # pragma: no cover - no C library to load
-        return None
-
-
-_LIBC = _libc() if sys.platform.startswith("linux") else None
-_PR_SET_PDEATHSIG = 1
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-
-
-def die_with_parent() -> None:
-    """In a child: ask the kernel for SIGKILL when the parent dies (Linux); a no-op elsewhere."""
-    if _LIBC is not None and hasattr(_LIBC, "prctl"):
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -364,194 +340,3 @@ class Publication:
             shutil.rmtree(old, ignore_errors=True)
 
 
-# ---------------------------------------------------------------------------------------------------- TeX
-
-def tex_tool() -> "str | None":
-    return "latexmk" if shutil.which("latexmk") else "pdflatex" if shutil.which("pdflatex") else None
-
-
-def _commands(tool: str, name: str, outdir: str) -> "list[list[str]]":
-    if tool == "latexmk":
-        return [["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-quiet", f"-outdir={outdir}",
-                 name]]
-    return [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={outdir}", name]] * 2
-
-
-def _child_setup() -> None:  # runs in the forked child before exec
-    die_with_parent()
-
-
-_RUNNING: "set[subprocess.Popen]" = set()  # TeX processes of this build, for stop_tex
-_RUNNING_LOCK = threading.Lock()
-
-
-def stop_tex() -> None:
-    """Stop every TeX process this build started (their process groups): for a build interrupted while
-    documents compile in other threads."""
-    with _RUNNING_LOCK:
-        procs = list(_RUNNING)
-    for proc in procs:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def run_tex(tool: str, cwd: Path, name: str, outdir: Path, timeout: float = DEFAULT_TEX_TIMEOUT) -> None:
-    """Run ``tool`` on ``cwd/name`` writing into ``outdir``; within ``timeout`` seconds in all, or `TexError`.
-
-    The tool runs in its own process group (stopped as a group on timeout or
-    interrupt), with no stdin, and a fresh log (an old one is deleted first, so a
-    message never quotes a stale log).
-    """
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0 \
-            or timeout != timeout or timeout == float("inf"):
-        raise InvalidValue(f"--tex-timeout must be a positive number of seconds, got {timeout!r}")
-    log = outdir / (Path(name).stem + ".log")
-    log.unlink(missing_ok=True)
-    rel_out = os.path.relpath(outdir, cwd)
-    deadline = time.monotonic() + timeout
-    for cmd in _commands(tool, name, rel_out):
-        try:
-            proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_child_setup)
-        except OSError as exc:
-            raise TexError(f"{name}: cannot run {tool}: {exc.strerror}") from None
-        with _RUNNING_LOCK:
-            _RUNNING.add(proc)
-        try:
-            output, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise TexError(f"{name}: {tool} did not finish within {timeout:g} s (--tex-timeout); stopped it"
-                           f"{_tail_note(log, b'')}") from None
-        except BaseException:
-            _kill_group(proc)
-            raise
-        finally:
-            with _RUNNING_LOCK:
-                _RUNNING.discard(proc)
-        if proc.returncode != 0:
-            status = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0
-                      else f"exited with status {proc.returncode}")
-            raise TexError(f"{name}: {tool} {status}: {first_error(log)}{_tail_note(log, output)}")
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
-
-
-def _tail_note(log: Path, output: bytes, n: int = 4) -> str:
-    """The last non-empty lines of the log (or of the tool's output), joined on one line."""
-    try:
-        text = log.read_text(errors="replace")
-    except OSError:
-        text = output.decode(errors="replace") if output else ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()][-n:]
-    return ("; last lines: " + " | ".join(lines)) if lines else ""
-
-
-def first_error(logfile: Path) -> str:
-    """The first ``! ...`` error of a TeX log with its ``l.N`` line, or a generic message."""
-    try:
-        lines = logfile.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"no log was written ({logfile.name})"
-    for i, line in enumerate(lines):
-        if line.startswith("!"):
-            where = next((m.group(0) for m in (re.match(r"l\.(\d+)", l) for l in lines[i:i + 12]) if m), "")
-            return f"{logfile.name}: {line[1:].strip()} ({where.replace('l.', 'line ') or 'line unknown'})"
-    return f"{logfile.name}: compilation failed (no error line found)"
-
-
-# ---------------------------------------------------------------------------------------------- side worker
-
-class SideWorker:
-    """Run ``fn()`` in a forked child that dies with its parent; `result` waits and returns its value.
-
-    The child writes its (pickled) result to ``result_file`` and exits, so it
-    never blocks on a pipe; it ignores SIGINT (the parent handles Ctrl-C and
-    stops it), asks for SIGKILL on the parent's death (Linux) and, portably,
-    checks ``getppid()`` four times a second.
-    """
-
-    def __init__(self, fn, result_file: Path):
-        self.result_file = Path(result_file)
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 1
-            try:
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                die_with_parent()
-                threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-                try:
-                    payload = ("ok", fn())
-                except BaseException as exc:  # handed to the parent, raised there
-                    payload = ("error", exc if _picklable(exc) else DeriveError(f"{type(exc).__name__}: {exc}"))
-                tmp = self.result_file.with_name(self.result_file.name + ".part")
-                with open(tmp, "wb") as fh:
-                    pickle.dump(payload, fh)
-                os.replace(tmp, self.result_file)
-                code = 0
-            finally:
-                os._exit(code)
-        self.pid: "int | None" = pid
-
-    def result(self):
-        if self.pid is None:
-            raise RuntimeError("the side worker was already collected")
-        try:
-            _, status = os.waitpid(self.pid, 0)
-        except BaseException:
-            self.cancel()
-            raise
-        self.pid = None
-        try:
-            with open(self.result_file, "rb") as fh:
-                kind, value = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            raise DeriveError(f"the figures/audit worker died ({_status(status)}) without a result") from None
-        finally:
-            self.result_file.unlink(missing_ok=True)
-        if kind == "error":
-            raise value
-        return value
-
-    def cancel(self) -> None:
-        """Stop the worker (idempotent): used when the build fails or is interrupted."""
-        if self.pid is None:
-            return
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        self.pid = None
-
-
-def _watch_parent(parent: int) -> None:
-    while True:
-        if os.getppid() != parent:
-            os._exit(1)
-        time.sleep(0.25)
-
-
-def _picklable(obj) -> bool:
-    try:
-        pickle.loads(pickle.dumps(obj))
-        return True
-    except Exception:
-        return False
-
-
-def _status(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.WEXITSTATUS(status)}"

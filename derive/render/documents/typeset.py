@@ -457,6 +457,7 @@ def derivation_piece(d, report, notation: str) -> Piece:
 
 
 GROUP_MIN = 3  # this many consecutive one-step derivations with one title are typeset as one family
+FAMILY_ROWS_PER_FRAME = 3  # a family's rows per slide (each a full BPTT sum: more would shrink below reading size)
 
 
 def group_pieces(pieces: "list[Piece]") -> "list[Piece]":
@@ -490,9 +491,10 @@ def _family(run: "list[Piece]") -> Piece:
     notes = ([rf"\paragraph{{{title}}}"] if title else []) + [
         r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"] + ([steps_line] if steps_line else [])
     frames = []
-    for k in range(0, len(rows), SLIDE_MAX_ROWS + 1):
-        chunk = [r.split(r" \tag*", 1)[0] for r in rows[k:k + SLIDE_MAX_ROWS + 1]]
-        marks = [r.split(r" \tag*", 1)[1] if r" \tag*" in r else "" for r in rows[k:k + SLIDE_MAX_ROWS + 1]]
+    n = FAMILY_ROWS_PER_FRAME
+    for k in range(0, len(rows), n):
+        chunk = [r.split(r" \tag*", 1)[0] for r in rows[k:k + n]]
+        marks = [r.split(r" \tag*", 1)[1] if r" \tag*" in r else "" for r in rows[k:k + n]]
         body = " \\\\\n".join(f"{c} && {m[1:-1] if m.startswith('{') else m}" for c, m in zip(chunk, marks))
         frames.append((rf"{{\small {title}{' (continued)' if k else ''}}}" if title else "") + "\n"
                       + r"\[\fit{$\displaystyle\begin{aligned}" + body + r"\end{aligned}$}\]")
