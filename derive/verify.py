@@ -30,9 +30,9 @@ from .graph import Graph
 from .instances import alive
 from .numeric import Evaluator, Instance, unrolled
 from .step import StepSymbols, is_zero, lower, textbook
-from derive.results import CheckResult, Report, compare
+from derive.results import CheckResult, Counterexample, Report, compare
 
-__all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
+__all__ = ["CheckResult", "Counterexample", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
 
 RTOL_FD = 1e-6      # central differences, eps = 1e-5, float64 (MEASUREMENTS.md: ~1e-10 typical)
 RTOL_EXACT = 1e-9   # two exact computations in float64

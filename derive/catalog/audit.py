@@ -231,7 +231,7 @@ def _check(claim: Claim, run: Run) -> ClaimResult:
     except DeriveError as exc:  # the claim names what its cell or notation does not have
         return ClaimResult(claim, "error", reason=f"{where}: {exc}", seconds=time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check, never a crash
-        out = Outcome([failed_check("check", exc)])
+        out = Outcome([failed_check("exception", exc)])
     return _verdict(claim, described, out, time.perf_counter() - t0)
 
 

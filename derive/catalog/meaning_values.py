@@ -11,8 +11,8 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.catalog.checks import Meaning, Outcome, Run, check, jsonable, rounded
-from derive.results import Counterexample
+from derive.catalog.checks import Meaning, Outcome, Run, check, failed_check, jsonable, rounded
+from derive.results import Counterexample, compare
 
 __all__ = ["Exact", "Computed", "printed_number"]
 
@@ -108,16 +108,23 @@ class Computed(Meaning):
         checks, cx = [], None
         for seed in range(self.trials):
             t0 = time.perf_counter()
-            lv, rv, inputs = self.fn(np.random.default_rng(seed))
-            a, b = np.asarray(lv, dtype=np.float64), np.asarray(rv, dtype=np.float64)
-            ok = a.shape == b.shape and bool(np.all(np.abs(a - b) <= self.rtol * np.maximum(1.0, np.abs(a))))
-            disc = float(np.max(np.abs(a - b))) if a.shape == b.shape else None
+            try:
+                lv, rv, inputs = self.fn(np.random.default_rng(seed))
+                a, b = np.asarray(lv, dtype=np.float64), np.asarray(rv, dtype=np.float64)
+            except DeriveError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check
+                checks.append(failed_check("numeric", exc, {"seed": seed}, t0=t0))
+                continue
+            scale = max(1.0, float(np.max(np.abs(a), initial=0.0))) if np.all(np.isfinite(a)) else None
+            cmp = compare(a, b, rtol=self.rtol, what="left", against="right", scale=scale)
             where = {"seed": seed, **{k: jsonable(rounded(v)) if isinstance(v, (float, np.ndarray)) else v
                                       for k, v in inputs.items()}}
             detail = f"left {jsonable(rounded(a))}, right {jsonable(rounded(b))}"
-            checks.append(check("numeric", ok, where, detail, time.perf_counter() - t0))
-            if not ok and cx is None:
-                cx = Counterexample(where, rounded(a), rounded(b), None, disc, detail)
+            checks.append(check("numeric", cmp.passed, where, detail if cmp.passed or cmp.entry is None else
+                                f"{detail}: {cmp.detail}", time.perf_counter() - t0, reference="the other side"))
+            if not cmp.passed and cx is None:
+                cx = Counterexample(where, rounded(a), rounded(b), cmp.entry, cmp.error, detail, cmp.relative)
         return Outcome(checks, cx)
 
     def mutants(self, notation: str) -> "list[tuple[str, Meaning]]":
