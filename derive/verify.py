@@ -59,16 +59,16 @@ def default_sizes(cell, ds=(1, 2, 3, 5)) -> "list[dict[str, int]]":
     return out
 
 
-def _summands(term: Term, limit: int = 256) -> "list[Term]":
+def summands(term: Term, limit: int = 256) -> "list[Term]":
     """The terms a step adds up: sums and indexed sums expanded, a product distributed over its one sum factor."""
     if isinstance(term, Brace):
-        return _summands(term.body, limit)
+        return summands(term.body, limit)
     if isinstance(term, SumOver):
-        return _summands(term.expand_indexed(), limit)
+        return summands(term.expand_indexed(), limit)
     if isinstance(term, Sum):
         out = []
         for t in term.terms:
-            out.extend(_summands(t, limit))
+            out.extend(summands(t, limit))
             if len(out) > limit:
                 return [term]
         return out
@@ -76,16 +76,19 @@ def _summands(term: Term, limit: int = 256) -> "list[Term]":
         idx = [i for i, f in enumerate(term.factors) if isinstance(f, (Sum, SumOver, Brace))]
         if len(idx) == 1:
             i = idx[0]
-            inner = _summands(term.factors[i], limit)
+            inner = summands(term.factors[i], limit)
             if 1 < len(inner) <= limit:
                 return [Prod(term.factors[:i] + (t,) + term.factors[i + 1:]) for t in inner]
     return [term]
 
 
+_summands = summands
+
+
 def term_scale(ev: Evaluator, rhs: Term, lhs: Term, got) -> float:
     """The size of the terms of a step: max |entry| over the values of its summands (and of the step itself)."""
     scale = 0.0 if got is None else float(np.max(np.abs(got), initial=0.0))
-    parts = _summands(rhs)
+    parts = summands(rhs)
     if len(parts) > 1:
         for t in parts:
             v = _value(ev, t, lhs)

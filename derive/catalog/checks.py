@@ -22,6 +22,8 @@ from ..numeric import Evaluator
 from ..verify import RTOL_EXACT
 from .instances import _instance
 from derive.numeric import cell_fingerprint, unrolled
+from derive.terms import Term
+from derive.verify import summands
 from derive.results import (CheckResult, Comparison, Counterexample, compare, format_where, jsonable,
                             rounded)
 
@@ -157,10 +159,10 @@ def as_matrix(v) -> np.ndarray:
     return np.atleast_2d(np.asarray(0.0 if v is None else v, dtype=np.float64))
 
 
-def compare_sides(lv, rv) -> Comparison:
+def compare_sides(lv, rv, scale: "float | None" = None) -> Comparison:
     """The two sides of a claim, compared by `derive.verify.compare` (relative 1e-9): a scalar 0 stands for
-    the zero matrix of the other side's shape; the scale is max(1, max|lhs|), the claim's left side being the
-    quantity the lecture states."""
+    the zero matrix of the other side's shape.  ``scale``: the size of the terms (`terms_scale`); without
+    it max(1, max|lhs|), the claim's left side being the quantity the lecture states."""
     a, b = as_matrix(lv), as_matrix(rv)
     if a.size == 1 and b.size > 1 and a.item() == 0.0:
         a = np.zeros_like(b)
@@ -169,8 +171,21 @@ def compare_sides(lv, rv) -> Comparison:
     if a.shape != b.shape:
         return Comparison(False, f"the left side is {a.shape[0]}x{a.shape[1]} but the right side is "
                                  f"{b.shape[0]}x{b.shape[1]}")
-    scale = max(1.0, float(np.max(np.abs(a)))) if np.all(np.isfinite(a)) else None
+    if scale is None and np.all(np.isfinite(a)):
+        scale = max(1.0, float(np.max(np.abs(a))))
     return compare(a, b, rtol=RTOL_EXACT, what="left", against="right", scale=scale)
+
+
+def terms_scale(value: Callable, rhs, *sides) -> float:
+    """The size of the terms of a claim (issue 14, item 2): the largest |entry| of either side and of each
+    summand of the right side (`derive.verify.summands`), so a claim whose terms are small -- distant
+    paths that vanish like (γλ)^(t-k) -- is compared relative to them, not to 1."""
+    scale = max((float(np.max(np.abs(as_matrix(v)), initial=0.0)) for v in sides), default=0.0)
+    parts = summands(rhs) if isinstance(rhs, Term) else []
+    if len(parts) > 1:
+        for t in parts:
+            scale = max(scale, float(np.max(np.abs(as_matrix(value(t))), initial=0.0)))
+    return scale
 
 
 # Old private names, kept for code written against them (derive.doccheck, bench/).

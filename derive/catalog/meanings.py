@@ -23,7 +23,7 @@ from .mutants import _term_mutants
 from .parse import parse
 from .terms import Value, _is_algebra, _walk
 from derive.catalog.checks import (Meaning, Outcome, Run, check, compare_sides, failed_check, graph_T,
-                                   not_applicable, rounded, side_text)
+                                   not_applicable, rounded, side_text, terms_scale)
 from derive.catalog.evaluate import ClaimNumbers
 from derive.catalog.meaning_bounds import Bound, Implication
 from derive.catalog.meaning_shapes import JacobianShape, Shapes, printed_dimension
@@ -166,7 +166,7 @@ class Identity(Meaning):
             ev = run.evaluator(cell, T, size, seed, self.keep, self.recipe)
             nums = ClaimNumbers(ev, activations.get(act))
             lv, rv = nums.value(lhs), nums.value(rhs)
-            cmp = compare_sides(lv, rv)
+            cmp = compare_sides(lv, rv, terms_scale(nums.value, rhs, lv, rv))
         except ShapeError as exc:
             c = check("numeric", False, where, str(exc), time.perf_counter() - t0, reference=OTHER_SIDE)
             return c, Counterexample(where, "-", "-", None, None, str(exc))
