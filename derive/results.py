@@ -165,6 +165,7 @@ class Report:
 
     results: "list[CheckResult]" = field(default_factory=list)
     seconds: float = 0.0
+    subject_name = "id"   # what a subject is called in an error (a class attribute, not a field)
 
     @property
     def ok(self) -> bool:
@@ -181,7 +182,7 @@ class Report:
         for r in self.results:
             if r.subject == subject:
                 return r
-        raise UnknownName("id", subject, list(dict.fromkeys(r.subject for r in self.results)))
+        raise UnknownName(self.subject_name, subject, list(dict.fromkeys(r.subject for r in self.results)))
 
     def verdict(self, derivation: str, step: int) -> str:
         """"symbolic and numeric", "symbolic", "numeric" or "FAILED" for one step."""

@@ -137,21 +137,15 @@ class ClaimResult(CheckResult):
 class AuditReport(Report):
     """All claims' results, in catalog order: a `derive.verify.Report` of `ClaimResult` objects.
 
-    ``report[claim_id]`` is one claim's result; ``summary()`` counts the verdicts.
+    ``report[claim_id]`` is one claim's result, ``by_verdict("fails")`` the failing ones; ``summary()``
+    counts the verdicts.
     """
+
+    subject_name = "claim id"
 
     def __init__(self, results: "list[ClaimResult]", config: "AuditConfig | None" = None, seconds: float = 0.0):
         super().__init__(list(results), seconds)
         self.config = config or AuditConfig()
-
-    def by_verdict(self, verdict: str) -> "list[ClaimResult]":
-        return [r for r in self.results if r.verdict == verdict]
-
-    def __getitem__(self, claim_id: str) -> ClaimResult:
-        for r in self.results:
-            if r.claim.id == claim_id:
-                return r
-        raise UnknownName("claim id", claim_id, [r.claim.id for r in self.results])
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..cell import Cell
+from ..errors import DeriveError
 from ..graph import Graph
 from ..numeric import Evaluator
 from ..verify import RTOL_EXACT
@@ -71,6 +72,18 @@ def failed_check(method: str, exc: BaseException, where: "dict | None" = None, *
     """An exception inside a check: a failed check naming the exception, never a crash."""
     return check(method, False, where, f"cannot check: {type(exc).__name__}: {exc}",
                  0.0 if t0 is None else time.perf_counter() - t0, reference=reference)
+
+
+def guarded(fn: Callable, method: str, where: "dict | None" = None, *, reference: str = ""):
+    """``(fn(), None)``; an exception other than a `DeriveError` (which is the claim's own error) gives
+    ``(None, a failed check naming it)``: a failure inside a check is a failed check, never a crash."""
+    t0 = time.perf_counter()
+    try:
+        return fn(), None
+    except DeriveError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check
+        return None, failed_check(method, exc, where, reference=reference, t0=t0)
 
 
 def not_applicable(method: str, reason: str, where: "dict | None" = None, *, reference: str = "") -> CheckResult:

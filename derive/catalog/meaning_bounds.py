@@ -14,8 +14,8 @@ import sympy as sp
 from derive import activations
 from derive.algebra import Prod
 from derive.cell import Cell
-from derive.errors import DeriveError, InvalidValue, NotSupported, UnknownName
-from derive.catalog.checks import (Meaning, Outcome, Run, check, failed_check, format_where, graph_T, jsonable,
+from derive.errors import InvalidValue, NotSupported, UnknownName
+from derive.catalog.checks import (Meaning, Outcome, Run, check, format_where, graph_T, guarded, jsonable,
                                    rounded, side_text)
 from derive.catalog.evaluate import ClaimNumbers
 from derive.catalog.mutants import _replace_sub
@@ -198,12 +198,9 @@ class Implication(Meaning):
             [(seed, lambda seed=seed: self.cases(np.random.default_rng(seed))) for seed in range(self.trials)]
         for seed, make in batches:
             t0 = time.perf_counter()
-            try:
-                cases = make()
-            except DeriveError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check
-                checks.append(failed_check("numeric", exc, {"seed": seed}, t0=t0))
+            cases, failed = guarded(make, "numeric", {"seed": seed})
+            if failed is not None:
+                checks.append(failed)
                 considered += 1
                 continue
             for inputs, hyp, concl, detail in cases:

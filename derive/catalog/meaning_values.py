@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import DeriveError
-from derive.catalog.checks import Meaning, Outcome, Run, check, failed_check, jsonable, rounded
+from derive.catalog.checks import Meaning, Outcome, Run, check, guarded, jsonable, rounded
 from derive.results import Counterexample, compare
 
 __all__ = ["Exact", "Computed", "printed_number"]
@@ -108,14 +108,12 @@ class Computed(Meaning):
         checks, cx = [], None
         for seed in range(self.trials):
             t0 = time.perf_counter()
-            try:
-                lv, rv, inputs = self.fn(np.random.default_rng(seed))
-                a, b = np.asarray(lv, dtype=np.float64), np.asarray(rv, dtype=np.float64)
-            except DeriveError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check
-                checks.append(failed_check("numeric", exc, {"seed": seed}, t0=t0))
+            got, failed = guarded(lambda: self.fn(np.random.default_rng(seed)), "numeric", {"seed": seed})
+            if failed is not None:
+                checks.append(failed)
                 continue
+            lv, rv, inputs = got
+            a, b = np.asarray(lv, dtype=np.float64), np.asarray(rv, dtype=np.float64)
             scale = max(1.0, float(np.max(np.abs(a), initial=0.0))) if np.all(np.isfinite(a)) else None
             cmp = compare(a, b, rtol=self.rtol, what="left", against="right", scale=scale)
             where = {"seed": seed, **{k: jsonable(rounded(v)) if isinstance(v, (float, np.ndarray)) else v
