@@ -319,9 +319,10 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
             g = unrolled(der.cell, T, size)
             view = g.view(list(der.keep) if der.keep else None)
             for seed in seeds:
-                ev = Evaluator(g, Instance.random(g, seed), view)
                 where = f"({bind}, {_fmt(size)}, seed {seed})"
-                report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, False))
+                report.results.extend(_guarded_numeric(lambda: _check_numeric(
+                    Evaluator(g, Instance.random(g, seed), view), der, lhs, steps, where, fd, T <= max_fd_T, False),
+                    der, steps, where))
             if alive_paths:
                 where = f"({bind}, {_fmt(size)}, alive-path instance, seed {seeds[0]})"
                 try:
@@ -331,8 +332,19 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
                                                       f"no alive-path instance: {exc}", where))
                     continue
                 where = f"({bind}, {_fmt(size)}, {ev.instance.describe()})"
-                report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, True))
+                report.results.extend(_guarded_numeric(lambda: _check_numeric(
+                    ev, der, lhs, steps, where, fd, T <= max_fd_T, True), der, steps, where))
     return report
+
+
+def _guarded_numeric(run, der: Derivation, steps, where: str) -> "list[CheckResult]":
+    """The numeric checks of one instance; an exception in building the instance or its reference (finite
+    differences, the NumPy BPTT) fails every step's numeric check with its reason, never crashes `verify`."""
+    try:
+        return run()
+    except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check, never a crash
+        reason = f"cannot check numerically: {type(exc).__name__}: {exc}"
+        return [CheckResult(der.id, i, "numeric-fd", False, reason, where) for i in range(len(steps))]
 
 
 def _fmt(size: dict) -> str:

@@ -158,3 +158,23 @@ def test_renamed_names_still_work_with_a_deprecation():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from derive.bounds import SpectralRadiusExample  # noqa: F401 - the new name does not warn
+
+
+def test_an_exception_inside_a_numeric_reference_fails_the_step_and_verify_goes_on(monkeypatch):
+    from derive.expand import recursive_expansion
+    from derive.graph import unroll
+    from derive.numeric import Evaluator
+    from derive.verify import verify
+
+    der = recursive_expansion(unroll(rnn(), 3), "s_3", "W")
+
+    def broken(self, f, x):
+        raise KeyError("a_1")
+
+    monkeypatch.setattr(Evaluator, "finite_difference", broken)
+    rep = verify(der, sizes=[{"n": 2, "d": 2, "k": 3}], alive_paths=False)
+    bad = rep.failures()
+    assert bad and all(r.method == "numeric-fd" and "KeyError" in r.detail and "a_1" in r.detail for r in bad)
+    assert {r.step for r in bad} == set(range(len(der.steps)))
+    assert any(r.method == "exact" and r.passed for r in rep.results)    # the exact checks still ran
+    assert rep.verdict(der.id, 0) == "FAILED"
