@@ -82,7 +82,7 @@ def compare(got, want, *, rtol: float, what: str, against: str, scale: "float | 
     return Comparison(bool(err[i] <= rtol * scale + atol), msg, entry, float(err[i]), float(scale), rel)
 
 
-@dataclass
+@dataclass(eq=False)  # its values are arrays: two counterexamples are the same only if they are one object
 class Counterexample:
     """A small, seeded instance on which a statement fails, with both sides' values.
 

@@ -419,17 +419,25 @@ def _check_numeric(ev: Evaluator, der: Derivation, lhs: Term, steps, where: str,
                 out.append(CheckResult(der.id, i, method if alive_instance else "skipped", not alive_instance,
                                        detail, where, time.perf_counter() - t1))
             else:
-                ok, msg = compare(got_d, want, rtol=RTOL_FD, what="the step" + (" · v" if directions is not None
-                                                                                  else ""),
-                                  against=against, scale=sc if sc > 0 else 1.0, atol=noise)
-                out.append(CheckResult(der.id, i, method, ok, msg, where, time.perf_counter() - t1, reference=against))
+                cmp = compare(got_d, want, rtol=RTOL_FD, what="the step" + (" · v" if directions is not None else ""),
+                              against=against, scale=sc if sc > 0 else 1.0, atol=noise)
+                out.append(CheckResult(der.id, i, method, cmp.passed, cmp.detail, where, time.perf_counter() - t1,
+                                       reference=against, counterexample=_counterexample(cmp, got_d, want, where)))
         if ref_values is not None:
             sc = max(scale, float(np.max(np.abs(ref_values), initial=0.0)))
-            ok, msg = compare(got, ref_values, rtol=RTOL_EXACT, what="the step", against="the NumPy BPTT",
-                              scale=sc if sc > 0 else 1.0, atol=1e-13)
-            out.append(CheckResult(der.id, i, "numeric-reference", ok, msg, where, time.perf_counter() - t1,
-                                   reference="the NumPy BPTT"))
+            cmp = compare(got, ref_values, rtol=RTOL_EXACT, what="the step", against="the NumPy BPTT",
+                          scale=sc if sc > 0 else 1.0, atol=1e-13)
+            out.append(CheckResult(der.id, i, "numeric-reference", cmp.passed, cmp.detail, where,
+                                   time.perf_counter() - t1, reference="the NumPy BPTT",
+                                   counterexample=_counterexample(cmp, got, ref_values, where)))
     return out
+
+
+def _counterexample(cmp, got, want, where: str) -> "Counterexample | None":
+    """A failed comparison as the one counterexample type: the instance, both values, the worst entry."""
+    if cmp.passed:
+        return None
+    return Counterexample({"instance": where}, got, want, cmp.entry, cmp.error, cmp.detail, cmp.relative)
 
 
 def _reference_gradient(ev: Evaluator, f, x):

@@ -178,3 +178,20 @@ def test_an_exception_inside_a_numeric_reference_fails_the_step_and_verify_goes_
     assert {r.step for r in bad} == set(range(len(der.steps)))
     assert any(r.method == "exact" and r.passed for r in rep.results)    # the exact checks still ran
     assert rep.verdict(der.id, 0) == "FAILED"
+
+
+def test_a_derivations_numeric_failure_carries_the_one_counterexample_type():
+    from derive import D, Derivation, Prod, Step, Sum, node, verify
+
+    s, W = (lambda i: node("s", i)), node("W")
+    wrong = Sum(tuple(Prod((D(s(4), s(i)), D(s(i), W, True))) for i in (4, 3, 2)))    # the k = 1 path dropped
+    der = Derivation("dropped", "", "", rnn(), D(s(4), W), [Step(wrong)], bindings=[{"T": 4}])
+    rep = verify(der, sizes=[{"n": 3, "d": 2, "k": 4}], exact=False, alive_paths=False)
+    bad = [r for r in rep.failures() if r.method.startswith("numeric")]
+    assert bad and all(isinstance(r.counterexample, Counterexample) for r in bad)
+    cx = bad[0].counterexample
+    assert cx.entry is not None and cx.relative > 1e-6 and np.shape(cx.lhs) == np.shape(cx.rhs)
+    right = Sum(tuple(Prod((D(s(4), s(i)), D(s(i), W, True))) for i in (4, 3, 2, 1)))
+    ok = verify(Derivation("right", "", "", rnn(), D(s(4), W), [Step(right)], bindings=[{"T": 4}]),
+                sizes=[{"n": 3, "d": 2, "k": 4}], exact=False, alive_paths=False)
+    assert ok.ok and all(r.counterexample is None for r in ok.results)
