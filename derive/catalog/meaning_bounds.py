@@ -18,9 +18,9 @@ from derive.errors import InvalidValue, NotSupported, UnknownName
 from derive.catalog.checks import (Meaning, Outcome, Run, check, format_where, graph_T, guarded, jsonable,
                                    rounded, side_text)
 from derive.catalog.evaluate import ClaimNumbers
-from derive.catalog.mutants import _replace_sub
+from derive.catalog.mutants import replace_sub
 from derive.catalog.parse import parse
-from derive.catalog.terms import Const, MatPow, _walk
+from derive.catalog.terms import Const, MatPow, walk
 from derive.results import Counterexample
 
 __all__ = ["Bound", "Implication"]
@@ -158,9 +158,9 @@ class Bound(Meaning):
         if self.quantifier == "all" and self.rel in ("<=", "<"):
             out.append(("wrong bound constant", replace(self, lhs=parse(self.lhs, notation, cell),
                                                         rhs=Prod((Const(sp.Rational(1, 2)), rhs)))))
-        pw = next((x for x in _walk(rhs) if isinstance(x, MatPow) and isinstance(x.exponent, sp.Basic)), None)
+        pw = next((x for x in walk(rhs) if isinstance(x, MatPow) and isinstance(x.exponent, sp.Basic)), None)
         if pw is not None and self.quantifier == "all":
-            shifted = _replace_sub(rhs, pw, MatPow(pw.base, pw.exponent + 1))
+            shifted = replace_sub(rhs, pw, MatPow(pw.base, pw.exponent + 1))
             out.append(("shifted index", replace(self, lhs=parse(self.lhs, notation, cell), rhs=shifted,
                                                  recipes=tuple(dict.fromkeys(self.recipes + ("pinned",))),
                                                  targets=tuple(sorted(set(self.targets) | {0.5})))))

@@ -19,9 +19,10 @@ from ..algebra import Brace, D, Term
 from ..canon import Canon
 from ..cell import Cell
 from ..errors import DeriveError, NotSupported, ShapeError, UnknownName
-from .mutants import _term_mutants
+from derive.catalog.mutants import term_mutants
 from .parse import parse
-from .terms import Value, _is_algebra, _walk
+from derive.catalog.terms import Value, walk
+from derive.terms import is_algebra
 from derive.catalog.checks import (Meaning, Outcome, Run, check, compare_sides, failed_check, graph_T,
                                    not_applicable, rounded, side_text, terms_scale)
 from derive.catalog.evaluate import ClaimNumbers
@@ -92,7 +93,7 @@ class Identity(Meaning):
             cell = run.cell(self.cell, act)
             L, R = self.sides(cell, notation)
             sides = sides or (L, R)
-            algebra = _is_algebra(L) and _is_algebra(R)
+            algebra = is_algebra(L) and is_algebra(R)
             for binding in self.bindings:
                 lhs, rhs = L.instantiate(**binding), R.instantiate(**binding)
                 T = graph_T(binding)
@@ -183,7 +184,7 @@ class Identity(Meaning):
     def mutants(self, notation: str) -> "list[tuple[str, Meaning]]":
         cell = self.cell(self.activations[0])
         lhs, rhs = self.sides(cell, notation)
-        return [(kind, replace(self, lhs=lhs, rhs=m, labels=False)) for kind, m in _term_mutants(rhs)]
+        return [(kind, replace(self, lhs=lhs, rhs=m, labels=False)) for kind, m in term_mutants(rhs)]
 
 
 def _rel(cx: Counterexample) -> float:
@@ -200,7 +201,7 @@ def _step_of(*terms) -> int:
     """The step τ of a one-step formula: the latest time of any derivative's numerator or value."""
     times = []
     for t in terms:
-        for x in _walk(t):
+        for x in walk(t):
             if isinstance(x, D) and isinstance(x.f.t, int):
                 times.append(x.f.t)
             if isinstance(x, Value) and isinstance(x.ref.t, int):
@@ -210,7 +211,7 @@ def _step_of(*terms) -> int:
 
 def _label_check(rhs: Term) -> CheckResult:
     """An underbrace labelled "explicit" must hold exactly one explicit derivative ∂⁺."""
-    bad = [str(b.body) for b in _walk(rhs) if isinstance(b, Brace) and b.label == "explicit"
+    bad = [str(b.body) for b in walk(rhs) if isinstance(b, Brace) and b.label == "explicit"
            and not (isinstance(b.body, D) and b.body.explicit)]
     if bad:
         return check("labels", False, {}, "labelled explicit but not a single ∂⁺: " + "; ".join(bad))
