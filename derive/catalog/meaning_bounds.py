@@ -25,6 +25,9 @@ from derive.results import Counterexample
 
 __all__ = ["Bound", "Implication"]
 
+BOUND = "the other side of the relation, on the same instance"
+SEARCH = "a counterexample search (random restarts, local maximisation of the ratio)"
+
 
 _RELS = {
     "<=": lambda a, b: a <= b + 1e-9 * abs(b) + 1e-300,
@@ -118,7 +121,7 @@ class Bound(Meaning):
                             else:
                                 detail = f"holds at all {len(self.bindings)} bindings"
                             passed = ok_all if self.quantifier == "all" else True
-                            checks.append(check("numeric", passed, w, detail, time.perf_counter() - t0))
+                            checks.append(check("numeric", passed, w, detail, time.perf_counter() - t0, reference=BOUND))
                             if ok_all:
                                 witnesses.append(w)
                             elif self.quantifier == "all":
@@ -134,7 +137,7 @@ class Bound(Meaning):
                                              lambda ev: ClaimNumbers(ev, activations.get(act)), self.keep)
                 w = {"activation": act, "recipe": f"search ({found.recipe})", "sizes": dict(size),
                      "seed": found.instance.seed if found.instance else 0, "T": T}
-                checks.append(check("numeric", not found.found, w, found.describe()))
+                checks.append(check("numeric", not found.found, w, found.describe(), reference=SEARCH))
                 if found.found:
                     failures.append(((size["d"], -math.inf, w["seed"], ai),
                                      Counterexample(w, rounded(lv), rounded(rv), None, rounded(lv - rv), found.describe())))
@@ -145,7 +148,7 @@ class Bound(Meaning):
             ok = bool(witnesses)
             detail = (f"witness: {format_where(witnesses[0])}" if ok
                       else f"no instance among {considered} satisfies it at every binding")
-            out.checks = [check("numeric", ok, witnesses[0] if ok else {}, detail)]
+            out.checks = [check("numeric", ok, witnesses[0] if ok else {}, detail, reference=BOUND)]
             return out
         if failures:
             out.counterexample = min(failures, key=lambda f: f[0])[1]
@@ -211,7 +214,8 @@ class Implication(Meaning):
                 considered += 1
                 where = {"seed": seed, **{k: jsonable(rounded(v)) if isinstance(v, (float, np.ndarray)) else v
                                           for k, v in inputs.items()}}
-                checks.append(check("numeric", bool(concl), where, detail, time.perf_counter() - t0))
+                checks.append(check("numeric", bool(concl), where, detail, time.perf_counter() - t0,
+                                    reference="the conclusion, on each case where the hypothesis holds"))
                 if not concl and cx is None:
                     cx = Counterexample(where, "hypothesis holds" if self.hypothesis else "-",
                                         "conclusion fails", None, None, detail)

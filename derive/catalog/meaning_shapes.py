@@ -23,6 +23,8 @@ from derive.results import Counterexample
 
 __all__ = ["Shapes", "JacobianShape", "printed_dimension"]
 
+EQUATIONS = "the cell's equations, unrolled"
+
 
 def printed_dimension(s, size: dict) -> int:
     """A printed dimension (``"d"``, ``"n*d"``, 3) at concrete sizes, read by the index grammar."""
@@ -60,10 +62,10 @@ class Shapes(Meaning):
             unroll(cell, 2)
         except DeriveError as exc:
             detail = str(exc)
-            return Outcome([check("shape", False, where, detail, time.perf_counter() - t0)],
+            return Outcome([check("shape", False, where, detail, time.perf_counter() - t0, reference=EQUATIONS)],
                             Counterexample(where, _shape_text(self.shapes), "-", None, None, detail))
         return Outcome([check("shape", True, where, "the cell's equations accept these shapes",
-                               time.perf_counter() - t0)])
+                              time.perf_counter() - t0, reference=EQUATIONS)])
 
     def mutants(self, notation: str) -> "list[tuple[str, Meaning]]":
         for name, shape in self.shapes.items():
@@ -112,7 +114,7 @@ class JacobianShape(Meaning):
             detail = (f"the engine's Jacobian is {rows} x {cols}, the unfolding of {' x '.join(map(str, natural))}; "
                       f"printed {' x '.join(map(str, printed))}")
             where = {"sizes": dict(size), "binding": dict(self.binding)}
-            checks.append(check("shape", ok, where, detail))
+            checks.append(check("shape", ok, where, detail, reference="the engine's Jacobian of the derivative"))
             if not ok and cx is None:
                 cx = Counterexample(where, list(natural), list(printed), None, None, detail)
         return Outcome(checks, cx)

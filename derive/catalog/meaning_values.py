@@ -16,6 +16,8 @@ from derive.results import Counterexample, compare
 
 __all__ = ["Exact", "Computed", "printed_number"]
 
+PRINTED = "the number as printed, at its printed digits"
+
 
 @dataclass
 class Exact(Meaning):
@@ -37,13 +39,15 @@ class Exact(Meaning):
         t0 = time.perf_counter()
         exact = printed_number(self.lhs() if callable(self.lhs) else self.lhs)
         ok, detail = _matches_printed(exact, self.rhs)
-        checks = [check("arithmetic", ok, {}, f"exactly {sp.N(exact, 17)}: {detail}", time.perf_counter() - t0)]
+        checks = [check("arithmetic", ok, {}, f"exactly {sp.N(exact, 17)}: {detail}", time.perf_counter() - t0,
+                        reference=PRINTED)]
         cx = None if ok else Counterexample({}, str(sp.N(exact, 17)), str(self.rhs), None,
                                             jsonable(float(abs(sp.N(exact - printed_number(self.rhs), 17)))), detail)
         if self.float64 is not None:
             v = float(self.float64())
             ok64, d64 = _matches_printed(sp.Float(v, 17), self.rhs)
-            checks.append(check("numeric", ok64, {"arithmetic": "float64"}, f"float64 gives {v!r}: {d64}"))
+            checks.append(check("numeric", ok64, {"arithmetic": "float64"}, f"float64 gives {v!r}: {d64}",
+                                reference=PRINTED))
         return Outcome(checks, cx)
 
     def mutants(self, notation: str) -> "list[tuple[str, Meaning]]":

@@ -42,6 +42,7 @@ _dimension = printed_dimension
 
 
 OTHER_SIDE = "the other side, in float64"
+LABELS = "the derivatives under each underbrace"
 
 
 @dataclass
@@ -214,7 +215,7 @@ def _label_check(rhs: Term) -> CheckResult:
     bad = [str(b.body) for b in walk(rhs) if isinstance(b, Brace) and b.label == "explicit"
            and not (isinstance(b.body, D) and b.body.explicit)]
     if bad:
-        return check("labels", False, {}, "labelled explicit but not a single ∂⁺: " + "; ".join(bad))
-    return check("labels", True, {}, "every 'explicit' brace holds one ∂⁺")
+        return check("labels", False, {}, "labelled explicit but not a single ∂⁺: " + "; ".join(bad), reference=LABELS)
+    return check("labels", True, {}, "every 'explicit' brace holds one ∂⁺", reference=LABELS)
 
 
