@@ -195,3 +195,14 @@ def test_a_derivations_numeric_failure_carries_the_one_counterexample_type():
     ok = verify(Derivation("right", "", "", rnn(), D(s(4), W), [Step(right)], bindings=[{"T": 4}]),
                 sizes=[{"n": 3, "d": 2, "k": 4}], exact=False, alive_paths=False)
     assert ok.ok and all(r.counterexample is None for r in ok.results)
+
+
+def test_every_check_of_a_lecture_names_its_reference_and_every_verdict_the_method_that_decided_it():
+    rep = audit(pattern="l105-*")
+    assert len(rep.results) > 20
+    for r in rep.results:
+        assert all(c.reference for c in r.checks), r.claim.id
+        if r.verdict in ("holds", "holds_simplified", "fails", "transcription"):
+            assert r.decided_by in ("exact", "symbolic", "numeric"), r.claim.id
+        else:
+            assert not r.decided_by
