@@ -71,13 +71,13 @@ def _doc():
 
 
 def _python():
-    from derive.checks.catalog.checks import _Run
+    from derive.checks.catalog.checks import Run
     from derive.checks.catalog.meanings import Identity
     from derive.cells import rnn
     from derive.checks.doccheck.check import CONFIG
 
     t0 = time.perf_counter()
-    run, fails = _Run(CONFIG), 0
+    run, fails = Run(CONFIG), 0
     bindings = {"t": [{"t": 4, "T": 4}, {"t": 2, "T": 4}, {"t": 1, "T": 4}],
                 "k": [{"t": 4, "k": 3, "T": 4}, {"t": 3, "k": 1, "T": 4}, {"t": 4, "k": 2, "T": 4}],
                 "T": [{"T": 4}, {"T": 2}, {"T": 1}]}

@@ -47,7 +47,7 @@ def derivations(activation: str = ACTIVATION) -> "list[Derivation]":
                     Step(_chain(5, t), "the same product written with Π, latest step leftmost")],
                    bindings=[{"T": 5}]),
         # (16): the general depth τ.
-        Derivation("l59-chain-Etau", "Generalizing to depth τ", "Lecture 59, eq. (16)", cell,
+        Derivation("l59-chain-Etau", "Generalizing to any depth", "Lecture 59, eq. (16)", cell,
                    D(node("L", tau), s(0)), [Step(_chain(tau, t), "one factor per step between the first state and step τ")],
                    bindings=[{"tau": v, "T": v} for v in (1, 2, 3, 6)] + [{"tau": 3, "T": 6}]),
         # (17), corrected: the product runs to τ = t (the printed one stops at t - 1).

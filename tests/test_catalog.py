@@ -251,7 +251,8 @@ def test_json_schema(report):
     assert doc["schema"] == "derive.audit/2"
     assert set(doc["summary"]) == {"claims", "holds", "holds_simplified", "fails", "transcription", "not_checkable",
                                    "pending", "error", "unexpected", "seconds"}
-    keys = {"id", "kind", "notation", "source", "statement", "meaning", "reading", "verdict", "how", "special_case",
+    keys = {"id", "kind", "notation", "source", "statement", "meaning", "reading", "verdict", "decided_by", "how",
+            "special_case",
             "reason", "expected", "evidence", "judged", "transcript", "checks", "counterexample", "correction",
             "simplified", "seconds"}
     for c in doc["claims"]:

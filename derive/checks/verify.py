@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
-
 import numpy as np
 import sympy as sp
 
@@ -32,59 +30,14 @@ from derive.model.graph import Graph
 from derive.numeric.instances import alive
 from derive.numeric.evaluator import Evaluator, Instance, unrolled
 from derive.prove.step import StepSymbols, is_zero, lower, textbook
+from derive.checks.results import CheckResult, Counterexample, Report, compare
 
-__all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
+__all__ = ["CheckResult", "Counterexample", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
 
 RTOL_FD = 1e-6      # central differences, eps = 1e-5, float64 (MEASUREMENTS.md: ~1e-10 typical)
 RTOL_EXACT = 1e-9   # two exact computations in float64
-
-
-@dataclass
-class CheckResult:
-    """One check of one step: what, how, on which instance, and the outcome."""
-
-    derivation: str
-    step: int           # 0-based index into derivation.steps
-    method: str         # "exact", "symbolic", "numeric-fd", "numeric-reference"
-    passed: bool
-    detail: str = ""
-    where: str = ""     # binding, sizes and seed
-    seconds: float = 0.0
-
-    def __str__(self):
-        mark = "ok  " if self.passed else "FAIL"
-        return f"{mark} {self.derivation} step {self.step + 1} [{self.method}] {self.where} {self.detail}".rstrip()
-
-
-@dataclass
-class Report:
-    """All checks of one or more derivations."""
-
-    results: "list[CheckResult]" = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.results) and all(r.passed for r in self.results)
-
-    def failures(self) -> "list[CheckResult]":
-        return [r for r in self.results if not r.passed]
-
-    def verdict(self, derivation: str, step: int) -> str:
-        """"symbolic and numeric", "symbolic", "numeric" or "FAILED" for one step."""
-        rs = [r for r in self.results if r.derivation == derivation and r.step == step]
-        if not rs:
-            return "unchecked"
-        if not all(r.passed for r in rs):
-            return "FAILED"
-        kinds = {"symbolic" if r.method in ("exact", "symbolic", "label") else "numeric" for r in rs}
-        return " and ".join(sorted(kinds, reverse=True))
-
-    def extend(self, other: "Report") -> None:
-        self.results.extend(other.results)
-
-    def summary(self) -> str:
-        n, f = len(self.results), len(self.failures())
-        return f"{n - f} passed, {f} failed"
+PATH_SUMS = "canonical path sums in the free algebra"
+LOCAL_JACOBIAN = "SymPy's element-level local Jacobian"
 
 
 def default_sizes(cell, ds=(1, 2, 3, 5)) -> "list[dict[str, int]]":
@@ -106,46 +59,16 @@ def default_sizes(cell, ds=(1, 2, 3, 5)) -> "list[dict[str, int]]":
     return out
 
 
-def compare(got, want, *, rtol: float, what: str, against: str, scale: "float | None" = None,
-            atol: float = 0.0) -> "tuple[bool, str]":
-    """max|got - want| <= rtol * scale + atol; names the worst entry and its error relative to the scale.
-
-    ``scale`` is the size of the terms being compared (the largest |term| of
-    the step's expansion, see `term_scale`); without it, max(1, max|want|).
-    ``atol`` is the noise floor of the reference (finite differences).
-    """
-    if got is None and want is None:
-        return True, "both exactly zero"
-    got = np.zeros_like(want) if got is None else np.asarray(got, dtype=float)
-    want = np.zeros_like(got) if want is None else np.asarray(want, dtype=float)
-    if got.shape != want.shape:
-        return False, f"{what} has shape {got.shape} but {against} has shape {want.shape}"
-    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
-        bad = "the step" if not np.all(np.isfinite(got)) else against
-        return False, f"non-finite values in {bad} (overflow or a division by zero on this instance)"
-    if got.size == 0:
-        return True, "empty"
-    err = np.abs(got - want)
-    if scale is None:
-        scale = max(1.0, float(np.max(np.abs(want))))
-    i = np.unravel_index(int(np.argmax(err)), err.shape)
-    rel = float(err[i]) / scale if scale > 0 else (0.0 if err[i] == 0 else float("inf"))
-    entry = tuple(int(v) for v in i)
-    msg = (f"entry {entry}: {what} = {got[i]:.12g}, {against} = {want[i]:.12g} "
-           f"(error {rel:.2e} relative to the terms' size {scale:.3g})")
-    return bool(err[i] <= rtol * scale + atol), msg
-
-
-def _summands(term: Term, limit: int = 256) -> "list[Term]":
+def summands(term: Term, limit: int = 256) -> "list[Term]":
     """The terms a step adds up: sums and indexed sums expanded, a product distributed over its one sum factor."""
     if isinstance(term, Brace):
-        return _summands(term.body, limit)
+        return summands(term.body, limit)
     if isinstance(term, SumOver):
-        return _summands(term.expand_indexed(), limit)
+        return summands(term.expand_indexed(), limit)
     if isinstance(term, Sum):
         out = []
         for t in term.terms:
-            out.extend(_summands(t, limit))
+            out.extend(summands(t, limit))
             if len(out) > limit:
                 return [term]
         return out
@@ -153,16 +76,19 @@ def _summands(term: Term, limit: int = 256) -> "list[Term]":
         idx = [i for i, f in enumerate(term.factors) if isinstance(f, (Sum, SumOver, Brace))]
         if len(idx) == 1:
             i = idx[0]
-            inner = _summands(term.factors[i], limit)
+            inner = summands(term.factors[i], limit)
             if 1 < len(inner) <= limit:
                 return [Prod(term.factors[:i] + (t,) + term.factors[i + 1:]) for t in inner]
     return [term]
 
 
+_summands = summands
+
+
 def term_scale(ev: Evaluator, rhs: Term, lhs: Term, got) -> float:
     """The size of the terms of a step: max |entry| over the values of its summands (and of the step itself)."""
     scale = 0.0 if got is None else float(np.max(np.abs(got), initial=0.0))
-    parts = _summands(rhs)
+    parts = summands(rhs)
     if len(parts) > 1:
         for t in parts:
             v = _value(ev, t, lhs)
@@ -178,7 +104,8 @@ def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, wh
     if is_algebra(lhs) and is_algebra(rhs):
         diff, how = canon.compare(lhs, rhs)
         detail = how if not diff else "; ".join(diff)
-        return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0)
+        return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0,
+                           reference=PATH_SUMS)
     if isinstance(lhs, D) and not any(isinstance(t, D) for t in rhs.walk()):
         local = _local_canon(canon, graph, lhs)
         if local is not None:
@@ -189,7 +116,7 @@ def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, wh
         return CheckResult(der.id, i, "exact", False, f"cannot check: {exc}", where, time.perf_counter() - t0)
     diff, how = canon.compare(a, b)
     detail = f"{how}, each formula proved equal to a one-step Jacobian" if not diff else "; ".join(diff)
-    return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0)
+    return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0, reference=PATH_SUMS)
 
 
 def _local_canon(canon: Canon, graph: Graph, lhs: D) -> "Canon | None":
@@ -340,14 +267,15 @@ def _check_local(canon: Canon, der: Derivation, lhs: D, rhs: Term, i: int, where
                 detail += ", with the activations' outputs substituted (σ' written through σ)"
             elif expand:
                 detail += ", with the step's equations substituted"
-            return CheckResult(der.id, i, "symbolic", True, detail, where, time.perf_counter() - t0)
+            return CheckResult(der.id, i, "symbolic", True, detail, where, time.perf_counter() - t0,
+                               reference=LOCAL_JACOBIAN)
         if expand == "activations" and st.expand:
             first = (bad, textbook(J[bad]), R[bad])
         elif first is None:
             first = (bad, J[bad], R[bad])
     (r, c), j, got = first
     return CheckResult(der.id, i, "symbolic", False, f"entry ({r}, {c}): SymPy gives {j}, the formula gives {got}",
-                       where, time.perf_counter() - t0)
+                       where, time.perf_counter() - t0, reference=LOCAL_JACOBIAN)
 
 
 def _value(ev: Evaluator, term: Term, lhs: Term):
@@ -391,9 +319,10 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
             g = unrolled(der.cell, T, size)
             view = g.view(list(der.keep) if der.keep else None)
             for seed in seeds:
-                ev = Evaluator(g, Instance.random(g, seed), view)
                 where = f"({bind}, {_fmt(size)}, seed {seed})"
-                report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, False))
+                report.results.extend(_guarded_numeric(lambda: _check_numeric(
+                    Evaluator(g, Instance.random(g, seed), view), der, lhs, steps, where, fd, T <= max_fd_T, False),
+                    der, steps, where))
             if alive_paths:
                 where = f"({bind}, {_fmt(size)}, alive-path instance, seed {seeds[0]})"
                 try:
@@ -403,8 +332,19 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
                                                       f"no alive-path instance: {exc}", where))
                     continue
                 where = f"({bind}, {_fmt(size)}, {ev.instance.describe()})"
-                report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, True))
+                report.results.extend(_guarded_numeric(lambda: _check_numeric(
+                    ev, der, lhs, steps, where, fd, T <= max_fd_T, True), der, steps, where))
     return report
+
+
+def _guarded_numeric(run, der: Derivation, steps, where: str) -> "list[CheckResult]":
+    """The numeric checks of one instance; an exception in building the instance or its reference (finite
+    differences, the NumPy BPTT) fails every step's numeric check with its reason, never crashes `verify`."""
+    try:
+        return run()
+    except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check, never a crash
+        reason = f"cannot check numerically: {type(exc).__name__}: {exc}"
+        return [CheckResult(der.id, i, "numeric-fd", False, reason, where) for i in range(len(steps))]
 
 
 def _fmt(size: dict) -> str:
@@ -479,16 +419,25 @@ def _check_numeric(ev: Evaluator, der: Derivation, lhs: Term, steps, where: str,
                 out.append(CheckResult(der.id, i, method if alive_instance else "skipped", not alive_instance,
                                        detail, where, time.perf_counter() - t1))
             else:
-                ok, msg = compare(got_d, want, rtol=RTOL_FD, what="the step" + (" · v" if directions is not None
-                                                                                  else ""),
-                                  against=against, scale=sc if sc > 0 else 1.0, atol=noise)
-                out.append(CheckResult(der.id, i, method, ok, msg, where, time.perf_counter() - t1))
+                cmp = compare(got_d, want, rtol=RTOL_FD, what="the step" + (" · v" if directions is not None else ""),
+                              against=against, scale=sc if sc > 0 else 1.0, atol=noise)
+                out.append(CheckResult(der.id, i, method, cmp.passed, cmp.detail, where, time.perf_counter() - t1,
+                                       reference=against, counterexample=_counterexample(cmp, got_d, want, where)))
         if ref_values is not None:
             sc = max(scale, float(np.max(np.abs(ref_values), initial=0.0)))
-            ok, msg = compare(got, ref_values, rtol=RTOL_EXACT, what="the step", against="the NumPy BPTT",
-                              scale=sc if sc > 0 else 1.0, atol=1e-13)
-            out.append(CheckResult(der.id, i, "numeric-reference", ok, msg, where, time.perf_counter() - t1))
+            cmp = compare(got, ref_values, rtol=RTOL_EXACT, what="the step", against="the NumPy BPTT",
+                          scale=sc if sc > 0 else 1.0, atol=1e-13)
+            out.append(CheckResult(der.id, i, "numeric-reference", cmp.passed, cmp.detail, where,
+                                   time.perf_counter() - t1, reference="the NumPy BPTT",
+                                   counterexample=_counterexample(cmp, got, ref_values, where)))
     return out
+
+
+def _counterexample(cmp, got, want, where: str) -> "Counterexample | None":
+    """A failed comparison as the one counterexample type: the instance, both values, the worst entry."""
+    if cmp.passed:
+        return None
+    return Counterexample({"instance": where}, got, want, cmp.entry, cmp.error, cmp.detail, cmp.relative)
 
 
 def _reference_gradient(ev: Evaluator, f, x):

@@ -408,7 +408,7 @@ def search(graph: Graph, sides, *, seeds=(0, 1, 2), recipes=("random",) + ADVERS
 
 def search_bound(graph: Graph, pairs, numbers, keep=None, **kwargs) -> "tuple[Search, float, float]":
     """`search` for a bound stated at several bindings: ``pairs`` the (lhs, rhs) terms of each binding,
-    ``numbers(evaluator)`` their evaluator (`derive.checks.catalog.evaluate._Numbers`); the worst binding counts.
+    ``numbers(evaluator)`` their evaluator (`derive.checks.catalog.evaluate.ClaimNumbers`); the worst binding counts.
     Returns the search and both sides at the worst instance found."""
     view = graph.view(list(keep)) if keep else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from derive import terms as tm
 from derive.checks.catalog.audit import AuditReport
-from derive.checks.catalog.checks import _fmt_where
+from derive.checks.results import format_where
 from derive.checks.catalog.report import errata_entries
 from derive.errors import DeriveError
 from derive.render.latex import latex
@@ -34,7 +34,7 @@ def errata_latex(report: AuditReport, notation: "str | None" = None) -> str:
             lines.append(rf"Evidence: {escape(e['evidence'])}.")
         cx = e["counterexample"]
         if cx is not None:
-            lines.append(rf"Counterexample ({escape(_fmt_where(cx['instance']))}): {escape(cx['detail'])}.")
+            lines.append(rf"Counterexample ({escape(format_where(cx['instance']))}): {escape(cx['detail'])}.")
         elif e["detail"]:
             lines.append(rf"Check: {escape(e['detail'])}.")
         if e["special_case"]:

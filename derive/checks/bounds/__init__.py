@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from derive.model.supremum import GammaResult, gamma
 from .chain import BoundReport, ClaimCheck, Instances, check_bound_chain, make_instances, spectral_norm, spectral_radius
-from .counterexamples import Counterexample, PascanuDemo, pascanu_examples, spectral_radius_counterexample
+from .counterexamples import PascanuDemo, SpectralRadiusExample, pascanu_examples, spectral_radius_counterexample
 from .numbers import PowerReport, lecture_numbers, power_report
 from .truncation import TruncationCurve, truncation_curves, truncation_error
 
@@ -56,7 +56,7 @@ __all__ = [
     "check_bound_chain",
     "spectral_norm",
     "spectral_radius",
-    "Counterexample",
+    "SpectralRadiusExample",
     "spectral_radius_counterexample",
     "PascanuDemo",
     "pascanu_examples",
@@ -67,3 +67,11 @@ __all__ = [
     "truncation_error",
     "truncation_curves",
 ]
+
+
+def __getattr__(name):
+    if name == "Counterexample":  # renamed: derive.checks.verify.Counterexample is the one counterexample type
+        from . import counterexamples
+
+        return counterexamples.__getattr__(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from derive.model import activations
+from derive.checks.results import Counterexample
 from derive.errors import InvalidValue, positive_int
 from derive.model.supremum import gamma
 from .chain import BoundReport, Instances, _argmax_point, _finite_gamma, check_bound_chain, make_instances, spectral_norm, spectral_radius
@@ -26,8 +27,11 @@ def _pinned_jacobian_norms(activation: str, W: np.ndarray, T: int) -> "tuple[np.
 
 
 @dataclass(frozen=True)
-class Counterexample:
+class SpectralRadiusExample:
     """A W whose spectral radius is below 1/gamma, yet ||ds_t/ds_k|| exceeds (gamma rho)^(t-k).
+
+    The measurements of the whole construction; `counterexample` is the project's one counterexample
+    type (`derive.checks.verify.Counterexample`) at the first gap where the spectral-radius "bound" fails.
 
     The chain of Module 14.4 needs lambda >= ||W|| (a norm).  The CS224n notes
     (``003_9ba40663132a09fb.txt``) quote Pascanu et al. with "largest
@@ -62,9 +66,32 @@ class Counterexample:
     def lambda_bound_holds(self) -> bool:
         return bool(np.all(self.norms <= self.bound_lambda * (1 + 1e-12)))
 
+    @property
+    def counterexample(self) -> "Counterexample | None":
+        """||ds_t/ds_k|| <= (gamma rho)^(t-k) refuted at the first violated gap (None if it is not)."""
+        bad = np.flatnonzero(self.norms > self.bound_rho * (1 + 1e-12))
+        if bad.size == 0:
+            return None
+        i = int(bad[0])
+        lhs, rhs = float(self.norms[i]), float(self.bound_rho[i])
+        return Counterexample({"activation": self.activation, "W": self.W.tolist(), "t - k": int(self.gaps[i]),
+                               "recipe": "pinned"}, lhs, rhs, None, lhs - rhs,
+                              f"||ds_t/ds_k|| = {lhs:.12g} > (gamma rho)^(t-k) = {rhs:.12g} at t - k = {self.gaps[i]}",
+                              (lhs - rhs) / rhs)
+
+
+def __getattr__(name):
+    if name == "Counterexample":  # the old name of SpectralRadiusExample
+        import warnings
+
+        warnings.warn("derive.checks.bounds.Counterexample is now SpectralRadiusExample (derive.checks.verify.Counterexample is "
+                      "the one counterexample type)", DeprecationWarning, stacklevel=2)
+        return SpectralRadiusExample
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def spectral_radius_counterexample(activation: str = "tanh", *, gamma_rho: float = 0.9, coupling: float = 4.0,
-                                   T: int = 30) -> Counterexample:
+                                   T: int = 30) -> SpectralRadiusExample:
     """The counterexample: W = (1/gamma) [[g rho, c], [0, g rho]] with gamma rho < 1 < gamma lambda.
 
     Pinned at the argmax of sigma' every factor is ds_j/ds_{j-1} = gamma W, so
@@ -80,7 +107,7 @@ def spectral_radius_counterexample(activation: str = "tanh", *, gamma_rho: float
     norms, _ = _pinned_jacobian_norms(activation, W, T)
     rho, lam = float(spectral_radius(W)), float(spectral_norm(W))
     gaps = np.arange(1, T + 1)
-    return Counterexample(activation, W, g, rho, lam, gaps, norms, (g * rho) ** gaps, (g * lam) ** gaps)
+    return SpectralRadiusExample(activation, W, g, rho, lam, gaps, norms, (g * rho) ** gaps, (g * lam) ** gaps)
 
 
 @dataclass(frozen=True)

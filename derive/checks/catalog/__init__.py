@@ -46,8 +46,12 @@ The stages, one module each:
 - `parse`        lecture symbols -> engine names (`LECTURE_NAMES`), and `parse`;
 - `evaluate`     terms as float64 numbers on one instance, and as exact SymPy matrices of one step;
 - `instances`    random and adversarial instances (`RECIPES`);
-- `checks`       `AuditConfig`, `Check`, `Counterexample`, the run context of one audit;
-- `meanings`     `Identity`, `Bound`, `Exact`, `Shapes`, `JacobianShape`, `Computed`;
+- `checks`       the claims' layer on `derive.checks.verify`: `AuditConfig`, the run context of one audit (`Run`),
+                 a meaning's `Outcome`, comparing two sides (`compare_sides`, by `derive.checks.verify.compare`);
+                 a claim's checks are `derive.checks.verify.CheckResult`, its counterexample a
+                 `derive.checks.verify.Counterexample`, the audit a `derive.checks.verify.Report` (`AuditReport`);
+- `meanings`     `Identity`; `meaning_bounds` `Bound`, `Implication`; `meaning_values` `Exact`, `Computed`;
+                 `meaning_shapes` `Shapes`, `JacobianShape` (all importable from `meanings`);
 - `mutants`      deliberately wrong variants of a term, for the sensitivity test;
 - `audit`        `audit`, `check_claim`: the verdict on every claim;
 - `report`       `format_table`, `to_json` (its JSON schema is in that module's docstring), errata, JUnit;
@@ -56,7 +60,8 @@ The stages, one module each:
 """
 
 from .audit import AuditReport, ClaimResult, audit, check_claim
-from .checks import FAST, AuditConfig, Check, Counterexample
+from .checks import FAST, AuditConfig, Check, Outcome, Run
+from derive.checks.results import CheckResult, Counterexample, Report
 from .claims import EXPECTED, JUDGED, KINDS, VERDICTS, Claim, Source, load_claims, select_ids
 from .evaluate import Pending, gamma_of
 from .instances import RECIPES
@@ -77,7 +82,8 @@ __all__ = [
     "Value", "Diag", "SigmaPrime", "Sigma", "MatPow", "Norm", "SpectralRadius", "Const", "Gamma", "Lam",
     "DeltaOuter", "Hadamard", "parse", "LECTURE_NAMES", "gamma_of", "Pending",
     # audit
-    "AuditConfig", "Check", "Counterexample", "ClaimResult", "AuditReport", "audit", "check_claim",
+    "AuditConfig", "Check", "CheckResult", "Counterexample", "Report", "ClaimResult", "AuditReport", "Run",
+    "Outcome", "audit", "check_claim",
     "format_table", "to_json", "audit_junit", "summary_line", "errata_entries", "mutation_report",
     # verify
     "collect_derivations", "load_claims", "select_ids", "verify_all", "to_junit", "results_to_json",

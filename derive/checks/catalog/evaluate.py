@@ -15,7 +15,7 @@ from derive.numeric.evaluator import Numbers
 from derive.prove.step import NotLocal, StepSymbols, is_zero, symbolic_equal
 
 
-class _Numbers(Numbers):
+class ClaimNumbers(Numbers):
     """Numbers for claims: an exact zero is 0.0 (a claim compares numbers, not 'no term')."""
 
     def value(self, term):
@@ -41,6 +41,7 @@ class _Pending(NotSupported):
 
 
 Pending = _Pending
+_Numbers = ClaimNumbers
 _NotLocal = NotLocal
 _StepSymbols = StepSymbols
 _symbolic_equal = symbolic_equal

@@ -15,22 +15,22 @@ from .terms import Const, Diag, Gamma, Lam, Norm, SigmaPrime, SpectralRadius, Va
 _COMMUTING = (Diag, Const, Gamma, Lam, Norm, SpectralRadius)
 
 
-def _replace_sub(term, old, new):
+def replace_sub(term, old, new):
     """term with the sub-term ``old`` (by identity) replaced by ``new``."""
     if term is old:
         return new
     if not isinstance(term, Term):
         return term
-    return term.map(lambda c: _replace_sub(c, old, new))
+    return term.map(lambda c: replace_sub(c, old, new))
 
 
-def _term_mutants(term: Term) -> "list[tuple[str, Term]]":
+def term_mutants(term: Term) -> "list[tuple[str, Term]]":
     """Deliberately wrong variants of a correct right-hand side, one per kind of slip."""
     subs = list(_walk(term))
     out = []
     s = next((x for x in subs if isinstance(x, Sum) and len(x.terms) >= 2), None)
     if s is not None:
-        out.append(("dropped term", _replace_sub(term, s, Sum(s.terms[:-1]) if len(s.terms) > 2 else s.terms[0])))
+        out.append(("dropped term", replace_sub(term, s, Sum(s.terms[:-1]) if len(s.terms) > 2 else s.terms[0])))
     for p in subs:
         if isinstance(p, Prod):
             pair = next((i for i in range(len(p.factors) - 1)
@@ -40,23 +40,27 @@ def _term_mutants(term: Term) -> "list[tuple[str, Term]]":
             if pair is not None:
                 f = list(p.factors)
                 f[pair], f[pair + 1] = f[pair + 1], f[pair]
-                out.append(("swapped factor order", _replace_sub(term, p, Prod(tuple(f)))))
+                out.append(("swapped factor order", replace_sub(term, p, Prod(tuple(f)))))
                 break
     else:
         po = next((x for x in subs if isinstance(x, ProdOver) and not isinstance(x.body, _COMMUTING)), None)
         if po is not None:
-            out.append(("swapped factor order", _replace_sub(term, po, replace(po, descending=not po.descending))))
+            out.append(("swapped factor order", replace_sub(term, po, replace(po, descending=not po.descending))))
     rng = next((x for x in subs if isinstance(x, (SumOver, ProdOver))), None)
     if rng is not None:
-        out.append(("shifted index", _replace_sub(term, rng, replace(rng, lo=sub_index(rng.lo, {}) + 1))))
+        out.append(("shifted index", replace_sub(term, rng, replace(rng, lo=sub_index(rng.lo, {}) + 1))))
     else:
         dd = next((x for x in subs if isinstance(x, D) and x.f.t is not None), None)
         if dd is not None:
             shifted = D(NodeRef(dd.f.name, dd.f.t - 1 if isinstance(dd.f.t, int) else dd.f.t - 1), dd.x, dd.explicit)
-            out.append(("shifted index", _replace_sub(term, dd, shifted)))
+            out.append(("shifted index", replace_sub(term, dd, shifted)))
         else:
             constant = {id(y) for x in subs if isinstance(x, SigmaPrime) and x.act == "identity" for y in _walk(x.x)}
             v = next((x for x in subs if isinstance(x, Value) and x.ref.t is not None and id(x) not in constant), None)
             if v is not None:
-                out.append(("shifted index", _replace_sub(term, v, Value(NodeRef(v.ref.name, v.ref.t - 1), "zero"))))
+                out.append(("shifted index", replace_sub(term, v, Value(NodeRef(v.ref.name, v.ref.t - 1), "zero"))))
     return out
+
+
+_replace_sub = replace_sub   # the names before they were public
+_term_mutants = term_mutants

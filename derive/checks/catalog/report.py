@@ -13,6 +13,9 @@ JSON schema of ``to_json(report)`` (``"schema": "derive.audit/2"``)::
         "meaning": str,                   # what the engine checked, in its own names
         "reading": str,                   # how a garbled transcription was read ("" if not)
         "verdict": "holds" | "holds_simplified" | "fails" | "transcription" | "not_checkable" | "pending" | "error",
+        "decided_by": "exact" | "symbolic" | "numeric" | null,   # the kind of check that decided the verdict:
+                                          # a failed exact or symbolic check decides "fails" whatever the numbers
+                                          # say; numbers decide only where no exact or symbolic check applies
         "how": ["exact" | "symbolic" | "numeric"],   # the kinds of checks that passed
         "special_case": str,              # e.g. "holds for d = 1 only (1 x 1 Jacobians commute)"
         "reason": str,                    # why not checkable / pending / error; notes
@@ -20,7 +23,8 @@ JSON schema of ``to_json(report)`` (``"schema": "derive.audit/2"``)::
         "evidence": str,                  # the citation: the same slide in another seed, spoken words (time) ...
         "judged": "transcription" | "holds_simplified" | null,
         "transcript": str,                # a transcription slip's garbled text, as transcribed ("" if not)
-        "checks": [{"method": str, "passed": bool, "where": {...}, "detail": str}],
+        "checks": [{"method": str, "passed": bool, "verdict": "passed" | "failed" | "not_applicable" | "skipped",
+                    "reference": str, "where": {...}, "detail": str}],   # reference: what it was compared with
         "counterexample": null | {"instance": {"activation", "sizes", "seed", "T", "binding", "recipe"},
                                   "lhs": number | nested list, "rhs": number | nested list,
                                   "entry": [int, ...] | null, "discrepancy": float | null, "detail": str},
@@ -45,7 +49,7 @@ from derive import terms as tm
 from derive.errors import DeriveError, NotSupported
 from ..verify import CheckResult
 from .audit import AuditReport
-from .checks import _fmt_where
+from derive.checks.results import format_where
 
 
 _MARK = {"holds": "holds", "holds_simplified": "holds (simplified)", "fails": "FAILS",
@@ -56,16 +60,16 @@ ERRATA = ("fails", "transcription")
 
 def format_table(report: AuditReport, *, width: int = 100) -> str:
     """The audit as a terminal table, then one paragraph per failing claim (counterexample, correction)."""
-    rows = [("claim", "verdict", "how / why", "source")]
+    rows = [("claim", "verdict", "decided by", "how / why", "source")]
     for r in report.results:
         how = ", ".join(r.how) if r.verdict == "holds" else (r.special_case or _short(r.reason, 38))
         if r.verdict in ERRATA and r.correction is not None:
             how = how or (f"{'reconstructed' if r.verdict == 'transcription' else 'corrected'}: "
                           f"{r.correction.verdict}")
-        rows.append((r.claim.id, _MARK[r.verdict] + ("*" if r.unexpected else ""), how or "",
+        rows.append((r.claim.id, _MARK[r.verdict] + ("*" if r.unexpected else ""), r.decided_by or "-", how or "",
                      f"{r.claim.source.file[:3]} {r.claim.source.where}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)).rstrip()
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
              for row in rows]
     lines.insert(1, "-" * min(width, max(len(x) for x in lines)))
     for r in report.results:
@@ -79,11 +83,15 @@ def format_table(report: AuditReport, *, width: int = 100) -> str:
                 lines.append(f"  reading: {r.claim.reading}")
             if r.claim.evidence:
                 lines.append(f"  evidence: {r.claim.evidence}")
+            if r.decided_by:
+                lines.append(f"  decided by the {r.decided_by} check" + (
+                    " (a failed exact or symbolic check is a failure whatever the numbers say)"
+                    if r.decided_by in ("exact", "symbolic") else ""))
             cx = r.counterexample
             if cx is not None:
-                lines.append(f"  counterexample: {_fmt_where(cx.instance)}")
+                lines.append(f"  counterexample: {format_where(cx.instance)}")
                 lines.append(f"    {cx.detail}")
-            elif r.checks:
+            elif any(not c.passed for c in r.checks):
                 bad = next(c for c in r.checks if not c.passed)
                 lines.append(f"  [{bad.method}] {bad.detail}")
             if r.special_case:
@@ -224,7 +232,8 @@ def audit_junit(report: AuditReport, *, name: str = "derive audit") -> str:
 def results_to_json(results: "list[CheckResult]", *, indent: "int | None" = 2) -> str:
     """verify results as JSON: {"schema": "derive.verify/1", "summary": {...}, "results": [...]}."""
     rows = [{"id": r.derivation, "step": r.step + 1, "method": r.method, "passed": r.passed,
-             "where": r.where, "detail": r.detail, "seconds": round(r.seconds, 4)} for r in results]
+             "verdict": r.verdict, "reference": r.reference,
+             "where": r.where_text(), "detail": r.detail, "seconds": round(r.seconds, 4)} for r in results]
     summary = {"checks": len(rows), "passed": sum(r.passed and r.method != "skipped" for r in results),
                "failed": sum(not r.passed for r in results), "skipped": sum(r.method == "skipped" for r in results)}
     return json.dumps({"schema": "derive.verify/1", "summary": summary, "results": rows}, indent=indent,

@@ -8,7 +8,8 @@ import time
 from derive.errors import InvalidValue, UnknownName
 from ..verify import CheckResult, Report, verify
 from .audit import ClaimResult, _check, audit
-from .checks import AuditConfig, _Run
+from .checks import AuditConfig
+from derive.checks.catalog.checks import Run
 from .claims import Claim, _matches, load_claims
 from .report import audit_junit, format_table, results_to_json, to_json, to_junit
 
@@ -37,7 +38,7 @@ def verify_all(pattern: "str | None" = None, *, claims: "list[Claim] | None" = N
     results: list[CheckResult] = []
     for d in (collect_derivations(pattern) if derivations is None else derivations):
         results.extend(verify(d).results)
-    run = _Run(config or AuditConfig())
+    run = Run(config or AuditConfig())
     for claim in (load_claims() if claims is None else claims):
         todo = []
         if claim.expected in ("holds", "holds_simplified") and _matches(claim.id, pattern):
@@ -96,7 +97,8 @@ def _as_check_results(r: ClaimResult) -> "list[CheckResult]":
         return [CheckResult(cid, 0, "skipped", True, f"{r.verdict}: {r.reason}")]
     if r.verdict == "error":
         return [CheckResult(cid, 0, "error", False, r.reason)]
-    out = [CheckResult(cid, 0, c.method, c.passed, c.detail, c.where_text(), c.seconds) for c in r.checks]
+    out = [CheckResult(cid, 0, c.method, c.passed, c.detail, c.where_text(), c.seconds, c.reference, c.verdict)
+           for c in r.checks]
     if r.verdict == "fails" and all(c.passed for c in r.checks):  # pragma: no cover - defensive
         out.append(CheckResult(cid, 0, "verdict", False, "fails"))
     return out

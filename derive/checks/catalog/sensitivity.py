@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from derive.errors import DeriveError
 from .audit import _check
-from .checks import FAST, AuditConfig, _Run
+from .checks import FAST, AuditConfig
+from derive.checks.catalog.checks import Run
 from .claims import Claim, load_claims
 
 
@@ -21,7 +22,7 @@ def mutation_report(claims: "list[Claim] | None" = None, *, config: AuditConfig 
     too: the engine refused it, e.g. a shape error, and says so).
     """
     claims = load_claims() if claims is None else claims
-    run = _Run(config)
+    run = Run(config)
     by_kind = {k: [0, 0] for k in MUTATION_KINDS}
     results, survivors = [], []
     for claim in claims:

@@ -17,7 +17,7 @@ __all__ = ["Value", "Diag", "SigmaPrime", "Sigma", "MatPow", "Norm", "SpectralRa
            "DeltaOuter", "Hadamard", "Transpose"]
 
 
-def _walk(term):
+def walk(term):
     """Every sub-term, depth first."""
     return term.walk() if isinstance(term, Term) else iter((term,))
 
@@ -27,3 +27,4 @@ def _children(term) -> tuple:
 
 
 _is_algebra = is_algebra
+_walk = walk

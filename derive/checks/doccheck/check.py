@@ -24,7 +24,9 @@ import sympy as sp
 from derive.model import activations
 from derive.terms import D, ProdOver, SumOver
 from derive.prove.canon import Canon
-from ..catalog.checks import AuditConfig, _compare, _round, _Run, _jsonable
+from ..catalog.checks import AuditConfig
+from derive.checks.catalog.checks import Run, compare_sides
+from derive.checks.results import jsonable, rounded
 from ..catalog.terms import MatPow, Value, _is_algebra, _walk
 from derive.errors import DeriveError, ShapeError
 from derive.model.graph import NodeRef
@@ -73,14 +75,14 @@ class Result:
     def as_dict(self) -> dict:
         return {"file": self.equation.path, "line": self.line, "cell": self.equation.cell,
                 "label": self.equation.label, "equation": self.text, "verdict": self.verdict,
-                "how": list(self.how), "detail": self.detail, "bindings": _jsonable(self.bindings),
+                "how": list(self.how), "detail": self.detail, "bindings": jsonable(self.bindings),
                 "reading": list(self.sides) if self.sides else None,
                 "counterexample": self.counterexample}
 
 
-def check_equations(equations: "list[Equation]", model: Model, run: "_Run | None" = None) -> "list[Result]":
+def check_equations(equations: "list[Equation]", model: Model, run: "Run | None" = None) -> "list[Result]":
     """One result per link (an equation without a checkable relation gives one not-understood result)."""
-    run = run or _Run(CONFIG)
+    run = run or Run(CONFIG)
     out = []
     for eq in equations:
         if not eq.links:
@@ -100,7 +102,7 @@ def check_equations(equations: "list[Equation]", model: Model, run: "_Run | None
     return out
 
 
-def _check_link(eq: Equation, link: Link, model: Model, run: _Run) -> Result:
+def _check_link(eq: Equation, link: Link, model: Model, run: Run) -> Result:
     if link.lhs.strip() == "":
         return Result(eq, link, "not_understood", "the chain starts with a relation and nothing before it")
     if link.rel not in ("=",) + tuple(_INEQUALITIES):
@@ -145,11 +147,11 @@ def _check_link(eq: Equation, link: Link, model: Model, run: _Run) -> Result:
                         except ShapeError as exc:
                             failures.append((size["d"], seed, ai, {"method": "numeric", **where, "detail": str(exc)}))
                             continue
-                        ok, msg, entry, disc = _compare(lv, rv)
+                        ok, msg = compare_sides(lv, rv)
                         if not ok:
                             failures.append((size["d"], seed, ai, {"method": "numeric", **where, "detail": msg,
-                                                                  "lhs": _jsonable(_round(lv)),
-                                                                  "rhs": _jsonable(_round(rv))}))
+                                                                  "lhs": jsonable(rounded(lv)),
+                                                                  "rhs": jsonable(rounded(rv))}))
                         else:
                             details.append(msg)
         how.append("numeric")
@@ -210,8 +212,8 @@ def _check_inequality(eq, link, model, run, bindings, T, sides) -> Result:
                                 at = ", ".join(f"{k}={v}" for k, v in binding.items())
                                 detail = (f"numeric check fails{' at ' + at if at else ''} (d={size['d']}, seed "
                                           f"{seed}, {act}, {recipe} instance): {a:.12g} {link.rel} {b:.12g} is false")
-                                cx = {"method": "numeric", **where, "detail": detail, "lhs": _jsonable(_round(a)),
-                                      "rhs": _jsonable(_round(b))}
+                                cx = {"method": "numeric", **where, "detail": detail, "lhs": jsonable(rounded(a)),
+                                      "rhs": jsonable(rounded(b))}
                                 return Result(eq, link, "fails", detail, ("numeric",), bindings, cx, sides)
     except NotUnderstood as exc:
         return Result(eq, link, "not_understood", str(exc), sides=sides)

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..catalog.evaluate import _Numbers
+from derive.checks.catalog.evaluate import ClaimNumbers
 from derive.terms import Brace, Const, Diag, Prod, ProdOver, Sum, SumOver, Transpose, Zero
 from derive.terms.calculus import mul
 from .errors import NotUnderstood
@@ -47,7 +47,7 @@ def push_transpose(term, flip: bool = False):
     return Transpose(term) if flip else term
 
 
-class DocNumbers(_Numbers):
+class DocNumbers(ClaimNumbers):
     """The numeric values of terms as notes mean them: a product of two columns is refused (write ⊙)."""
 
     def value(self, term):
