@@ -1,0 +1,155 @@
+"""Beyond the lectures: what a complete treatment of BPTT needs and the five lectures leave out (issue 12, item 6).
+
+The lectures derive ∂L_t/∂θ as a sum over paths (CS7015 Lecture 14, Module 14.3,
+../shared/seeds/002_eb405f471485c68d.txt) but never write down what students
+implement: the reverse-mode recursion for δ_t := ∂L/∂s_t, the parameter
+gradients as sums of outer products, the input gradients, the softmax–cross-
+entropy gradient ŷ_t − y_t, the parameter counts, and the stacked and
+bidirectional RNNs the CS224n notes mention (../shared/seeds/003_9ba40663132a09fb.txt,
+"stacked RNNs", "bidirectional RNNs").  Each is a `Derivation` built with the
+public API and checked by ``derive verify`` like the lectures' own: exactly
+(path sums in the free algebra; local formulas against SymPy's Jacobians) and
+numerically (central finite differences; the NumPy BPTT of `derive.reference`
+for the total loss).
+
+Layouts: the engine's derivatives are Jacobians (numerator layout), so ∂L/∂s_t
+is a row; δ_t is the column (∂L/∂s_t)ᵀ students store.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from derive import D, Derivation, ProdOver, Step, SumOver, activations, idx, node
+from derive.cell import Cell
+from derive.cells import rnn
+from derive.ir import nll, softmax
+from derive.terms import Diag, Prime, Prod, Value
+
+SOURCE = "Beyond the lectures"
+
+t, j, i, T = idx("t"), idx("j"), idx("i"), idx("T")
+L = node("L")
+RECURSION_T = 5
+
+
+def s(step):
+    return node("s", step)
+
+
+def sigma_prime(step, activation: str = "tanh"):
+    """diag(σ'(a_t)): the Jacobian of the activation (Lecture 14, Module 14.4)."""
+    return Diag(Prime(Value(node("a", step)), activation))
+
+
+# ---------------------------------------------------------------------------
+# (a) the reverse-mode recursion for δ_t = ∂L/∂s_t
+# ---------------------------------------------------------------------------
+def delta_recursion(cell, T_: int = RECURSION_T) -> "list[Derivation]":
+    """δ_T = ∂L_T/∂s_T; δ_t = ∂L_t/∂s_t + δ_{t+1} ∂s_{t+1}/∂s_t (t < T), equal to the path sum
+    Σ_{j=t}^{T} ∂L_j/∂s_j Π_{i=t+1}^{j} ∂s_i/∂s_{i-1} of Module 14.3 (Jacobian layout: rows)."""
+    recursion = Derivation(
+        "beyond-delta-recursion", "The reverse-mode recursion", f"{SOURCE}: reverse-mode BPTT", cell, D(L, s(t)),
+        [Step(D(node("L", t), s(t)) + D(L, s(t + 1)) * D(s(t + 1), s(t)),
+              "the total loss reads s_t through its own loss and through the next state"),
+         Step(SumOver(j, t, T, D(node("L", j), s(j)) * D(s(j), s(t))),
+              "unrolled: one term per later loss (the BPTT path sum)"),
+         Step(SumOver(j, t, T, D(node("L", j), s(j)) * ProdOver(i, t + 1, j, D(s(i), s(i - 1)), identity=s(j))),
+              "each term a product of one-step Jacobians along the only path")],
+        bindings=[{"t": a, "T": T_} for a in range(1, T_)] + [{"t": 1, "T": 2}])
+    last = Derivation(
+        "beyond-delta-last", "The recursion starts at the last state", f"{SOURCE}: reverse-mode BPTT", cell,
+        D(L, s(T)), [Step(D(node("L", T), s(T)), "no later state: only the last loss reads s_T")],
+        bindings=[{"T": 1}, {"T": 3}, {"T": T_}])
+    return [recursion, last]
+
+
+# ---------------------------------------------------------------------------
+# (c) input gradients ∂L/∂x_t
+# ---------------------------------------------------------------------------
+def input_gradient(cell, activation: str = "tanh") -> Derivation:
+    """∂L/∂x_t = δ_tᵀ diag(σ'(a_t)) U: x_t is read by s_t alone (through a_t = W s_{t-1} + U x_t + b)."""
+    x = node("x", t)
+    return Derivation(
+        "beyond-input-gradient", "The gradient with respect to an input", f"{SOURCE}: input gradients", cell,
+        D(L, x),
+        [Step(D(L, s(t)) * D(s(t), x, True), "the input of step t is read by the state of step t only"),
+         Step(D(L, s(t)) * Prod((sigma_prime(t, activation), Value(node("U")))),
+              "the local Jacobian: diag(σ'(a_t)) U"),
+         Step((D(node("L", t), s(t)) + D(L, s(t + 1)) * D(s(t + 1), s(t))) * D(s(t), x, True),
+              "δ_t by the recursion")],
+        bindings=[{"t": a, "T": 3} for a in (1, 2)])
+
+
+# ---------------------------------------------------------------------------
+# (f) a two-layer (stacked) RNN as a Cell
+# ---------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def stacked_rnn(activation: str = "tanh") -> Cell:
+    """A two-layer RNN (CS224n notes, "stacked RNNs": the states of one layer are the inputs of the next)::
+
+        h_t = σ(W_1 h_{t-1} + U_1 x_t + b_1)        first layer
+        s_t = σ(W_2 s_{t-1} + U_2 h_t + b_2)        second layer
+        y_t = softmax(V s_t + c),  L_t = -log y_{t, c_t}
+
+    Shapes: x in R^n, h and s in R^d, y in R^k.  Written with the public `Cell` API.
+    """
+    sig = activations.get(activation)
+    c_ = Cell("rnn_stacked", dims=("n", "d", "k"), description=f"two-layer RNN ({sig.name})")
+    n, d, k = c_.dims
+    W1, U1, b1 = c_.param("W_1", (d, d)), c_.param("U_1", (d, n)), c_.param("b_1", (d,))
+    W2, U2, b2 = c_.param("W_2", (d, d)), c_.param("U_2", (d, d)), c_.param("b_2", (d,))
+    V, c = c_.param("V", (k, d)), c_.param("c", (k,))
+    x, e = c_.input("x", (n,)), c_.label("e", k)
+    h, s_ = c_.state("h", (d,)), c_.state("s", (d,))
+    c_.define("h", sig(W1 @ h.prev + U1 @ x + b1))
+    c_.define("s", sig(W2 @ s_.prev + U2 @ h + b2))
+    y = c_.define("y", softmax(V @ s_ + c))
+    c_.loss("L", nll(y, e))
+    return c_
+
+
+STACKED_PARAMS = ("W_1", "U_1", "b_1", "W_2", "U_2", "b_2", "V", "c")
+
+
+def stacked_derivations() -> "list[Derivation]":
+    """BPTT in the stacked RNN: the upper state's one-step Jacobian, the two ways the loss reaches h_t,
+    the path sum for the first layer's weights, and the total loss for every parameter."""
+    c_ = stacked_rnn()
+    h = lambda a: node("h", a)  # noqa: E731
+    out = [
+        Derivation(
+            "beyond-stacked-dL-dh", "The two ways out of a first-layer state", f"{SOURCE}: stacked RNN", c_,
+            D(L, h(t)),
+            [Step(D(L, s(t)) * D(s(t), h(t), True) + D(L, h(t + 1)) * D(h(t + 1), h(t), True),
+                  "h_t is read by the upper state of its step and by the next first-layer state")],
+            bindings=[{"t": a, "T": 3} for a in (1, 2)]),
+        Derivation(
+            "beyond-stacked-dL-dh-last", "The last first-layer state", f"{SOURCE}: stacked RNN", c_, D(L, h(T)),
+            [Step(D(L, s(T)) * D(s(T), h(T), True), "no later first-layer state")],
+            bindings=[{"T": 1}, {"T": 3}]),
+        Derivation(
+            "beyond-stacked-bptt-W_1", "BPTT for the first layer's recurrent weights", f"{SOURCE}: stacked RNN", c_,
+            D(L, node("W_1")),
+            [Step(SumOver(j, 1, T, D(L, h(j)) * D(h(j), node("W_1"), True)),
+                  "short-circuit: W_1 is read by the first-layer states alone")],
+            bindings=[{"T": 1}, {"T": 3}]),
+    ]
+    from derive import total_loss_form
+
+    for theta in STACKED_PARAMS:
+        out.append(Derivation(
+            f"beyond-stacked-total-{theta}", "The total loss over all time steps (stacked RNN)",
+            f"{SOURCE}: stacked RNN", c_, D(L, node(theta)),
+            [Step(total_loss_form(c_, theta), "the total loss is the sum of the per-step losses")],
+            bindings=[{"T": 1}, {"T": 3}]))
+    return out
+
+
+def derivations() -> "list[Derivation]":
+    """Every derivation beyond the lectures, in the order of issue 12, item 6."""
+    cell = rnn("tanh")
+    out = delta_recursion(cell)
+    out.append(input_gradient(cell))
+    out.extend(stacked_derivations())
+    return out

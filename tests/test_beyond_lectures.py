@@ -1,0 +1,112 @@
+"""Issue 12, item 6: beyond the lectures (proofs/beyond_lectures.py), each derivation verified, each wrong variant refused."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from derive import D, ProdOver, Step, SumOver, idx, node, verify
+from derive.content import collect_derivations, proof_modules
+from derive.proofs import beyond_lectures as bl
+from derive.terms import Diag, Prime, Prod, Value
+
+t, j, i, T = idx("t"), idx("j"), idx("i"), idx("T")
+L = node("L")
+s = bl.s
+
+
+@pytest.fixture(scope="module")
+def by_id():
+    return {d.id: d for d in bl.derivations()}
+
+
+def _with_steps(der, *rhs, bindings=None):
+    """The derivation with its steps replaced (a wrong variant), checked at its own bindings."""
+    return replace(der, steps=[Step(r, "wrong variant") for r in rhs],
+                   bindings=der.bindings if bindings is None else bindings)
+
+
+def _methods(report, passed: bool) -> set:
+    return {r.method for r in report.results if r.passed is passed}
+
+
+def test_found_by_content_like_the_other_proofs_modules():
+    ids = {d.id for d in collect_derivations()}
+    assert {d.id for d in bl.derivations()} <= ids
+    assert "derive.proofs.beyond_lectures" in [m.__name__ for m in proof_modules()]
+
+
+def test_every_derivation_holds_exactly_and_numerically(by_id):
+    for der in by_id.values():
+        report = verify(der)
+        assert report.ok, (der.id, [str(r) for r in report.failures()][:3])
+        methods = _methods(report, True)
+        assert methods & {"exact", "symbolic"}, der.id
+        assert methods & {"numeric-fd", "numeric-directional"}, der.id
+
+
+# -- (a) the reverse-mode recursion ------------------------------------------------------------
+def test_recursion_equals_the_path_sum_at_every_t(by_id):
+    rec = by_id["beyond-delta-recursion"]
+    report = verify(rec)
+    bound = {r.where for r in report.results if r.method == "exact"}
+    assert len(bound) == len(rec.bindings) >= 4
+    assert all(r.passed for r in report.results if r.step == 1 and r.method == "exact")   # = the path sum
+
+
+@pytest.mark.parametrize("wrong, why", [
+    (lambda: D(node("L", t), s(t)), "the term through the next state dropped"),
+    (lambda: D(L, s(t + 1)) * D(s(t + 1), s(t)), "the state's own loss dropped"),
+    (lambda: D(node("L", t), s(t)) + D(L, s(t)) * D(s(t + 1), s(t)), "δ_t in place of δ_{t+1}"),
+    (lambda: D(node("L", t), s(t)) + D(L, s(t + 1)) * D(s(t), s(t - 1)), "an off-by-one one-step Jacobian"),
+    (lambda: SumOver(j, t + 1, T, D(node("L", j), s(j)) * D(s(j), s(t))), "the path sum from t + 1"),
+    (lambda: SumOver(j, t, T, D(node("L", j), s(j)) * ProdOver(i, t, j, D(s(i), s(i - 1)), identity=s(j))),
+     "one factor too many in the product"),
+])
+def test_a_wrong_recursion_is_reported_wrong(by_id, wrong, why):
+    report = verify(_with_steps(by_id["beyond-delta-recursion"], wrong()))
+    assert not report.ok, why
+    assert "exact" in _methods(report, False), why
+
+
+def test_the_recursion_does_not_start_from_a_later_state(by_id):
+    last = by_id["beyond-delta-last"]
+    assert not verify(_with_steps(last, D(node("L", T - 1), s(T - 1)) * D(s(T), s(T - 1)),
+                                  bindings=[{"T": 3}])).ok
+
+
+# -- (c) input gradients ----------------------------------------------------------------------
+@pytest.mark.parametrize("wrong, why", [
+    (lambda: D(L, s(t)) * Prod((bl.sigma_prime(t - 1), Value(node("U")))), "σ' at the previous step"),
+    (lambda: D(node("L", t), s(t)) * Prod((bl.sigma_prime(t), Value(node("U")))), "only the loss of step t"),
+    (lambda: D(L, s(t + 1)) * D(s(t + 1), s(t)) * D(s(t), node("x", t), True), "δ_{t+1} ∂s_{t+1}/∂s_t alone"),
+    (lambda: D(L, s(t)) * Prod((Diag(Prime(Value(node("a", t)), "logistic")), Value(node("U")))), "σ' of the wrong σ"),
+])
+def test_a_wrong_input_gradient_is_reported_wrong(by_id, wrong, why):
+    report = verify(_with_steps(by_id["beyond-input-gradient"], wrong()))
+    assert not report.ok, why
+    assert {"numeric-fd"} & _methods(report, False), why
+
+
+# -- (f) the stacked RNN ------------------------------------------------------------------------
+def test_stacked_rnn_is_a_cell_of_the_public_api():
+    cell = bl.stacked_rnn()
+    assert cell.recurrent == ["h", "s"]
+    assert tuple(cell.params) == bl.STACKED_PARAMS
+
+
+def test_stacked_total_gradients_match_finite_differences(by_id):
+    for theta in bl.STACKED_PARAMS:
+        report = verify(by_id[f"beyond-stacked-total-{theta}"])
+        assert report.ok and "numeric-fd" in _methods(report, True), theta
+
+
+@pytest.mark.parametrize("wrong, why", [
+    (lambda: D(L, s(t)) * D(s(t), node("h", t), True), "the path through the next first-layer state dropped"),
+    (lambda: D(L, s(t + 1)) * D(s(t + 1), node("h", t + 1), True) + D(L, node("h", t + 1))
+     * D(node("h", t + 1), node("h", t), True), "the upper state of the next step"),
+])
+def test_a_wrong_stacked_gradient_is_reported_wrong(by_id, wrong, why):
+    report = verify(_with_steps(by_id["beyond-stacked-dL-dh"], wrong()))
+    assert not report.ok, why
