@@ -17,6 +17,7 @@ with both values.
 
 from __future__ import annotations
 
+import itertools
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from .graph import Graph
 from .instances import alive
 from .numeric import Evaluator, Instance, unrolled
 from .step import StepSymbols, is_zero, lower, textbook
+from derive.graph import NodeRef
+from derive.local import _flat
 
 __all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
 
@@ -345,9 +348,69 @@ def _check_local(canon: Canon, der: Derivation, lhs: D, rhs: Term, i: int, where
             first = (bad, textbook(J[bad]), R[bad])
         elif first is None:
             first = (bad, J[bad], R[bad])
+    if _holds_for_every_label(StepSymbols(graph, canon.view, f.t, expand=False), D(f, x, True), rhs):
+        return CheckResult(der.id, i, "symbolic", True, detail + ", with the folded nodes substituted, for every "
+                           "one-hot label (each class c)", where, time.perf_counter() - t0)
     (r, c), j, got = first
     return CheckResult(der.id, i, "symbolic", False, f"entry ({r}, {c}): SymPy gives {j}, the formula gives {got}",
                        where, time.perf_counter() - t0)
+
+
+MAX_LABEL_CASES = 64
+
+
+def _holds_for_every_label(st: StepSymbols, lhs: D, rhs: Term) -> bool:
+    """∂⁺f/∂x = rhs entry by entry once each label of the step is a one-hot vector, for every class.
+
+    A label is one-hot by definition (`derive.Cell.label`: e_{c_t}), so an identity that
+    needs 1ᵀe_t = 1, such as ∂L_t/∂o_t = ŷ_t − e_t for the softmax–cross-entropy loss, is
+    exact when it holds for each class c.  The nodes folded in the view (ŷ_t between L_t and
+    o_t) are replaced by their equations; the kept ones stay symbols, as the explicit
+    derivative holds them.  Never tried on a step without labels.
+    """
+    g, tau = st.graph, st.tau
+    labels = [NodeRef(sym.name, tau) for sym in g.cell.of_role("label") if NodeRef(sym.name, tau) in g.nodes]
+    if not labels:
+        return False
+    try:
+        J, R = st.value(lhs), st.value(rhs)
+    except NotSupported:
+        return False
+    if J.shape != R.shape:
+        return False
+    folded: dict = {}
+    for name in g.cell.nodes:  # in evaluation order, so each equation is written in kept nodes and leaves
+        if not st.view.is_variable(NodeRef(name, tau)):
+            folded.update(zip(_flat(st.local.env[(name, 0)]), st.local.lowered(name).xreplace(folded)))
+    J, R = J.xreplace(folded), R.xreplace(folded)
+    free = J.free_symbols | R.free_symbols
+    vectors = [v for v in (list(st.node(r)) for r in labels) if set(v) & free]
+    cases = 1
+    for v in vectors:
+        cases *= len(v)
+    if not vectors or cases > MAX_LABEL_CASES:
+        return False
+    for classes in itertools.product(*[range(len(v)) for v in vectors]):
+        one_hot = {sym: int(n == c) for v, c in zip(vectors, classes) for n, sym in enumerate(v)}
+        Jc, Rc = J.xreplace(one_hot), R.xreplace(one_hot)
+        if any(not _is_zero_exp(Jc[r, c] - Rc[r, c]) for r in range(J.rows) for c in range(J.cols)):
+            return False
+    return True
+
+
+def _is_zero_exp(expr) -> bool:
+    """`derive.step.is_zero`, with a fast proof first: every symbol v written log(z_v), z_v > 0, so that
+    exponentials (softmax) become powers and the difference a rational function that cancels to 0."""
+    e = sp.sympify(expr).rewrite("elementary")
+    if e == 0:
+        return True
+    logs = {v: sp.log(sp.Dummy(positive=True)) for v in sorted(e.free_symbols, key=str)}
+    try:
+        if sp.cancel(e.xreplace(logs)) == 0:
+            return True
+    except (sp.PolynomialError, TypeError, ValueError):  # pragma: no cover - not a rational function
+        pass
+    return is_zero(expr)
 
 
 def _value(ev: Evaluator, term: Term, lhs: Term):

@@ -24,7 +24,7 @@ from derive import D, Derivation, ProdOver, Step, SumOver, activations, idx, nod
 from derive.cell import Cell
 from derive.cells import rnn
 from derive.ir import nll, softmax
-from derive.terms import Diag, Prime, Prod, Value
+from derive.terms import Const, Diag, Identity, Prime, Prod, Sum, Transpose, Value
 
 SOURCE = "Beyond the lectures"
 
@@ -79,6 +79,67 @@ def input_gradient(cell, activation: str = "tanh") -> Derivation:
          Step((D(node("L", t), s(t)) + D(L, s(t + 1)) * D(s(t + 1), s(t))) * D(s(t), x, True),
               "δ_t by the recursion")],
         bindings=[{"t": a, "T": 3} for a in (1, 2)])
+
+
+# ---------------------------------------------------------------------------
+# (d) the softmax–cross-entropy gradient ŷ_t − y_t
+# ---------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def rnn_logits(activation: str = "tanh") -> Cell:
+    """Lecture 14's RNN with the logits o_t = V s_t + c named, so that ∂L_t/∂o_t can be stated.
+
+    Module 14.2: y_i = O(V s_i + c) with O the softmax; Module 14.3: L_t = -log y_{t,c}.
+    Same parameters, shapes and NumPy reference as `derive.cells.rnn`.
+    """
+    base = rnn(activation)
+    sig = activations.get(activation)
+    c_ = Cell("rnn_logits", dims=("n", "d", "k"), family="rnn",
+              description=f"vanilla RNN ({sig.name}) with named logits o_t")
+    n, d, k = c_.dims
+    W, U, b = c_.param("W", (d, d)), c_.param("U", (d, n)), c_.param("b", (d,))
+    V, c = c_.param("V", (k, d)), c_.param("c", (k,))
+    x, e = c_.input("x", (n,)), c_.label("e", k)
+    s_ = c_.state("s", (d,))
+    a = c_.define("a", W @ s_.prev + U @ x + b)
+    c_.define("s", sig(a))
+    o = c_.define("o", V @ s_ + c)
+    y = c_.define("y", softmax(o))
+    c_.loss("L", nll(y, e))
+    c_.reference = base.reference
+    return c_
+
+
+def softmax_error(step):
+    """(ŷ_t − y_t)ᵀ in the engine's names (y the softmax output, e the one-hot label): a row, as ∂L_t/∂o_t."""
+    return Transpose(Sum((Value(node("y", step)), Prod((Const(-1), Value(node("e", step)))))))
+
+
+LOGITS_VIEW = ("s", "o", "L")
+
+
+def softmax_cross_entropy(activation: str = "tanh") -> "list[Derivation]":
+    """∂L_t/∂o_t = (ŷ_t − y_t)ᵀ: exact for every one-hot label (it needs 1ᵀy_t = 1), and its use,
+    ∂L_t/∂s_t = (ŷ_t − y_t)ᵀ V and ∂L/∂c = Σ_t (ŷ_t − y_t)ᵀ."""
+    c_ = rnn_logits(activation)
+    o = lambda a: node("o", a)  # noqa: E731
+    return [
+        Derivation(
+            "beyond-softmax-ce", "The softmax–cross-entropy gradient", f"{SOURCE}: the output layer", c_,
+            D(node("L", t), o(t)),
+            [Step(softmax_error(t), "−log ŷ_{t,c} of ŷ_t = softmax(o_t): ŷ_t minus the one-hot label")],
+            keep=LOGITS_VIEW, bindings=[{"t": 1, "T": 1}, {"t": 2, "T": 2}]),
+        Derivation(
+            "beyond-softmax-ds", "The loss of a step reaches its state through the logits", f"{SOURCE}: the output layer",
+            c_, D(node("L", t), s(t)),
+            [Step(D(node("L", t), o(t)) * D(o(t), s(t), True), "the state is read by the logits alone"),
+             Step(D(node("L", t), o(t)) * Value(node("V")), "∂⁺o_t/∂s_t = V, with ∂L_t/∂o_t = (ŷ_t − y_t)ᵀ")],
+            keep=LOGITS_VIEW, bindings=[{"t": 1, "T": 1}, {"t": 2, "T": 3}]),
+        Derivation(
+            "beyond-softmax-dc", "The output bias", f"{SOURCE}: the output layer", c_, D(L, node("c")),
+            [Step(SumOver(t, 1, T, D(node("L", t), o(t)) * D(o(t), node("c"), True)), "c is read by every logit"),
+             Step(SumOver(t, 1, T, D(node("L", t), o(t)) * Identity(o(t))), "∂⁺o_t/∂c = I: the sum of ŷ_t − y_t")],
+            keep=LOGITS_VIEW, bindings=[{"T": 1}, {"T": 3}]),
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -151,5 +212,6 @@ def derivations() -> "list[Derivation]":
     cell = rnn("tanh")
     out = delta_recursion(cell)
     out.append(input_gradient(cell))
+    out.extend(softmax_cross_entropy())
     out.extend(stacked_derivations())
     return out

@@ -9,7 +9,7 @@ import pytest
 from derive import D, ProdOver, Step, SumOver, idx, node, verify
 from derive.content import collect_derivations, proof_modules
 from derive.proofs import beyond_lectures as bl
-from derive.terms import Diag, Prime, Prod, Value
+from derive.terms import Const, Diag, Prime, Prod, Sum, Transpose, Value
 
 t, j, i, T = idx("t"), idx("j"), idx("i"), idx("T")
 L = node("L")
@@ -110,3 +110,34 @@ def test_stacked_total_gradients_match_finite_differences(by_id):
 def test_a_wrong_stacked_gradient_is_reported_wrong(by_id, wrong, why):
     report = verify(_with_steps(by_id["beyond-stacked-dL-dh"], wrong()))
     assert not report.ok, why
+
+
+# -- (d) the softmax–cross-entropy gradient ------------------------------------------------------
+def test_softmax_gradient_is_exact_for_every_one_hot_label(by_id):
+    report = verify(by_id["beyond-softmax-ce"])
+    symbolic = [r for r in report.results if r.method == "symbolic"]
+    assert symbolic and all(r.passed and "every one-hot label" in r.detail for r in symbolic)
+
+
+def _minus(a, b):
+    return Sum((a, Prod((Const(-1), b))))
+
+
+@pytest.mark.parametrize("wrong, why", [
+    (lambda: Transpose(_minus(Value(node("e", t)), Value(node("y", t)))), "y − ŷ: the sign flipped"),
+    (lambda: Transpose(Value(node("y", t))), "the label dropped"),
+    (lambda: Transpose(_minus(Value(node("y", t)), Value(node("o", t)))), "the logits in place of the label"),
+])
+def test_a_wrong_softmax_gradient_is_reported_wrong(by_id, wrong, why):
+    report = verify(_with_steps(by_id["beyond-softmax-ce"], wrong()))
+    assert not report.ok, why
+    assert {"symbolic", "numeric-fd"} <= _methods(report, False), why
+
+
+def test_the_label_is_one_hot_only_where_the_cell_says_so():
+    """Without a label in the step, the one-hot retry is never tried: a false local formula stays false."""
+    der = bl.input_gradient(bl.rnn("tanh"))
+    local = replace(der, lhs=D(s(t), node("x", t), True), steps=[Step(Value(node("U")), "wrong: σ' dropped")])
+    report = verify(local)
+    assert not report.ok
+    assert not any("one-hot" in r.detail for r in report.results)
