@@ -35,6 +35,7 @@ from .numeric import Evaluator, Instance, unrolled
 from .step import StepSymbols, is_zero, lower, textbook
 from derive.graph import NodeRef
 from derive.local import _flat
+from derive.terms import GradientLayout
 
 __all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
 
@@ -187,12 +188,22 @@ def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, wh
         if local is not None:
             return _check_local(local, der, lhs, rhs, i, where, graph, t0)
     try:
-        a, b = lower(lhs, graph, canon.view), lower(rhs, graph, canon.view)
+        a, b = (lower(jacobian_layout(x), graph, canon.view) for x in (lhs, rhs))
     except NotSupported as exc:
         return CheckResult(der.id, i, "exact", False, f"cannot check: {exc}", where, time.perf_counter() - t0)
     diff, how = canon.compare(a, b)
     detail = f"{how}, each formula proved equal to a one-step Jacobian" if not diff else "; ".join(diff)
     return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0)
+
+
+def jacobian_layout(term: Term) -> Term:
+    """``term`` with every `derive.terms.GradientLayout` (∂L/∂W stored like W) written back in the
+    Jacobian layout, so that the outer products students accumulate are proved in the free algebra."""
+    if isinstance(term, GradientLayout):
+        return term.jacobian_layout()
+    if isinstance(term, (Prod, Sum, SumOver, Brace)):
+        return term.map(jacobian_layout)
+    return term
 
 
 def _local_canon(canon: Canon, graph: Graph, lhs: D) -> "Canon | None":

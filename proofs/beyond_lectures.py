@@ -24,7 +24,7 @@ from derive import D, Derivation, ProdOver, Step, SumOver, activations, idx, nod
 from derive.cell import Cell
 from derive.cells import rnn
 from derive.ir import nll, softmax
-from derive.terms import Const, Diag, Identity, Prime, Prod, Sum, Transpose, Value
+from derive.terms import Const, Diag, GradientLayout, Identity, Prime, Prod, Sum, Transpose, Value
 
 SOURCE = "Beyond the lectures"
 
@@ -65,6 +65,59 @@ def delta_recursion(cell, T_: int = RECURSION_T) -> "list[Derivation]":
 
 
 # ---------------------------------------------------------------------------
+# (b) the parameter gradients as students implement them: sums of outer products
+# ---------------------------------------------------------------------------
+def delta(step, loss=L):
+    """δ_t = (∂L/∂s_t)ᵀ, the column an implementation stores (gradient layout)."""
+    return Transpose(D(loss, s(step)))
+
+
+def outer(step, u, activation: str = "tanh"):
+    """diag(σ'(a_t)) δ_t uᵀ as stored (a matrix shaped like the parameter); without u the column diag(σ'(a_t)) δ_t."""
+    factors = (sigma_prime(step, activation), delta(step)) + ((Transpose(Value(u)),) if u is not None else ())
+    return GradientLayout(Prod(factors))
+
+
+#: What each parameter's outer product multiplies δ_t by: ∂L/∂W pairs δ_t with s_{t-1}, ∂L/∂U with x_t.
+READS = {"W": lambda a: s(a - 1), "U": lambda a: node("x", a), "b": lambda a: None}
+
+
+def outer_product_gradients(cell, activation: str = "tanh") -> "list[Derivation]":
+    """∂L/∂W = Σ_t diag(σ'(a_t)) δ_t s_{t-1}ᵀ, ∂L/∂U = Σ_t diag(σ'(a_t)) δ_t x_tᵀ, ∂L/∂b = Σ_t diag(σ'(a_t)) δ_t;
+    and with the logits named, ∂L/∂V = Σ_t (∂L_t/∂o_t)ᵀ s_tᵀ, ∂L/∂c = Σ_t (∂L_t/∂o_t)ᵀ, where
+    ∂L_t/∂o_t = (ŷ_t − y_t)ᵀ (``beyond-softmax-ce``).  Each is the short-circuited path sum of
+    Module 14.3 written in the gradient layout, and is checked against the NumPy BPTT."""
+    out = []
+    binds = [{"T": 1}, {"T": 3}, {"T": RECURSION_T}]
+    for theta, read in READS.items():
+        u = read(t)
+        shape = "a matrix shaped like " + theta if u is not None else "a column"
+        out.append(Derivation(
+            f"beyond-grad-{theta}", f"The gradient with respect to {theta} as an implementation accumulates it",
+            f"{SOURCE}: parameter gradients", cell, D(L, node(theta)),
+            [Step(SumOver(t, 1, T, D(L, s(t)) * D(s(t), node(theta), True)),
+                  f"short-circuit: {theta} is read by every state"),
+             Step(SumOver(t, 1, T, outer(t, u, activation)),
+                  f"the local Jacobian of Module 14.5 applied to δ_t: {shape}")],
+            bindings=binds))
+    c_ = rnn_logits(activation)
+    o = lambda a: node("o", a)  # noqa: E731
+    out.append(Derivation(
+        "beyond-grad-V", "The gradient with respect to V as an implementation accumulates it",
+        f"{SOURCE}: parameter gradients", c_, D(L, node("V")),
+        [Step(SumOver(t, 1, T, D(node("L", t), o(t)) * D(o(t), node("V"), True)), "V is read by every logit"),
+         Step(SumOver(t, 1, T, GradientLayout(Prod((Transpose(D(node("L", t), o(t))), Transpose(Value(s(t))))))),
+              "(ŷ_t − y_t) s_tᵀ: a matrix shaped like V")],
+        keep=LOGITS_VIEW, bindings=binds))
+    out.append(Derivation(
+        "beyond-grad-c", "The gradient with respect to c as an implementation accumulates it",
+        f"{SOURCE}: parameter gradients", c_, D(L, node("c")),
+        [Step(SumOver(t, 1, T, GradientLayout(Transpose(D(node("L", t), o(t))))), "the sum of ŷ_t − y_t: a column")],
+        keep=LOGITS_VIEW, bindings=binds))
+    return out
+
+
+# ---------------------------------------------------------------------------
 # (c) input gradients ∂L/∂x_t
 # ---------------------------------------------------------------------------
 def input_gradient(cell, activation: str = "tanh") -> Derivation:
@@ -77,7 +130,9 @@ def input_gradient(cell, activation: str = "tanh") -> Derivation:
          Step(D(L, s(t)) * Prod((sigma_prime(t, activation), Value(node("U")))),
               "the local Jacobian: diag(σ'(a_t)) U"),
          Step((D(node("L", t), s(t)) + D(L, s(t + 1)) * D(s(t + 1), s(t))) * D(s(t), x, True),
-              "δ_t by the recursion")],
+              "δ_t by the recursion"),
+         Step(GradientLayout(Prod((Transpose(Value(node("U"))), sigma_prime(t, activation), delta(t)))),
+              "as stored: Uᵀ diag(σ'(a_t)) δ_t, a column like x_t")],
         bindings=[{"t": a, "T": 3} for a in (1, 2)])
 
 
@@ -213,5 +268,6 @@ def derivations() -> "list[Derivation]":
     out = delta_recursion(cell)
     out.append(input_gradient(cell))
     out.extend(softmax_cross_entropy())
+    out.extend(outer_product_gradients(cell))
     out.extend(stacked_derivations())
     return out

@@ -9,7 +9,7 @@ import pytest
 from derive import D, ProdOver, Step, SumOver, idx, node, verify
 from derive.content import collect_derivations, proof_modules
 from derive.proofs import beyond_lectures as bl
-from derive.terms import Const, Diag, Prime, Prod, Sum, Transpose, Value
+from derive.terms import Const, Diag, GradientLayout, Prime, Prod, Sum, Transpose, Value
 
 t, j, i, T = idx("t"), idx("j"), idx("i"), idx("T")
 L = node("L")
@@ -141,3 +141,64 @@ def test_the_label_is_one_hot_only_where_the_cell_says_so():
     report = verify(local)
     assert not report.ok
     assert not any("one-hot" in r.detail for r in report.results)
+
+
+# -- (b) the outer-product parameter gradients -------------------------------------------------
+@pytest.mark.parametrize("theta", ["W", "U", "b", "V", "c"])
+def test_outer_products_match_the_numpy_bptt_and_finite_differences(by_id, theta):
+    report = verify(by_id[f"beyond-grad-{theta}"])
+    assert report.ok, [str(r) for r in report.failures()][:3]
+    last = len(by_id[f"beyond-grad-{theta}"].steps) - 1
+    methods = {r.method for r in report.results if r.step == last and r.passed}
+    assert {"exact", "numeric-fd", "numeric-reference"} <= methods, theta
+
+
+def test_the_outer_product_is_what_an_implementation_computes():
+    """Σ_t diag(σ'(a_t)) δ_t s_{t-1}ᵀ with δ_t from the NumPy recursion of derive.reference, reshaped, is the
+    engine's ∂L/∂W row; the matrix itself is the reference's gradient (no transpose)."""
+    import numpy as np
+
+    from derive import Evaluator, Instance, unroll
+    from derive.reference import rnn as ref
+
+    g = unroll(bl.rnn("tanh"), 4, {"n": 3, "d": 2, "k": 4})
+    inst = Instance.random(g, 1)
+    ev = Evaluator(g, inst)
+    v = inst.values
+    X = np.stack([v[node("x", a)] for a in range(1, 5)])[:, None, :]
+    labels = np.array([[int(np.argmax(v[node("e", a)]))] for a in range(1, 5)])
+    res = ref.bptt({p: v[node(p)] for p in ("W", "U", "b", "V", "c")}, X, labels, s0=v[node("s", 0)][None, :])
+    for theta, read in bl.READS.items():
+        got = sum(np.asarray(ev.evaluate(bl.outer(a, read(a)).body)) for a in range(1, 5))
+        want = np.asarray(res.grads[theta]).reshape(got.shape)
+        assert np.allclose(got, want, rtol=1e-10, atol=1e-12), theta
+    wrong = sum(np.asarray(ev.evaluate(Prod((Value(s(a - 1)), D(L, s(a)), bl.sigma_prime(a))))) for a in range(1, 5))
+    assert not np.allclose(wrong, np.asarray(res.grads["W"]), atol=1e-6)   # s_{t-1} δ_tᵀ: the transpose
+
+
+def _grad_W(body):
+    return SumOver(t, 1, T, GradientLayout(body(t)))
+
+
+@pytest.mark.parametrize("wrong, why", [
+    (lambda a: Prod((Value(s(a - 1)), D(L, s(a)), bl.sigma_prime(a))), "the transposed outer product s_{t-1} δ_tᵀ"),
+    (lambda a: Prod((bl.sigma_prime(a), bl.delta(a), Transpose(Value(s(a))))), "s_t in place of s_{t-1}"),
+    (lambda a: Prod((bl.sigma_prime(a - 1), bl.delta(a), Transpose(Value(s(a - 1))))), "σ'(a_{t-1})"),
+    (lambda a: Prod((bl.sigma_prime(a), bl.delta(a + 1), Transpose(Value(s(a - 1))))), "δ_{t+1} in place of δ_t"),
+    (lambda a: Prod((bl.sigma_prime(a), Transpose(D(node("L", a), s(a))), Transpose(Value(s(a - 1))))),
+     "∂L_t/∂s_t in place of δ_t: the later losses dropped"),
+    (lambda a: Prod((bl.delta(a), Transpose(Value(s(a - 1))))), "diag(σ'(a_t)) dropped"),
+])
+def test_a_wrong_outer_product_is_reported_wrong(by_id, wrong, why):
+    der = by_id["beyond-grad-W"]
+    bindings = [b for b in der.bindings if b["T"] > 1]
+    report = verify(_with_steps(der, _grad_W(wrong), bindings=bindings))
+    assert not report.ok, why
+    assert "exact" in _methods(report, False), why
+    assert {"numeric-fd", "numeric-reference"} & _methods(report, False), why
+
+
+def test_a_wrong_input_gradient_in_gradient_layout_is_reported_wrong(by_id):
+    der = by_id["beyond-input-gradient"]
+    wrong = GradientLayout(Prod((Value(node("U")), bl.sigma_prime(t), bl.delta(t))))   # U in place of Uᵀ
+    assert not verify(_with_steps(der, wrong)).ok

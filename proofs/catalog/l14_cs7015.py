@@ -318,5 +318,5 @@ def lecture():
                     where="beyond Module 14.5",
                     intro="The lecture sums over paths; an implementation runs the reverse-mode recursion and "
                           "accumulates outer products. Both are derived here and checked against the path sum.",
-                    items=("beyond-delta-*", "beyond-softmax-*", "beyond-input-*")),
+                    items=("beyond-delta-*", "beyond-softmax-*", "beyond-grad-*", "beyond-input-*")),
         ))
