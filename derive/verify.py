@@ -35,7 +35,8 @@ from .numeric import Evaluator, Instance, unrolled
 from .step import StepSymbols, is_zero, lower, textbook
 from derive.graph import NodeRef
 from derive.local import _flat
-from derive.terms import GradientLayout
+from derive.numeric import Numbers
+from derive.terms import GradientLayout, ParamCount
 
 __all__ = ["CheckResult", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
 
@@ -437,6 +438,8 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
     """Check every step of ``der`` for every binding; returns a `Report`."""
     report = Report()
     sizes = sizes if sizes is not None else default_sizes(der.cell)
+    if isinstance(der.lhs, ParamCount):
+        return _check_count(der, sizes, exact, numeric)
     for binding in der.bindings or [{}]:
         T = der.graph_T(binding)
         lhs, steps = der.instantiate(binding)
@@ -478,6 +481,35 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
                     continue
                 where = f"({bind}, {_fmt(size)}, {ev.instance.describe()})"
                 report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, True))
+    return report
+
+
+def _check_count(der: Derivation, sizes, exact: bool, numeric: bool) -> Report:
+    """|θ| = a polynomial in the cell's dimensions: exactly, the sum of the products of the parameters'
+    declared shapes against the formula (SymPy, expanded); numerically, on each size, the entries of the
+    parameters' arrays of a seeded instance against the formula's value."""
+    report, cell = Report(), der.cell
+    dims = ", ".join(map(str, cell.dims))
+    for i, step in enumerate(der.steps):
+        t0 = time.perf_counter()
+        if exact:
+            try:
+                want, got = sp.expand(der.lhs.polynomial(cell)), sp.expand(step.rhs.polynomial(cell))
+                ok = sp.expand(want - got) == 0
+                detail = f"the shapes give {want}, the formula {got}" + ("" if ok else f": they differ by {want - got}")
+            except (DeriveError, AttributeError) as exc:
+                ok, detail = False, f"cannot check: {exc}"
+            report.results.append(CheckResult(der.id, i, "exact", ok, detail, f"(in {dims})",
+                                              time.perf_counter() - t0))
+        for size in sizes if numeric else ():
+            g = unrolled(cell, 1, size)
+            ctx = Numbers(Evaluator(g, Instance.random(g, 0)))
+            try:
+                want, got = der.lhs.numeric(ctx), step.rhs.numeric(ctx)
+                ok, detail = got == want, f"the parameters have {want:.0f} entries, the formula gives {got:.0f}"
+            except (DeriveError, AttributeError) as exc:
+                ok, detail = False, f"cannot evaluate: {exc}"
+            report.results.append(CheckResult(der.id, i, "numeric-count", ok, detail, f"({_fmt(size)})"))
     return report
 
 

@@ -22,9 +22,12 @@ from functools import lru_cache
 
 from derive import D, Derivation, ProdOver, Step, SumOver, activations, idx, node
 from derive.cell import Cell
-from derive.cells import rnn
+from derive.cells import gru, lstm, rnn
+from derive.cells.gru import params as gru_params
+from derive.cells.lstm import PARAMS as LSTM_PARAMS
 from derive.ir import nll, softmax
-from derive.terms import Const, Diag, GradientLayout, Identity, Prime, Prod, Sum, Transpose, Value
+from derive.terms import (Const, Diag, DimFormula, GradientLayout, Identity, ParamCount, Prime, Prod, Sum,
+                          Transpose, Value)
 
 SOURCE = "Beyond the lectures"
 
@@ -198,6 +201,42 @@ def softmax_cross_entropy(activation: str = "tanh") -> "list[Derivation]":
 
 
 # ---------------------------------------------------------------------------
+# (e) parameter counts as formulas in d, n, k, against the cells' declared shapes
+# ---------------------------------------------------------------------------
+OUTPUT = ("V", "c")
+
+
+def parameter_counts() -> "list[Derivation]":
+    """|θ| of the RNN, LSTM and GRU (x in R^n, states in R^d, k classes): one (W, U, b) block is
+    d·d + d·n + d = d(d + n + 1); the RNN has one, the LSTM four (o, i, f and the candidate: the CS7015
+    Lecture 111 equations), the CS224n GRU three (u, r and the new content); the output layer adds
+    k·d + k = k(d + 1).  PyTorch's GRU adds the bias b_hn (d more).  "LSTMs have more parameters than
+    GRUs": 4d(d + n + 1) against 3d(d + n + 1)."""
+    def count(id_, title, cell, label, formula, names=(), why="the parameters' shapes, summed"):
+        return Derivation(id_, title, f"{SOURCE}: parameter counts", cell, ParamCount(tuple(names), label),
+                          [Step(DimFormula(formula), why)], bindings=[{"T": 1}])
+
+    rnn_rec = ("W", "U", "b")
+    lstm_rec = tuple(p for p in LSTM_PARAMS if p not in OUTPUT)
+    gru_rec = tuple(p for p in gru_params("cs224n") if p not in OUTPUT)
+    return [
+        count("beyond-count-rnn", "Parameters of the RNN", rnn("tanh"), "RNN", "d*(d + n + 1) + k*(d + 1)"),
+        count("beyond-count-rnn-recurrent", "The recurrent part of the RNN", rnn("tanh"), "RNN, recurrent",
+              "d*(d + n + 1)", rnn_rec, "W, U and b"),
+        count("beyond-count-lstm", "Parameters of the LSTM", lstm(), "LSTM", "4*d*(d + n + 1) + k*(d + 1)"),
+        count("beyond-count-lstm-recurrent", "The recurrent part of the LSTM: four blocks", lstm(), "LSTM, recurrent",
+              "4*d*(d + n + 1)", lstm_rec, "three gates and the candidate state, each a (W, U, b) block"),
+        count("beyond-count-gru", "Parameters of the GRU", gru("cs224n"), "GRU", "3*d*(d + n + 1) + k*(d + 1)"),
+        count("beyond-count-gru-recurrent", "The recurrent part of the GRU: three blocks", gru("cs224n"), "GRU, recurrent",
+              "3*d*(d + n + 1)", gru_rec, "two gates and the new content, each a (W, U, b) block"),
+        count("beyond-count-gru-pytorch", "Parameters of PyTorch's GRU", gru("pytorch"), "GRU, PyTorch",
+              "3*d*(d + n + 1) + d + k*(d + 1)", why="the CS224n GRU and the bias b_hn inside the reset"),
+        count("beyond-count-stacked", "Parameters of the two-layer RNN", stacked_rnn(), "2-layer RNN",
+              "d*(d + n + 1) + d*(2*d + 1) + k*(d + 1)", why="the second layer reads a d-vector, not x"),
+    ]
+
+
+# ---------------------------------------------------------------------------
 # (f) a two-layer (stacked) RNN as a Cell
 # ---------------------------------------------------------------------------
 @lru_cache(maxsize=None)
@@ -269,5 +308,6 @@ def derivations() -> "list[Derivation]":
     out.append(input_gradient(cell))
     out.extend(softmax_cross_entropy())
     out.extend(outer_product_gradients(cell))
+    out.extend(parameter_counts())
     out.extend(stacked_derivations())
     return out

@@ -43,7 +43,7 @@ def test_every_derivation_holds_exactly_and_numerically(by_id):
         assert report.ok, (der.id, [str(r) for r in report.failures()][:3])
         methods = _methods(report, True)
         assert methods & {"exact", "symbolic"}, der.id
-        assert methods & {"numeric-fd", "numeric-directional"}, der.id
+        assert methods & {"numeric-fd", "numeric-directional", "numeric-count"}, der.id
 
 
 # -- (a) the reverse-mode recursion ------------------------------------------------------------
@@ -202,3 +202,42 @@ def test_a_wrong_input_gradient_in_gradient_layout_is_reported_wrong(by_id):
     der = by_id["beyond-input-gradient"]
     wrong = GradientLayout(Prod((Value(node("U")), bl.sigma_prime(t), bl.delta(t))))   # U in place of Uᵀ
     assert not verify(_with_steps(der, wrong)).ok
+
+
+# -- (e) parameter counts ----------------------------------------------------------------------
+def test_parameter_counts_hold_exactly_and_on_every_size(by_id):
+    counts = [d for d in by_id.values() if d.id.startswith("beyond-count-")]
+    assert len(counts) >= 7
+    for der in counts:
+        report = verify(der)
+        assert report.ok, (der.id, [str(r) for r in report.failures()])
+        assert {"exact", "numeric-count"} <= _methods(report, True), der.id
+        assert len([r for r in report.results if r.method == "numeric-count"]) == 4   # d = 1, 2, 3, 5
+
+
+def test_lstm_has_four_thirds_the_recurrent_parameters_of_the_gru():
+    from derive.cells import gru, lstm
+    from derive.terms import ParamCount
+
+    lstm_, gru_ = lstm(), gru("cs224n")
+    a = ParamCount(tuple(p for p in lstm_.params if p not in ("V", "c"))).polynomial(lstm_)
+    b = ParamCount(tuple(p for p in gru_.params if p not in ("V", "c"))).polynomial(gru_)
+    assert (3 * a - 4 * b.subs(dict(zip(gru_.dims, lstm_.dims)))).expand() == 0
+
+
+@pytest.mark.parametrize("ident, formula, why", [
+    ("beyond-count-rnn", "d*(d + n) + k*(d + 1)", "the bias dropped"),
+    ("beyond-count-rnn", "d*(d + n + 1) + k*d", "the output bias dropped"),
+    ("beyond-count-rnn", "d*(d + n + 1) + d*(k + 1)", "V transposed with c of size d"),
+    ("beyond-count-lstm", "3*d*(d + n + 1) + k*(d + 1)", "three blocks for the LSTM"),
+    ("beyond-count-lstm-recurrent", "4*d*(d + n + 2)", "off by one"),
+    ("beyond-count-gru", "4*d*(d + n + 1) + k*(d + 1)", "four blocks for the GRU"),
+    ("beyond-count-gru-pytorch", "3*d*(d + n + 1) + k*(d + 1)", "b_hn dropped"),
+    ("beyond-count-stacked", "2*d*(d + n + 1) + k*(d + 1)", "the second layer reading x"),
+])
+def test_a_wrong_count_is_reported_wrong(by_id, ident, formula, why):
+    from derive.terms import DimFormula
+
+    report = verify(_with_steps(by_id[ident], DimFormula(formula)))
+    assert not report.ok, why
+    assert {"exact", "numeric-count"} <= _methods(report, False), why

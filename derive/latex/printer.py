@@ -411,6 +411,13 @@ class LatexPrinter(_SympyLatexPrinter):
     def _print_GradientLayout(self, g: tm.GradientLayout) -> str:
         return self._print(g.body)
 
+    def _print_ParamCount(self, c: tm.ParamCount) -> str:
+        sub = "_{" + self._text(c.label) + "}" if c.label else ""
+        return rf"\lvert \theta{sub} \rvert"
+
+    def _print_DimFormula(self, f: tm.DimFormula) -> str:
+        return sp.latex(f.expression())
+
     def _print_Within(self, w: tm.Within) -> str:
         outer, self.cell = self.cell, w.cell
         try:

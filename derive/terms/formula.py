@@ -28,7 +28,8 @@ from .base import Term, is_scalar, numeric_of, sub_index, sub_time, sym_broadcas
 
 __all__ = ["Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power",
            "Norm", "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text",
-           "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within", "GradientLayout", "NORM_ORDERS"]
+           "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within", "GradientLayout", "ParamCount",
+           "DimFormula", "NORM_ORDERS"]
 
 #: The norms a lecture may mean: 2 (spectral for a matrix, Euclidean for a vector), 1, ∞, Frobenius.
 NORM_ORDERS = (1, 2, "inf", "fro")
@@ -670,3 +671,72 @@ def _last_node(row) -> NodeRef:
         if type(t).__name__ == "D":
             return t.x
     raise NotSupported(f"{row} is not a row of derivatives")  # pragma: no cover - checked by the caller
+
+
+# ---------------------------------------------------------------------------
+# Parameter counts: a number of the cell's shapes, and a polynomial in its dimensions
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParamCount(Term):
+    """The number of scalar parameters of the derivation's cell (or of the ``names`` given): the sum over
+    its parameters of the product of their declared shapes; on an instance, the sizes of their arrays.
+
+    ``label`` names the cell in print: ``ParamCount(label="LSTM")`` is |θ_LSTM|.
+    """
+
+    names: tuple = ()
+    label: str = ""
+    _data = ("names", "label")
+
+    def _names(self, cell) -> "list[str]":
+        names = list(self.names) or list(cell.params)
+        unknown = [n for n in names if n not in cell.params]
+        if unknown:
+            from ..errors import UnknownName
+
+            raise UnknownName("parameter", unknown[0], cell.params)
+        return names
+
+    def polynomial(self, cell) -> sp.Expr:
+        return sp.Add(*[sp.Mul(*cell.symbols[n].shape) for n in self._names(cell)])
+
+    def numeric(self, ctx):
+        return float(sum(np.size(ctx.ev.values[NodeRef(n)]) for n in self._names(ctx.graph.cell)))
+
+    def __str__(self):
+        return f"|θ{'_' + self.label if self.label else ''}|"
+
+
+@dataclass(frozen=True)
+class DimFormula(Term):
+    """A polynomial in the cell's dimensions, written as text ("4*d*(d + n + 1) + k*(d + 1)") and read by
+    the index grammar of `derive.indices` (integers, names, +, −, *, parentheses; never ``sympify``)."""
+
+    text: str
+    _data = ("text",)
+
+    def __post_init__(self):
+        from ..indices import IndexSyntaxError, parse_index
+
+        try:
+            parse_index(self.text)
+        except IndexSyntaxError as exc:
+            raise InvalidValue(str(exc)) from None
+
+    def expression(self, symbols=None) -> sp.Expr:
+        from ..indices import parse_index
+
+        return parse_index(self.text) if symbols is None else parse_index(self.text, symbols)
+
+    def polynomial(self, cell) -> sp.Expr:
+        return self.expression(cell.dim)
+
+    def numeric(self, ctx):
+        g = ctx.graph
+        value = self.polynomial(g.cell).subs(g.dims)
+        if not value.is_Integer:
+            raise NotSupported(f"{self.text} needs the sizes of {', '.join(map(str, value.free_symbols))}")
+        return float(value)
+
+    def __str__(self):
+        return self.text

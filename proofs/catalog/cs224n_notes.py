@@ -267,4 +267,8 @@ def lecture():
                     intro="The hidden layer of one RNN is the input of the RNN above it: the loss reaches a lower "
                           "state through the upper state of its step and through the next lower state.",
                     items=("beyond-stacked-*",)),
+            Section("Summary: LSTMs are powerful but GRUs are faster", topic="gru", where="Summary, point 1",
+                    intro="What the cells cost: one block of recurrent, input and bias weights per gate or "
+                          "candidate, counted from the cells' own parameter shapes.",
+                    items=("beyond-count-*",)),
         ))
