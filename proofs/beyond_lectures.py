@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from derive import D, Derivation, ProdOver, Step, SumOver, activations, idx, node
+from derive import D, Derivation, ProdOver, Step, SumOver, Zero, activations, idx, node, unroll
 from derive.cell import Cell
 from derive.cells import gru, lstm, rnn
 from derive.cells.gru import params as gru_params
@@ -301,6 +301,98 @@ def stacked_derivations() -> "list[Derivation]":
     return out
 
 
+# ---------------------------------------------------------------------------
+# (f) a bidirectional RNN as a Cell: the backward state reads the next step (``g.next``)
+# ---------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def bidirectional_rnn(activation: str = "tanh") -> Cell:
+    """A bidirectional RNN (CS224n notes, "Bidirectional RNN"): a forward and a backward state, both read
+    by the output of their step::
+
+        f_t = σ(a_f,t),  a_f,t = W_f f_{t-1} + U_f x_t + b_f     forward, from f_0
+        g_t = σ(a_g,t),  a_g,t = W_g g_{t+1} + U_g x_t + b_g     backward, from g_{T+1}
+        y_t = softmax(V_f f_t + V_g g_t + c),  L_t = -log y_{t, c_t}
+
+    ``g.next`` (a lead, the one engine addition it needs: `derive.ir.Sym.next`) makes g_{T+1} a leaf
+    of the unrolled graph, as f_0 is.  Shapes: x in R^n, f and g in R^d, y in R^k.
+    """
+    sig = activations.get(activation)
+    c_ = Cell("rnn_bidirectional", dims=("n", "d", "k"), description=f"bidirectional RNN ({sig.name})")
+    n, d, k = c_.dims
+    Wf, Uf, bf = c_.param("W_f", (d, d)), c_.param("U_f", (d, n)), c_.param("b_f", (d,))
+    Wg, Ug, bg = c_.param("W_g", (d, d)), c_.param("U_g", (d, n)), c_.param("b_g", (d,))
+    Vf, Vg, c = c_.param("V_f", (k, d)), c_.param("V_g", (k, d)), c_.param("c", (k,))
+    x, e = c_.input("x", (n,)), c_.label("e", k)
+    f, g = c_.state("f", (d,)), c_.state("g", (d,))
+    c_.define("f", sig(c_.define("a_f", Wf @ f.prev + Uf @ x + bf)))
+    c_.define("g", sig(c_.define("a_g", Wg @ g.next + Ug @ x + bg)))
+    y = c_.define("y", softmax(Vf @ f + Vg @ g + c))
+    c_.loss("L", nll(y, e))
+    return c_
+
+
+BIDIRECTIONAL_PARAMS = ("W_f", "U_f", "b_f", "W_g", "U_g", "b_g", "V_f", "V_g", "c")
+
+
+def bidirectional_derivations(T_: int = 4) -> "list[Derivation]":
+    """BPTT in both directions: the forward state's recursion runs from T down, the backward state's from 1 up;
+    ∂L/∂W_g as outer products with g_{t+1}; a backward state reads no earlier input (so no language model)."""
+    c_ = bidirectional_rnn()
+    f, g, x = (lambda a: node("f", a)), (lambda a: node("g", a)), (lambda a: node("x", a))  # noqa: E731
+    up = [{"t": a, "T": T_} for a in range(2, T_ + 1)]
+    down = [{"t": a, "T": T_} for a in range(1, T_)]
+    out = [
+        Derivation(
+            "beyond-bidir-dL-dg", "The backward state's recursion runs forward in time", f"{SOURCE}: bidirectional RNN",
+            c_, D(L, g(t)),
+            [Step(D(node("L", t), g(t)) + D(L, g(t - 1)) * D(g(t - 1), g(t)),
+                  "g_t is read by its own output and by the backward state of the step before")],
+            bindings=up),
+        Derivation(
+            "beyond-bidir-dL-dg-first", "It starts at the first step", f"{SOURCE}: bidirectional RNN", c_,
+            D(L, g(1)), [Step(D(node("L", 1), g(1)), "no earlier backward state")], bindings=[{"T": 1}, {"T": T_}]),
+        Derivation(
+            "beyond-bidir-dL-df", "The forward state's recursion, as in the RNN", f"{SOURCE}: bidirectional RNN",
+            c_, D(L, f(t)),
+            [Step(D(node("L", t), f(t)) + D(L, f(t + 1)) * D(f(t + 1), f(t)), "as for the RNN's state")],
+            bindings=down),
+        Derivation(
+            "beyond-bidir-grad-W_g", "The backward recurrent weights as an implementation accumulates them",
+            f"{SOURCE}: bidirectional RNN", c_, D(L, node("W_g")),
+            [Step(SumOver(t, 1, T, D(L, g(t)) * D(g(t), node("W_g"), True)), "W_g is read by every backward state"),
+             Step(SumOver(t, 1, T, GradientLayout(Prod((Diag(Prime(Value(node("a_g", t)), "tanh")),
+                                                         Transpose(D(L, g(t))), Transpose(Value(g(t + 1))))))),
+                  "diag(σ'(a_g,t)) δ^g_t g_{t+1}ᵀ: the next backward state, not the previous one")],
+            bindings=[{"T": 1}, {"T": 3}]),
+        Derivation(
+            "beyond-bidir-no-past", "A backward state reads no earlier input", f"{SOURCE}: bidirectional RNN "
+            "('You cannot use bidirectional RNNs for language modelling')", c_, D(g(t), x(t - 1)),
+            [Step(Zero(), "no path from x_{t-1} to g_t: the backward chain runs from the end of the sequence")],
+            bindings=[{"t": a, "T": T_} for a in range(2, T_ + 1)]),
+        Derivation(
+            "beyond-bidir-future", "A backward state reads every later input", f"{SOURCE}: bidirectional RNN", c_,
+            D(g(t), x(t + 1)),
+            [Step(D(g(t), g(t + 1)) * D(g(t + 1), x(t + 1), True), "through the next backward state")],
+            bindings=down),
+    ]
+    for theta in BIDIRECTIONAL_PARAMS:
+        out.append(Derivation(
+            f"beyond-bidir-total-{theta}", "The total loss over all time steps (bidirectional RNN)",
+            f"{SOURCE}: bidirectional RNN", c_, D(L, node(theta)),
+            [Step(SumOver(j, 1, T, _readers_term(c_, theta, j)), "short-circuit over the states that read it")],
+            bindings=[{"T": 1}, {"T": 3}]))
+    return out
+
+
+def _readers_term(cell, theta: str, k):
+    """Σ_u ∂L/∂u_k ∂⁺u_k/∂θ over the node kinds u of the view that read θ explicitly (f, g, or L_k)."""
+    g = unroll(cell, 2)
+    view = g.view()
+    users = [name for name in view.keep if node(theta) in view.parents(node(name, 1))]
+    terms = [D(L, node(u, k)) * D(node(u, k), node(theta), True) for u in users]
+    return terms[0] if len(terms) == 1 else Sum(tuple(terms))
+
+
 def derivations() -> "list[Derivation]":
     """Every derivation beyond the lectures, in the order of issue 12, item 6."""
     cell = rnn("tanh")
@@ -310,4 +402,5 @@ def derivations() -> "list[Derivation]":
     out.extend(outer_product_gradients(cell))
     out.extend(parameter_counts())
     out.extend(stacked_derivations())
+    out.extend(bidirectional_derivations())
     return out

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from derive import D, ProdOver, Step, SumOver, idx, node, verify
+from derive import D, ProdOver, Step, SumOver, Zero, idx, node, verify
 from derive.content import collect_derivations, proof_modules
 from derive.proofs import beyond_lectures as bl
 from derive.terms import Const, Diag, GradientLayout, Prime, Prod, Sum, Transpose, Value
@@ -241,3 +241,60 @@ def test_a_wrong_count_is_reported_wrong(by_id, ident, formula, why):
     report = verify(_with_steps(by_id[ident], DimFormula(formula)))
     assert not report.ok, why
     assert {"exact", "numeric-count"} <= _methods(report, False), why
+
+
+# -- (f) the bidirectional RNN: the one engine addition, a lead (g.next) ------------------------
+def test_a_lead_makes_the_final_backward_state_a_leaf_and_keeps_the_order_topological():
+    from derive import unroll
+
+    g = unroll(bl.bidirectional_rnn(), 3)
+    assert g.nodes[node("g", 4)].kind == "init" and g.nodes[node("f", 0)].kind == "init"
+    assert node("g", 0) not in g.nodes and node("f", 4) not in g.nodes
+    pos = g.position
+    for ref, info in g.nodes.items():
+        assert all(pos[p] < pos[ref] for p in info.parents), ref
+    assert pos[node("g", 3)] < pos[node("g", 1)] < pos[node("y", 1)]
+
+
+def test_a_cell_without_a_lead_unrolls_as_before():
+    from derive import unroll
+
+    g = unroll(bl.rnn("tanh"), 2)
+    assert [str(r) for r in g.order] == ["W", "U", "b", "V", "c", "s_0", "x_1", "e_1", "a_1", "s_1", "y_1", "L_1",
+                                         "x_2", "e_2", "a_2", "s_2", "y_2", "L_2", "L"]
+
+
+def test_a_state_read_at_both_neighbours_is_refused():
+    from derive import Cell, unroll
+    from derive.errors import CellError
+
+    c = Cell("loop", dims=("d",))
+    d, = c.dims
+    s_ = c.state("s", (d,))
+    c.define("s", s_.prev + s_.next)
+    with pytest.raises(CellError, match="depends on itself"):
+        unroll(c, 2)
+
+
+def test_bidirectional_gradients_match_finite_differences(by_id):
+    for theta in bl.BIDIRECTIONAL_PARAMS:
+        report = verify(by_id[f"beyond-bidir-total-{theta}"])
+        assert report.ok and "numeric-fd" in _methods(report, True), theta
+
+
+@pytest.mark.parametrize("ident, wrong, why", [
+    ("beyond-bidir-dL-dg", lambda: D(node("L", t), node("g", t)) + D(L, node("g", t + 1)) * D(node("g", t + 1),
+                                                                                               node("g", t)),
+     "the backward recursion run backwards in time (δ_{t+1})"),
+    ("beyond-bidir-dL-dg", lambda: D(node("L", t), node("g", t)), "the term through g_{t-1} dropped"),
+    ("beyond-bidir-future", lambda: Zero(), "a backward state reading no later input (as a forward state)"),
+    ("beyond-bidir-grad-W_g", lambda: SumOver(t, 1, T, GradientLayout(Prod((
+        Diag(Prime(Value(node("a_g", t)), "tanh")), Transpose(D(L, node("g", t))), Transpose(Value(node("g", t - 1))))))),
+     "g_{t-1} in place of g_{t+1} in the outer product"),
+])
+def test_a_wrong_bidirectional_gradient_is_reported_wrong(by_id, ident, wrong, why):
+    der = by_id[ident]
+    bindings = [b for b in der.bindings if b.get("T", 0) > 1]
+    report = verify(_with_steps(der, wrong(), bindings=bindings))
+    assert not report.ok, why
+    assert "exact" in _methods(report, False), why

@@ -408,6 +408,9 @@ class LatexPrinter(_SympyLatexPrinter):
         style = latexify.Style.ALGORITHMIC if c.style == "algorithmic" else latexify.Style.FUNCTION
         return latexify.get_latex(c.fn, style=style, identifiers=dict(c.identifiers), use_math_symbols=True)
 
+    def _print_AtStep(self, a) -> str:
+        return self._print(a.body)
+
     def _print_GradientLayout(self, g: tm.GradientLayout) -> str:
         return self._print(g.body)
 

@@ -28,7 +28,7 @@ from .base import Term, is_scalar, numeric_of, sub_index, sub_time, sym_broadcas
 
 __all__ = ["Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power",
            "Norm", "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text",
-           "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within", "GradientLayout", "ParamCount",
+           "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within", "GradientLayout", "AtStep", "ParamCount",
            "DimFormula", "NORM_ORDERS"]
 
 #: The norms a lecture may mean: 2 (spectral for a matrix, Euclidean for a vector), 1, ∞, Frobenius.
@@ -647,7 +647,31 @@ def _jacobian_layout(body) -> Term:
     if len(scale) > 1 or (scale and not isinstance(scale[0], Diag)):
         raise NotSupported(f"the gradient {body}: an outer product is diag(w) (∂L/∂x)ᵀ uᵀ or (∂L/∂x)ᵀ uᵀ")
     w = scale[0].v if scale else Prime(Value(end), "identity")   # δ_pq u_r: a column of ones
-    return Prod((row, DeltaOuter(w, outer)))
+    local = DeltaOuter(w, outer)
+    return Prod((row, AtStep(local, end.t) if isinstance(end.t, int) else local))
+
+
+@dataclass(frozen=True)
+class AtStep(Term):
+    """``body``, a one-step formula of the step of ``step`` (∂⁺g_t/∂W_g = δ_pq σ'(a_g,t)_p (g_{t+1})_r
+    is a formula of step t that reads the next state): `derive.step.lower` proves it at that step, not at
+    the latest time it mentions.  Made by `GradientLayout.jacobian_layout` for the exact check only."""
+
+    body: Any
+    step: int
+    _data = ("step",)
+
+    def times(self) -> set:
+        return {self.step}
+
+    def numeric(self, ctx):
+        return numeric_of(self.body, ctx)
+
+    def symbolic(self, ctx):
+        return symbolic_of(self.body, ctx)
+
+    def __str__(self):
+        return str(self.body)
 
 
 def _transposed(a):

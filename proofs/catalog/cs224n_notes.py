@@ -263,6 +263,10 @@ def lecture():
                            "gru-dr-dh", "gru-dh-dh", "cs224n-gru-keep", "gru-carry-path", "gru-paths-L*-W_u",
                            "gru-cs224n-total-*", "gru-pytorch-total-*")),
             # Issue 12, item 6: the notes name them; their BPTT is derived in proofs/beyond_lectures.py.
+            Section("Bidirectional RNN", topic="remedies", where="Bidirectional RNN",
+                    intro="A backward state runs from the end of the sequence: it reads every later input and "
+                          "no earlier one, so its gradient recursion runs forward in time.",
+                    items=("beyond-bidir-*",)),
             Section("Multi layer RNNs", topic="remedies", where="Multi layer RNNs",
                     intro="The hidden layer of one RNN is the input of the RNN above it: the loss reaches a lower "
                           "state through the upper state of its step and through the next lower state.",
