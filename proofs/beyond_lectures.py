@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from derive import D, Derivation, ProdOver, Step, SumOver, Zero, activations, idx, node, unroll
+from derive import D, Derivation, ProdOver, Step, SumOver, Zero, activations, idx, node, total_loss_form, unroll
 from derive.cell import Cell
 from derive.cells import gru, lstm, rnn
 from derive.cells.gru import params as gru_params
@@ -76,7 +76,8 @@ def delta(step, loss=L):
 
 
 def outer(step, u, activation: str = "tanh"):
-    """diag(σ'(a_t)) δ_t uᵀ as stored (a matrix shaped like the parameter); without u the column diag(σ'(a_t)) δ_t."""
+    """diag(σ'(a_t)) δ_t uᵀ as stored (a matrix shaped like the parameter);
+    without u, the column diag(σ'(a_t)) δ_t."""
     factors = (sigma_prime(step, activation), delta(step)) + ((Transpose(Value(u)),) if u is not None else ())
     return GradientLayout(Prod(factors))
 
@@ -86,7 +87,8 @@ READS = {"W": lambda a: s(a - 1), "U": lambda a: node("x", a), "b": lambda a: No
 
 
 def outer_product_gradients(cell, activation: str = "tanh") -> "list[Derivation]":
-    """∂L/∂W = Σ_t diag(σ'(a_t)) δ_t s_{t-1}ᵀ, ∂L/∂U = Σ_t diag(σ'(a_t)) δ_t x_tᵀ, ∂L/∂b = Σ_t diag(σ'(a_t)) δ_t;
+    """∂L/∂W = Σ_t diag(σ'(a_t)) δ_t s_{t-1}ᵀ, ∂L/∂U = Σ_t diag(σ'(a_t)) δ_t x_tᵀ,
+    ∂L/∂b = Σ_t diag(σ'(a_t)) δ_t;
     and with the logits named, ∂L/∂V = Σ_t (∂L_t/∂o_t)ᵀ s_tᵀ, ∂L/∂c = Σ_t (∂L_t/∂o_t)ᵀ, where
     ∂L_t/∂o_t = (ŷ_t − y_t)ᵀ (``beyond-softmax-ce``).  Each is the short-circuited path sum of
     Module 14.3 written in the gradient layout, and is checked against the NumPy BPTT."""
@@ -290,8 +292,6 @@ def stacked_derivations() -> "list[Derivation]":
                   "short-circuit: W_1 is read by the first-layer states alone")],
             bindings=[{"T": 1}, {"T": 3}]),
     ]
-    from derive import total_loss_form
-
     for theta in STACKED_PARAMS:
         out.append(Derivation(
             f"beyond-stacked-total-{theta}", "The total loss over all time steps (stacked RNN)",
