@@ -263,7 +263,57 @@ def stacked_rnn(activation: str = "tanh") -> Cell:
     c_.define("s", sig(W2 @ s_.prev + U2 @ h + b2))
     y = c_.define("y", softmax(V @ s_ + c))
     c_.loss("L", nll(y, e))
+    c_.reference = _stacked_reference if sig.name == "tanh" else None
     return c_
+
+
+def _values(graph, instance, params):
+    import numpy as np
+
+    v, T_ = instance.values, graph.T
+    P = {p: np.asarray(v[node(p)], dtype=float) for p in params}
+    X = [np.ravel(v[node("x", a)]) for a in range(1, T_ + 1)]
+    E = [np.ravel(v[node("e", a)]) for a in range(1, T_ + 1)]
+    return v, T_, P, X, E
+
+
+def _softmax(o):
+    import numpy as np
+
+    z = np.exp(o - o.max())
+    return z / z.sum()
+
+
+def _stacked_reference(graph, instance):
+    """An independent gradient of the two-layer RNN (tanh): a NumPy forward pass, then the reverse-mode
+    recursion of ``beyond-delta-recursion`` in each layer, accumulating the outer products of ``beyond-grad-*``."""
+    import numpy as np
+
+    v, T_, P, X, E = _values(graph, instance, STACKED_PARAMS)
+    h, s_ = {0: np.ravel(v[node("h", 0)])}, {0: np.ravel(v[node("s", 0)])}
+    y = {}
+    for a in range(1, T_ + 1):
+        h[a] = np.tanh(P["W_1"] @ h[a - 1] + P["U_1"] @ X[a - 1] + P["b_1"])
+        s_[a] = np.tanh(P["W_2"] @ s_[a - 1] + P["U_2"] @ h[a] + P["b_2"])
+        y[a] = _softmax(P["V"] @ s_[a] + P["c"])
+    G = {p: np.zeros_like(P[p]) for p in STACKED_PARAMS}
+    carry_s, carry_h = np.zeros_like(s_[0]), np.zeros_like(h[0])   # W_2ᵀ da2_{t+1}, W_1ᵀ da1_{t+1}
+    for a in range(T_, 0, -1):
+        do = y[a] - E[a - 1]                                           # ŷ_t − y_t
+        G["V"] += np.outer(do, s_[a])
+        G["c"] += do
+        da2 = (1 - s_[a] ** 2) * (P["V"].T @ do + carry_s)
+        G["W_2"] += np.outer(da2, s_[a - 1])
+        G["U_2"] += np.outer(da2, h[a])
+        G["b_2"] += da2
+        da1 = (1 - h[a] ** 2) * (P["U_2"].T @ da2 + carry_h)
+        G["W_1"] += np.outer(da1, h[a - 1])
+        G["U_1"] += np.outer(da1, X[a - 1])
+        G["b_1"] += da1
+        carry_s, carry_h = P["W_2"].T @ da2, P["W_1"].T @ da1
+    out = {node(p): g for p, g in G.items()}
+    out[node("h", 0)], out[node("s", 0)] = carry_h, carry_s
+    return out
 
 
 STACKED_PARAMS = ("W_1", "U_1", "b_1", "W_2", "U_2", "b_2", "V", "c")
@@ -284,6 +334,10 @@ def stacked_derivations() -> "list[Derivation]":
         Derivation(
             "beyond-stacked-dL-dh-last", "The last first-layer state", f"{SOURCE}: stacked RNN", c_, D(L, h(T)),
             [Step(D(L, s(T)) * D(s(T), h(T), True), "no later first-layer state")],
+            bindings=[{"T": 1}, {"T": 3}]),
+        Derivation(
+            "beyond-stacked-dL-dh0", "The first layer's initial state", f"{SOURCE}: stacked RNN", c_,
+            D(L, h(0)), [Step(D(L, h(1)) * D(h(1), h(0), True), "h_0 is read by h_1 alone")],
             bindings=[{"T": 1}, {"T": 3}]),
         Derivation(
             "beyond-stacked-bptt-W_1", "BPTT for the first layer's recurrent weights", f"{SOURCE}: stacked RNN", c_,
@@ -328,7 +382,45 @@ def bidirectional_rnn(activation: str = "tanh") -> Cell:
     c_.define("g", sig(c_.define("a_g", Wg @ g.next + Ug @ x + bg)))
     y = c_.define("y", softmax(Vf @ f + Vg @ g + c))
     c_.loss("L", nll(y, e))
+    c_.reference = _bidirectional_reference if sig.name == "tanh" else None
     return c_
+
+
+def _bidirectional_reference(graph, instance):
+    """An independent gradient of the bidirectional RNN (tanh): the forward state's recursion runs from T down
+    to 1, the backward state's from 1 up to T (``beyond-bidir-dL-dg``)."""
+    import numpy as np
+
+    v, T_, P, X, E = _values(graph, instance, BIDIRECTIONAL_PARAMS)
+    f, g = {0: np.ravel(v[node("f", 0)])}, {T_ + 1: np.ravel(v[node("g", T_ + 1)])}
+    for a in range(1, T_ + 1):
+        f[a] = np.tanh(P["W_f"] @ f[a - 1] + P["U_f"] @ X[a - 1] + P["b_f"])
+    for a in range(T_, 0, -1):
+        g[a] = np.tanh(P["W_g"] @ g[a + 1] + P["U_g"] @ X[a - 1] + P["b_g"])
+    do = {a: _softmax(P["V_f"] @ f[a] + P["V_g"] @ g[a] + P["c"]) - E[a - 1] for a in range(1, T_ + 1)}
+    G = {p: np.zeros_like(P[p]) for p in BIDIRECTIONAL_PARAMS}
+    for a in range(1, T_ + 1):
+        G["V_f"] += np.outer(do[a], f[a])
+        G["V_g"] += np.outer(do[a], g[a])
+        G["c"] += do[a]
+    carry = np.zeros_like(f[0])
+    for a in range(T_, 0, -1):                                        # forward state: from T down
+        da = (1 - f[a] ** 2) * (P["V_f"].T @ do[a] + carry)
+        G["W_f"] += np.outer(da, f[a - 1])
+        G["U_f"] += np.outer(da, X[a - 1])
+        G["b_f"] += da
+        carry = P["W_f"].T @ da
+    out = {node("f", 0): carry}
+    carry = np.zeros_like(g[T_ + 1])
+    for a in range(1, T_ + 1):                                        # backward state: from 1 up
+        da = (1 - g[a] ** 2) * (P["V_g"].T @ do[a] + carry)
+        G["W_g"] += np.outer(da, g[a + 1])
+        G["U_g"] += np.outer(da, X[a - 1])
+        G["b_g"] += da
+        carry = P["W_g"].T @ da
+    out[node("g", T_ + 1)] = carry
+    out.update({node(p): gr for p, gr in G.items()})
+    return out
 
 
 BIDIRECTIONAL_PARAMS = ("W_f", "U_f", "b_f", "W_g", "U_g", "b_g", "V_f", "V_g", "c")
@@ -363,6 +455,10 @@ def bidirectional_derivations(T_: int = 4) -> "list[Derivation]":
              Step(SumOver(t, 1, T, GradientLayout(Prod((Diag(Prime(Value(node("a_g", t)), "tanh")),
                                                          Transpose(D(L, g(t))), Transpose(Value(g(t + 1))))))),
                   "diag(σ'(a_g,t)) δ^g_t g_{t+1}ᵀ: the next backward state, not the previous one")],
+            bindings=[{"T": 1}, {"T": 3}]),
+        Derivation(
+            "beyond-bidir-dL-dg-end", "Where the backward state starts: g_{T+1}", f"{SOURCE}: bidirectional RNN", c_,
+            D(L, g(T + 1)), [Step(D(L, g(T)) * D(g(T), g(T + 1), True), "g_{T+1} is read by g_T alone")],
             bindings=[{"T": 1}, {"T": 3}]),
         Derivation(
             "beyond-bidir-no-past", "A backward state reads no earlier input", f"{SOURCE}: bidirectional RNN "

@@ -298,3 +298,34 @@ def test_a_wrong_bidirectional_gradient_is_reported_wrong(by_id, ident, wrong, w
     report = verify(_with_steps(der, wrong(), bindings=bindings))
     assert not report.ok, why
     assert "exact" in _methods(report, False), why
+
+
+# -- the NumPy references of the stacked and bidirectional RNNs ------------------------------------
+@pytest.mark.parametrize("cell, inits", [(bl.stacked_rnn, ("h_0", "s_0")), (bl.bidirectional_rnn, ("f_0", "g_4"))])
+def test_the_numpy_references_agree_with_central_differences(cell, inits):
+    import numpy as np
+
+    from derive import Evaluator, Instance, unroll
+
+    g = unroll(cell(), 3, {"n": 3, "d": 2, "k": 4})
+    inst = Instance.random(g, 2)
+    ev = Evaluator(g, inst)
+    grads = cell().reference(g, inst)
+    for x in list(cell().params) + list(inits):
+        ref = g.node(x)
+        fd = ev.finite_difference(g.node("L"), ref)
+        assert np.allclose(np.ravel(grads[ref]), np.ravel(fd), rtol=1e-6, atol=1e-8), x
+
+
+def test_the_initial_state_gradients_match_the_references(by_id):
+    for ident in ("beyond-stacked-dL-dh0", "beyond-bidir-dL-dg-end"):
+        report = verify(by_id[ident])
+        assert report.ok and "numeric-reference" in _methods(report, True), ident
+
+
+def test_a_wrong_bidirectional_outer_product_is_refused_by_the_numpy_reference(by_id):
+    der = by_id["beyond-bidir-grad-W_g"]
+    wrong = SumOver(t, 1, T, GradientLayout(Prod((Diag(Prime(Value(node("a_g", t)), "tanh")),
+                                                   Transpose(D(L, node("g", t))), Transpose(Value(node("g", t)))))))
+    report = verify(_with_steps(der, wrong, bindings=[{"T": 3}]))   # g_t in place of g_{t+1}
+    assert {"exact", "numeric-fd", "numeric-reference"} <= _methods(report, False)
