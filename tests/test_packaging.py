@@ -32,7 +32,7 @@ def test_the_content_is_importable_as_derive_proofs():
     from derive.content import claim_modules, proof_modules
 
     assert Path(catalog.__file__).parent == ROOT / "proofs" / "catalog"
-    assert [m.__name__ for m in proof_modules()][:1] == ["derive.proofs.cs224n_gru"]
+    assert [m.__name__ for m in proof_modules()][:1] == ["derive.proofs.beyond_lectures"]
     assert len(claim_modules()) == 5
 
 

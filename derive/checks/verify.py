@@ -17,6 +17,7 @@ with both values.
 
 from __future__ import annotations
 
+import itertools
 import time
 import zlib
 import numpy as np
@@ -31,6 +32,10 @@ from derive.numeric.instances import alive
 from derive.numeric.evaluator import Evaluator, Instance, unrolled
 from derive.prove.step import StepSymbols, is_zero, lower, textbook
 from derive.checks.results import CheckResult, Counterexample, Report, compare
+from derive.model.graph import NodeRef
+from derive.prove.local import _flat
+from derive.numeric.evaluator import Numbers
+from derive.terms import GradientLayout, ParamCount
 
 __all__ = ["CheckResult", "Counterexample", "Report", "verify", "default_sizes", "compare", "RTOL_FD", "RTOL_EXACT"]
 
@@ -111,12 +116,22 @@ def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, wh
         if local is not None:
             return _check_local(local, der, lhs, rhs, i, where, graph, t0)
     try:
-        a, b = lower(lhs, graph, canon.view), lower(rhs, graph, canon.view)
+        a, b = (lower(jacobian_layout(x), graph, canon.view) for x in (lhs, rhs))
     except NotSupported as exc:
         return CheckResult(der.id, i, "exact", False, f"cannot check: {exc}", where, time.perf_counter() - t0)
     diff, how = canon.compare(a, b)
     detail = f"{how}, each formula proved equal to a one-step Jacobian" if not diff else "; ".join(diff)
     return CheckResult(der.id, i, "exact", not diff, detail, where, time.perf_counter() - t0, reference=PATH_SUMS)
+
+
+def jacobian_layout(term: Term) -> Term:
+    """``term`` with every `derive.terms.GradientLayout` (∂L/∂W stored like W) written back in the
+    Jacobian layout, so that the outer products students accumulate are proved in the free algebra."""
+    if isinstance(term, GradientLayout):
+        return term.jacobian_layout()
+    if isinstance(term, (Prod, Sum, SumOver, Brace)):
+        return term.map(jacobian_layout)
+    return term
 
 
 def _local_canon(canon: Canon, graph: Graph, lhs: D) -> "Canon | None":
@@ -273,9 +288,69 @@ def _check_local(canon: Canon, der: Derivation, lhs: D, rhs: Term, i: int, where
             first = (bad, textbook(J[bad]), R[bad])
         elif first is None:
             first = (bad, J[bad], R[bad])
+    if _holds_for_every_label(StepSymbols(graph, canon.view, f.t, expand=False), D(f, x, True), rhs):
+        return CheckResult(der.id, i, "symbolic", True, detail + ", with the folded nodes substituted, for every "
+                           "one-hot label (each class c)", where, time.perf_counter() - t0)
     (r, c), j, got = first
     return CheckResult(der.id, i, "symbolic", False, f"entry ({r}, {c}): SymPy gives {j}, the formula gives {got}",
                        where, time.perf_counter() - t0, reference=LOCAL_JACOBIAN)
+
+
+MAX_LABEL_CASES = 64
+
+
+def _holds_for_every_label(st: StepSymbols, lhs: D, rhs: Term) -> bool:
+    """∂⁺f/∂x = rhs entry by entry once each label of the step is a one-hot vector, for every class.
+
+    A label is one-hot by definition (`derive.Cell.label`: e_{c_t}), so an identity that
+    needs 1ᵀe_t = 1, such as ∂L_t/∂o_t = ŷ_t − e_t for the softmax–cross-entropy loss, is
+    exact when it holds for each class c.  The nodes folded in the view (ŷ_t between L_t and
+    o_t) are replaced by their equations; the kept ones stay symbols, as the explicit
+    derivative holds them.  Never tried on a step without labels.
+    """
+    g, tau = st.graph, st.tau
+    labels = [NodeRef(sym.name, tau) for sym in g.cell.of_role("label") if NodeRef(sym.name, tau) in g.nodes]
+    if not labels:
+        return False
+    try:
+        J, R = st.value(lhs), st.value(rhs)
+    except NotSupported:
+        return False
+    if J.shape != R.shape:
+        return False
+    folded: dict = {}
+    for name in g.cell.nodes:  # in evaluation order, so each equation is written in kept nodes and leaves
+        if not st.view.is_variable(NodeRef(name, tau)):
+            folded.update(zip(_flat(st.local.env[(name, 0)]), st.local.lowered(name).xreplace(folded)))
+    J, R = J.xreplace(folded), R.xreplace(folded)
+    free = J.free_symbols | R.free_symbols
+    vectors = [v for v in (list(st.node(r)) for r in labels) if set(v) & free]
+    cases = 1
+    for v in vectors:
+        cases *= len(v)
+    if not vectors or cases > MAX_LABEL_CASES:
+        return False
+    for classes in itertools.product(*[range(len(v)) for v in vectors]):
+        one_hot = {sym: int(n == c) for v, c in zip(vectors, classes) for n, sym in enumerate(v)}
+        Jc, Rc = J.xreplace(one_hot), R.xreplace(one_hot)
+        if any(not _is_zero_exp(Jc[r, c] - Rc[r, c]) for r in range(J.rows) for c in range(J.cols)):
+            return False
+    return True
+
+
+def _is_zero_exp(expr) -> bool:
+    """`derive.prove.step.is_zero`, with a fast proof first: every symbol v written log(z_v), z_v > 0, so that
+    exponentials (softmax) become powers and the difference a rational function that cancels to 0."""
+    e = sp.sympify(expr).rewrite("elementary")
+    if e == 0:
+        return True
+    logs = {v: sp.log(sp.Dummy(positive=True)) for v in sorted(e.free_symbols, key=str)}
+    try:
+        if sp.cancel(e.xreplace(logs)) == 0:
+            return True
+    except (sp.PolynomialError, TypeError, ValueError):  # pragma: no cover - not a rational function
+        pass
+    return is_zero(expr)
 
 
 def _value(ev: Evaluator, term: Term, lhs: Term):
@@ -291,6 +366,8 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
     """Check every step of ``der`` for every binding; returns a `Report`."""
     report = Report()
     sizes = sizes if sizes is not None else default_sizes(der.cell)
+    if isinstance(der.lhs, ParamCount):
+        return _check_count(der, sizes, exact, numeric)
     for binding in der.bindings or [{}]:
         T = der.graph_T(binding)
         lhs, steps = der.instantiate(binding)
@@ -345,6 +422,35 @@ def _guarded_numeric(run, der: Derivation, steps, where: str) -> "list[CheckResu
     except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check, never a crash
         reason = f"cannot check numerically: {type(exc).__name__}: {exc}"
         return [CheckResult(der.id, i, "numeric-fd", False, reason, where) for i in range(len(steps))]
+
+
+def _check_count(der: Derivation, sizes, exact: bool, numeric: bool) -> Report:
+    """|θ| = a polynomial in the cell's dimensions: exactly, the sum of the products of the parameters'
+    declared shapes against the formula (SymPy, expanded); numerically, on each size, the entries of the
+    parameters' arrays of a seeded instance against the formula's value."""
+    report, cell = Report(), der.cell
+    dims = ", ".join(map(str, cell.dims))
+    for i, step in enumerate(der.steps):
+        t0 = time.perf_counter()
+        if exact:
+            try:
+                want, got = sp.expand(der.lhs.polynomial(cell)), sp.expand(step.rhs.polynomial(cell))
+                ok = sp.expand(want - got) == 0
+                detail = f"the shapes give {want}, the formula {got}" + ("" if ok else f": they differ by {want - got}")
+            except (DeriveError, AttributeError) as exc:
+                ok, detail = False, f"cannot check: {exc}"
+            report.results.append(CheckResult(der.id, i, "exact", ok, detail, f"(in {dims})",
+                                              time.perf_counter() - t0))
+        for size in sizes if numeric else ():
+            g = unrolled(cell, 1, size)
+            ctx = Numbers(Evaluator(g, Instance.random(g, 0)))
+            try:
+                want, got = der.lhs.numeric(ctx), step.rhs.numeric(ctx)
+                ok, detail = got == want, f"the parameters have {want:.0f} entries, the formula gives {got:.0f}"
+            except (DeriveError, AttributeError) as exc:
+                ok, detail = False, f"cannot evaluate: {exc}"
+            report.results.append(CheckResult(der.id, i, "numeric-count", ok, detail, f"({_fmt(size)})"))
+    return report
 
 
 def _fmt(size: dict) -> str:

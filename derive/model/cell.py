@@ -185,7 +185,7 @@ class Cell:
 
     @property
     def recurrent(self) -> "list[str]":
-        """Nodes read at an earlier step (the states: s, or s and h for an LSTM)."""
+        """Nodes read at an earlier step (the states: s, or s and h for an LSTM), or at a later one (``.next``)."""
         out = []
         for expr in self.equations.values():
             for leaf in expr.leaves():
@@ -196,6 +196,21 @@ class Cell:
     @property
     def max_lag(self) -> int:
         return max([leaf.lag for e in self.equations.values() for leaf in e.leaves()] or [0])
+
+    @property
+    def max_lead(self) -> int:
+        """How many steps ahead an equation reads (1 for ``b.next``); 0 for a cell that runs forward only."""
+        return max([-leaf.lag for e in self.equations.values() for leaf in e.leaves()] or [0])
+
+    def lead_states(self) -> "list[str]":
+        """Nodes read at a later step (``b.next``): their final states b_{T+1} are leaves of the graph."""
+        out = {leaf.name for e in self.equations.values() for leaf in e.leaves() if leaf.lag < 0}
+        return [n for n in self.nodes if n in out]
+
+    def lag_states(self) -> "list[str]":
+        """Nodes read at an earlier step (``s.prev``): their initial states s_0 are leaves of the graph."""
+        out = {leaf.name for e in self.equations.values() for leaf in e.leaves() if leaf.lag > 0}
+        return [n for n in self.nodes if n in out]
 
     def check(self) -> None:
         """Raise CellError if the cell cannot be unrolled."""

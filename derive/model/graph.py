@@ -23,6 +23,7 @@ from .cell import Cell
 from derive.errors import UnknownName, positive_int, InvalidValue
 from derive.indices import as_index
 from .ir import Expr
+from derive.errors import CellError
 
 __all__ = ["NodeRef", "Graph", "View", "unroll", "unrolled", "cell_fingerprint", "MAX_T"]
 
@@ -119,12 +120,17 @@ class Graph:
 
     def _build(self) -> None:
         cell = self.cell
+        lead = cell.max_lead  # 0 for a cell that runs forward only (every cell of the lectures)
         for p in cell.of_role("param"):
             self._add(NodeRef(p.name), "param", p.shape)
-        for name in cell.recurrent:
+        for name in (cell.lag_states() if lead else cell.recurrent):
             shape = cell.symbols[name].shape
             for t in range(1 - cell.max_lag, 1):
                 self._add(NodeRef(name, t), "init", shape)
+        for name in (cell.lead_states() if lead else ()):  # b_{T+1}: where a backward state starts
+            for t in range(self.T + 1, self.T + 1 + lead):
+                self._add(NodeRef(name, t), "init", cell.symbols[name].shape)
+        later = []
         for t in range(1, self.T + 1):
             for sym in cell.of_role("input") + cell.of_role("label"):
                 self._add(NodeRef(sym.name, t), sym.role, sym.shape)
@@ -134,10 +140,39 @@ class Graph:
                 for leaf in expr.leaves():
                     ref = NodeRef(leaf.name) if leaf.role == "param" else NodeRef(leaf.name, t - leaf.lag)
                     inputs.append((leaf.key, ref))
-                self._add(NodeRef(name, t), "node", cell.symbols[name].shape, expr, inputs)
+                if lead:
+                    later.append((NodeRef(name, t), cell.symbols[name].shape, expr, inputs))
+                else:
+                    self._add(NodeRef(name, t), "node", cell.symbols[name].shape, expr, inputs)
+        if later:
+            self._add_in_order(later)
         for name in cell.losses:
             self._add(NodeRef(name), "total", (),
                       inputs=[((name, t), NodeRef(name, t)) for t in range(1, self.T + 1)])
+
+    def _add_in_order(self, specs) -> None:
+        """Nodes that read later steps (``b.next``), added parents first (depth first, in step order), so
+        that `order` stays topological: b_T before b_{T-1}, and both before the y_t that reads them."""
+        spec = {ref: (shape, expr, inputs) for ref, shape, expr, inputs in specs}
+        for root in spec:
+            if root in self.nodes:
+                continue
+            stack, on = [(root, iter([src for _, src in spec[root][2]]))], {root}
+            while stack:
+                ref, parents = stack[-1]
+                for p in parents:
+                    if p in on:
+                        raise CellError(f"cell {self.cell.name!r}: {p} depends on itself across steps "
+                                        "(a state read both at t-1 and at t+1 of its own chain)")
+                    if p in spec and p not in self.nodes:
+                        stack.append((p, iter([src for _, src in spec[p][2]])))
+                        on.add(p)
+                        break
+                else:
+                    stack.pop()
+                    on.discard(ref)
+                    shape, expr, inputs = spec[ref]
+                    self._add(ref, "node", shape, expr, inputs)
 
     # -- addressing ------------------------------------------------------------
     def __getitem__(self, key) -> NodeRef:

@@ -135,6 +135,14 @@ class Sym(Expr):
             raise ShapeError(f"only cell nodes have a previous value; {self.name!r} is a {self.role}")
         return Sym(self.name, self.shape_, self.role, self.lag + 1)
 
+    @property
+    def next(self) -> "Sym":
+        """The same quantity one time step later (b_{t+1}): a state computed from the end of the
+        sequence backwards, as the backward half of a bidirectional RNN (lag -1)."""
+        if self.role != "node":
+            raise ShapeError(f"only cell nodes have a next value; {self.name!r} is a {self.role}")
+        return Sym(self.name, self.shape_, self.role, self.lag - 1)
+
     def lower(self, env: Mapping) -> sp.Matrix:
         return env[self.key]
 
@@ -146,7 +154,7 @@ class Sym(Expr):
         return (self.name, self.lag)
 
     def __repr__(self) -> str:
-        return self.name + ("" if not self.lag else f"[t-{self.lag}]")
+        return self.name + ("" if not self.lag else f"[t-{self.lag}]" if self.lag > 0 else f"[t+{-self.lag}]")
 
 
 class _Unary(Expr):

@@ -79,7 +79,7 @@ def recurrent_matrices(cell) -> "list[str]":
     for expr in cell.equations.values():
         for e in _walk(expr):
             if isinstance(e, ir.MatMul) and isinstance(e.A, ir.Sym) and e.A.role == "param" \
-                    and any(leaf.lag >= 1 for leaf in e.B.leaves()) and e.A.name not in out:
+                    and any(leaf.lag != 0 for leaf in e.B.leaves()) and e.A.name not in out:
                 out.append(e.A.name)
     return out
 

@@ -29,7 +29,7 @@ _LOCAL_CACHE: dict = {}
 
 def element_symbols(name: str, lag: int, shape: tuple) -> sp.Matrix:
     """SymPy symbols for the entries of a leaf; vectors are columns, scalars 1 x 1."""
-    tag = name + ("" if not lag else "_m" * lag)
+    tag = name + ("" if not lag else "_m" * lag if lag > 0 else "_p" * -lag)  # _p: a later step (b.next)
     if len(shape) == 0:
         return sp.Matrix([[sp.Symbol(tag, real=True)]])
     if len(shape) == 1:

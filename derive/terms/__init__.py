@@ -16,8 +16,9 @@ Every class has the generic walk of `derive.terms.base.Term` (``subs``,
 from .base import Term, register_renderer
 from .calculus import (Brace, D, Prod, ProdOver, Sum, SumOver, Zero, explicit, flat_factors, flat_terms,
                        idx, node, prod, total)
-from .formula import (NORM_ORDERS, Apply, Const, DeltaOuter, Diag, Elementwise, Entry, Gamma, Hadamard,
-                      Code, Frac, Identity, Lam, Norm, PathCount, Power, Prime, RealSpace, SpectralRadius, Sup, Text,
+from .formula import (NORM_ORDERS, Apply, Const, DeltaOuter, Diag, DimFormula, Elementwise, Entry, Gamma, Hadamard,
+                      Code, Frac, GradientLayout, Identity, Lam, Norm, ParamCount, PathCount, Power, Prime, RealSpace,
+                      SpectralRadius, Sup, Text,
                       Transpose, Value, Var, Within)
 from .relations import RELATIONS, Cases, Chain, Equation, Relation, SetOf, System, cell_equations, relation
 
@@ -44,7 +45,7 @@ __all__ = [
     "idx", "node", "total", "explicit", "prod", "flat_factors", "flat_terms",
     "Value", "Const", "Identity", "Diag", "Apply", "Prime", "Hadamard", "Transpose", "Power", "Norm",
     "SpectralRadius", "Gamma", "Lam", "DeltaOuter", "Elementwise", "Entry", "Text", "NORM_ORDERS",
-    "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within",
+    "Var", "Frac", "Sup", "RealSpace", "PathCount", "Code", "Within", "GradientLayout", "ParamCount", "DimFormula",
     "Relation", "Chain", "Equation", "System", "Cases", "SetOf", "RELATIONS", "relation", "cell_equations",
     "ALGEBRA", "is_algebra",
 ]

@@ -262,4 +262,17 @@ def lecture():
                     items=("cs224n-gru-equations", "gru-carry", "gru-dh-du", "gru-dh-dhtilde", "gru-du-dh",
                            "gru-dr-dh", "gru-dh-dh", "cs224n-gru-keep", "gru-carry-path", "gru-paths-L*-W_u",
                            "gru-cs224n-total-*", "gru-pytorch-total-*")),
+            # Issue 12, item 6: the notes name them; their BPTT is derived in proofs/beyond_lectures.py.
+            Section("Bidirectional RNN", topic="remedies", where="Bidirectional RNN",
+                    intro="A backward state runs from the end of the sequence: it reads every later input and "
+                          "no earlier one, so its gradient recursion runs forward in time.",
+                    items=("beyond-bidir-*",)),
+            Section("Multi layer RNNs", topic="remedies", where="Multi layer RNNs",
+                    intro="The hidden layer of one RNN is the input of the RNN above it: the loss reaches a lower "
+                          "state through the upper state of its step and through the next lower state.",
+                    items=("beyond-stacked-*",)),
+            Section("Summary: LSTMs are powerful but GRUs are faster", topic="gru", where="Summary, point 1",
+                    intro="What the cells cost: one block of recurrent, input and bias weights per gate or "
+                          "candidate, counted from the cells' own parameter shapes.",
+                    items=("beyond-count-*",)),
         ))

@@ -313,4 +313,10 @@ def lecture():
             Section("Module 14.5: Some Gory Details", topic="rnn", where="Module 14.5",
                     items=("l14-14.5-shape-dLdW", "l14-14.5-shape-dLds", "l14-14.5-shape-dsds",
                            "l14-14.5-shape-dsdW", "l14-14.5-tensor", "l14-tensor", "l14-14.5-da-dW")),
+            # Issue 12, item 6: what a complete treatment needs beyond the lecture (proofs/beyond_lectures.py).
+            Section("Beyond the lecture: reverse mode, as students implement it", topic="rnn",
+                    where="beyond Module 14.5",
+                    intro="The lecture sums over paths; an implementation runs the reverse-mode recursion and "
+                          "accumulates outer products. Both are derived here and checked against the path sum.",
+                    items=("beyond-delta-*", "beyond-softmax-*", "beyond-grad-*", "beyond-input-*")),
         ))

@@ -309,6 +309,8 @@ class LatexPrinter(_SympyLatexPrinter):
         body = self._print(t.x)
         if not self._is_atom(t.x) or isinstance(t.x, (tm.Transpose, tm.Norm)):
             body = rf"\left({body}\right)"
+        elif "^" in body:  # h^{(t)} (CS224n): a second superscript needs a group, {h^{(t)}}^{\top}
+            body = "{" + body + "}"
         return body + r"^{\top}"
 
     def _print_SpectralRadius(self, r: tm.SpectralRadius) -> str:
@@ -405,6 +407,19 @@ class LatexPrinter(_SympyLatexPrinter):
 
         style = latexify.Style.ALGORITHMIC if c.style == "algorithmic" else latexify.Style.FUNCTION
         return latexify.get_latex(c.fn, style=style, identifiers=dict(c.identifiers), use_math_symbols=True)
+
+    def _print_AtStep(self, a) -> str:
+        return self._print(a.body)
+
+    def _print_GradientLayout(self, g: tm.GradientLayout) -> str:
+        return self._print(g.body)
+
+    def _print_ParamCount(self, c: tm.ParamCount) -> str:
+        sub = "_{" + self._text(c.label) + "}" if c.label else ""
+        return rf"\lvert \theta{sub} \rvert"
+
+    def _print_DimFormula(self, f: tm.DimFormula) -> str:
+        return sp.latex(f.expression())
 
     def _print_Within(self, w: tm.Within) -> str:
         outer, self.cell = self.cell, w.cell
