@@ -16,10 +16,11 @@ Every class has the generic walk of `derive.terms.base.Term` (``subs``,
 from .base import Term, register_renderer
 from .calculus import (Brace, D, Prod, ProdOver, Sum, SumOver, Zero, explicit, flat_factors, flat_terms,
                        idx, node, prod, total)
-from .formula import (NORM_ORDERS, Apply, Const, DeltaOuter, Diag, DimFormula, Elementwise, Entry, Gamma, Hadamard,
-                      Code, Frac, GradientLayout, Identity, Lam, Norm, ParamCount, PathCount, Power, Prime, RealSpace,
-                      SpectralRadius, Sup, Text,
-                      Transpose, Value, Var, Within)
+from .counts import DimFormula, ParamCount
+from .formula import (NORM_ORDERS, Apply, Const, DeltaOuter, Diag, Elementwise, Entry, Gamma, Hadamard, Identity, Lam,
+                      Norm, Power, Prime, SpectralRadius, Text, Transpose, Value)
+from .layout import AtStep, GradientLayout
+from .statements import Code, Frac, PathCount, RealSpace, Sup, Var, Within
 from .relations import RELATIONS, Cases, Chain, Equation, Relation, SetOf, System, cell_equations, relation
 
 #: Terms of the free algebra of path sums: an identity among these alone is proved exactly.
