@@ -122,14 +122,14 @@ def rnn_pinned(W, pinned, T: int, activation: str = "tanh", n: "int | None" = No
 def jacobian_norms(ev: Evaluator, ts) -> "list[tuple[int, float, float]]":
     """(t, ||∂s_t/∂s_0||_2 by the engine, by central differences) for each t.
 
-    The step of the differences is scaled to the norm (1e-5 / max(1, ||J||)) so that an exploding map is
+    The step of the differences is scaled to the norm (1e-4 / max(1, ||J||)) so that an exploding map is
     still differenced in its linear range.
     """
     out = []
     for t in ts:
         J = ev.total(NodeRef("s", t), NodeRef("s", 0))
         nj = float(np.linalg.norm(J, 2))
-        fd = ev.finite_difference(NodeRef("s", t), NodeRef("s", 0), eps=1e-5 / max(1.0, nj))
+        fd = ev.finite_difference(NodeRef("s", t), NodeRef("s", 0), eps=1e-4 / max(1.0, nj))
         out.append((t, nj, float(np.linalg.norm(fd, 2))))
     return out
 
