@@ -191,6 +191,7 @@ def _gradient_cases(kind: str, runs):
             "rho-necessary-vanishing": (vanishes, rho < 1),
             "lambda-sufficient": (lam < 1, all(v <= lam ** t * (1 + 1e-9) for t, v, _ in norms)),
             "lambda-necessary": (any(v > 1 for _, v, _ in norms), lam > 1),
+            "lambda-explodes": (lam > 1, explodes),
         }[kind]
         detail = (f"{name}: ρ(W) = {rho:.3g}, ||W||_2 = {lam:.3g}; ||∂h^(t)/∂h^(0)|| at t = "
                   f"{', '.join(str(t) for t, _, _ in norms)}: {growth} (finite differences {fd}"
@@ -206,7 +207,8 @@ def pascanu_cases(kind: str):
     kind: "rho-sufficient" -- ρ(W) < 1/γ implies vanishing (||∂h^(40)/∂h^(0)|| < 1e-6); "rho-necessary" --
     explosion (||∂h^(40)/∂h^(0)|| > 1e3) implies ρ(W) > 1/γ; "rho-necessary-vanishing" -- vanishing implies
     ρ(W) < 1/γ; "lambda-sufficient" -- ||W||_2 < 1/γ implies ||∂h^(t)/∂h^(0)|| <= (γ||W||_2)^t; "lambda-necessary"
-    -- growth (some ||∂h^(t)/∂h^(0)|| > 1) implies ||W||_2 > 1/γ.  ``fixed`` are the two adversarial RNNs.
+    -- growth (some ||∂h^(t)/∂h^(0)|| > 1) implies ||W||_2 > 1/γ; "lambda-explodes" -- γ||W||_2 > 1 implies
+    explosion (||∂h^(40)/∂h^(0)|| > 1e3).  ``fixed`` are the two adversarial RNNs.
     """
     return {"fixed": lambda: _gradient_cases(kind, _pinned_runs()),
             "cases": lambda rng: _gradient_cases(kind, _random_runs(rng))}
