@@ -273,7 +273,7 @@ def claims() -> "list[Claim]":
         "l105-truncation", src("slide (08:16)", "restrict the product to τ (< t - k) terms"), NOTATION,
         Implication("", "truncated BPTT keeps the τ most recent terms of ∂L_t/∂W = Σ_k ∂L_t/∂s_t ∂s_t/∂s_k "
                         "∂⁺s_k/∂W; what it drops is at most ||∂L_t/∂s_t|| Σ_{k=1}^{t-τ} (γλ)^{t-k} γ||s_{k-1}|| "
-                        "<= ||∂L_t/∂s_t|| γ sqrt(d) (γλ)^τ / (1 - γλ) when γλ < 1",
+                        "<= ||∂L_t/∂s_t|| γ sqrt(d) (γλ)^{τ} / (1 - γλ) when γλ < 1",
                     cases=truncation_bound_cases, trials=2),
         expected="holds",
         reading="'avoiding' the problem read as: the error of the truncation is bounded and shrinks "

@@ -305,14 +305,14 @@ def _reasoning_claims() -> "list[Claim]":
                                     "U^{τ-1}", trials=2),
               expected="fails",
               reading="at h^{(0)} = 0 and X = 0 every pre-activation is 0 and tanh'(0) = 1, so ∂h^{(τ)}/∂h^{(0)} "
-                      "is exactly the product of the U's: the engine gives U^τ, one factor per step τ = 1..τ (eq. "
+                      "is exactly the product of the U's: the engine gives U^{τ}, one factor per step τ = 1..τ (eq. "
                       "(16)'s product runs to τ), not U^{τ-1}; eq. (20) prints U^{⊗t} with a product to t-1, "
                       "neither agrees with the other",
               evidence="spoken (after 05:39): 'So, if we have t states or τ states it is going to be τ - 1. This "
                        "is U^{τ - 1} ok. So, that many times you have to multiply'; eq. (16) (03:49) has τ factors",
               correction=Claim(
                   "l59-u-power-spoken:corrected", src("eqs. (16) and (19): one factor U per step"), NOTATION,
-                  Computed(u_power(0), "∂h^{(τ)}/∂h^{(0)} has τ factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is U^τ",
+                  Computed(u_power(0), "∂h^{(τ)}/∂h^{(0)} has τ factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is U^{τ}",
                            trials=2),
                   expected="holds")),
         Claim("l59-u-power-47", src("(09:40)", "from this 7th to 47th there are we have 40 Us coming in to place ... "
