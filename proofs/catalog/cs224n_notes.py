@@ -333,7 +333,8 @@ def _architecture_claims() -> "list[Claim]":
         Claim("cs224n-lstm-more-params", src("LSTMs vs GRU", "since LSTMs have more parameters than GRU"), NOTATION,
               Computed(parameter_counts, "the engine's LSTM has 4d(d + n + 1) parameters (three gates and the "
                                          "candidate, each W, U, b), its GRU 3d(d + n + 1) (two gates and the "
-                                         "candidate): the LSTM has more", trials=3),
+                                         "candidate): the LSTM has more, and its affine maps need 4/3 of the "
+                                         "GRU's multiply-adds per step", trials=3),
               expected="holds",
               reading="counted from the cells' parameters, output layer V, c left out (it is the same for both); "
                       "'they can remember more learnings and are hence more suited for larger training sets' is "

@@ -20,7 +20,8 @@ from derive.ir import nll, softmax
 from derive.numeric import Evaluator, Instance
 
 from .displays import display
-from derive.proofs.catalog.reasoning import clipping_cases, geometric_decay, overflow_nan, u_power, u_small_cases
+from derive.proofs.catalog.reasoning import (activation_ranges, clipping_cases, geometric_decay, overflow_nan, u_power,
+                                             u_small_cases, word_positions)
 from . import norm_clipping, source
 
 SOURCE = "000_7be57cb19668d348.txt"
@@ -299,6 +300,20 @@ def _reasoning_claims() -> "list[Claim]":
               expected="holds",
               reading="'not a number' is IEEE 754's NaN: an exploded value first overflows to inf, and the next "
                       "operation on it (inf - inf, 0 · inf) gives NaN"),
+        Claim("l59-word-positions", src("slide (09:40)", "The target word is partner ... (47th word)"), NOTATION,
+              Computed(word_positions, "in the slide's sentence 'partner' is the 7th word and the blank the 47th, "
+                                       "40 words apart (words split at spaces and hyphens)", trials=1),
+              expected="holds",
+              reading="the count depends on the tokens: with 'start-up' as two words (a word tokenizer splitting "
+                      "at hyphens) the blank is the 47th word, as the slide says; split at spaces only it is the "
+                      "46th.  'partner' is the 7th either way"),
+        Claim("l59-activation-ranges", src("(after 09:40)", "we always have the values between 0 and 1 right; here it "
+                                                            "is going to be minus 1 and plus 1"), NOTATION,
+              Computed(activation_ranges, "the logistic sigmoid takes values in (0, 1) and tanh in (-1, 1) (exactly, "
+                                          "and 0, 1, -1, 1 are their limits)", trials=1),
+              expected="holds",
+              reading="'the activation functions of s_t and Z_t': the logistic and tanh (the bounds are limits, "
+                      "never attained)"),
         Claim("l59-u-power-spoken", src("after 05:39", "if we have t states or τ states it is going to be τ - 1. This "
                                                        "is U^{τ - 1}"), NOTATION,
               Computed(u_power(-1), "∂h^{(τ)}/∂h^{(0)} has τ - 1 factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is "
@@ -398,8 +413,8 @@ def lecture():
                            "l59-u-power-spoken", "l59-u-small")),
             Section("Exploding/vanishing gradient: an example", topic="vanishing", where="slide time 09:40",
                     intro="Predicting the 47th word from the 7th multiplies 40 such factors.",
-                    items=("l59-40-factors", "l59-u-power-47", "l59-decay-depth", "l59-0.01-pow-47",
-                           "l59-0.5-pow-47")),
+                    items=("l59-word-positions", "l59-40-factors", "l59-u-power-47", "l59-decay-depth",
+                           "l59-0.01-pow-47", "l59-0.5-pow-47", "l59-activation-ranges")),
             Section("Gradient clipping", topic="remedies", where="slide 17/21, slide time 14:37",
                     intro="Two rules: clip every entry to [-1, 1], or rescale the whole gradient to a threshold norm.",
                     items=("l59-clip-speed", "l59-clip-value", "l59-clip-value-code", "l59-clip-norm",

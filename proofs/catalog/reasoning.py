@@ -838,3 +838,36 @@ def dependency_facts(reversed_: bool):
                         float(NodeRef("h", k - 1) in anc), float(NodeRef("h", k) not in anc)]
         return np.array(lhs), np.ones(len(lhs)), {"T": T}
     return fn
+
+
+#: The slide's sentence (000, 09:40), as transcribed.
+RAJ = ('Raj entered CoffeeDay to meet his partner Dru. Raj said "Hi Dru. In the next few hours they discussed their '
+       'start-up and devised a plan to develop a product on knowledge management. After a the long discussion and '
+       'fruitful discussion, Raj said goodbye to his _____')
+
+
+def word_positions(rng=None):
+    """Positions of 'partner' and of the blank in the slide's sentence, words split at spaces and hyphens
+    ('start-up' is two words): 7 and 47; with spaces only the blank is the 46th."""
+    import re
+
+    words = [w for w in re.split(r"[\s-]+", RAJ) if w]
+    spaces = RAJ.split()
+    return (np.array([words.index("partner") + 1, len(words), len(words) - (words.index("partner") + 1), len(spaces)],
+                     dtype=float), np.array([7, 47, 40, 46], dtype=float), {"words": len(words)})
+
+
+def activation_ranges(rng=None):
+    """The logistic takes values in (0, 1) and tanh in (-1, 1): exactly at rational points (SymPy), and as
+    limits ±∞ (SymPy), and on a float64 grid of [-30, 30]."""
+    x = sp.Symbol("x", real=True)
+    logistic, tanh = 1 / (1 + sp.exp(-x)), sp.tanh(x)
+    pts = [sp.Rational(p, 3) for p in (-90, -7, 0, 5, 90)]
+    exact = all(bool(0 < logistic.subs(x, p) < 1) and bool(-1 < tanh.subs(x, p) < 1) for p in pts)
+    limits = [sp.limit(logistic, x, -sp.oo), sp.limit(logistic, x, sp.oo), sp.limit(tanh, x, -sp.oo),
+              sp.limit(tanh, x, sp.oo)]
+    grid = np.linspace(-30, 30, 100001)
+    lo = 0.5 * (1 + np.tanh(grid / 2))
+    lhs = [float(exact), *[float(v) for v in limits], float(lo.min() > 0 and lo.max() < 1),
+           float(np.abs(np.tanh(grid)).max() <= 1)]
+    return np.array(lhs), np.array([1.0, 0.0, 1.0, -1.0, 1.0, 1.0, 1.0]), {"grid": "[-30, 30]"}
