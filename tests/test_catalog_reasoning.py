@@ -67,7 +67,7 @@ NEW_VERDICTS = {
     "cs224n-residual": "holds", "cs224n-highway": "holds", "cs224n-bidirectional-lm": "holds",
     "cs224n-bidirectional-advice": "not_checkable", "cs224n-stacked": "holds",
     "l111-recap-explode": "fails", "l111-s-depends-h": "fails", "l111-output-bound": "holds",
-    "l111-output-explodes": "holds", "l111-clip-never-increases": "holds",
+    "l111-output-explodes": "holds", "l111-clip-never-increases": "holds", "l111-paths-explode": "fails",
 }
 
 
@@ -251,3 +251,23 @@ def test_gelfand_docstring_no_longer_claims_rho_governs_the_limit():
 
     doc = counterexamples.Counterexample.__doc__
     assert "governs the limit" not in doc and "diag(sigma'(a_j)) W" in doc and "1.3e7" in doc
+
+
+def test_one_exploding_path_need_not_make_the_gradient_explode(report):
+    """Gates open (b = 10), W = -1.5: the implicit path grows like 1.5^{T-1}, ∂s_T/∂s_0 ~ (-0.5)^{T-1} (NumPy LSTM)."""
+    sig = lambda z: 1 / (1 + np.exp(-z))                   # noqa: E731
+
+    def s_T(s, T):
+        h = 0.0
+        for _ in range(T):
+            g = sig(10.0)
+            s = g * s + g * np.tanh(-1.5 * h)
+            h = g * np.tanh(s)
+        return s
+    T = 20
+    fd = (s_T(0.01 + 1e-7, T) - s_T(0.01 - 1e-7, T)) / 2e-7
+    assert abs(fd) < 1e-4 and 1.5 ** (T - 1) > 1e3
+    cx = report["l111-paths-explode"].counterexample
+    assert cx.instance["T"] == 20 and abs(cx.instance["path"]) > 1e3
+    assert cx.instance["total"] == pytest.approx(fd, rel=1e-4)
+    assert cx.instance["finite_difference"] == pytest.approx(cx.instance["total"], rel=1e-5)

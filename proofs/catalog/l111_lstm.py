@@ -436,10 +436,31 @@ def claims() -> "list[Claim]":
 
 def _reasoning_claims() -> "list[Claim]":
     """Lecture 111's spoken statements and the exploding path, checked (issue 12, items 4 and 5)."""
-    from derive.proofs.catalog.reasoning import (clipping_cases, dependency_facts, issue12_norms, output_gate_cases,
-                                                 pascanu_cases)
+    from derive.proofs.catalog.reasoning import (clipping_cases, dependency_facts, exploding_path_cases, issue12_norms,
+                                                 output_gate_cases, pascanu_cases)
 
     return [
+        Claim("l111-paths-explode", src("(05:05)", "If it vanishes through any o[ne]- if it explodes though any one "
+                                                   "of the paths"), NOTATION,
+              Implication("one path from s_0 to s_T explodes (|its product| > 10^3)",
+                          "the gradient explodes: |∂s_T/∂s_0| > 10^3", **exploding_path_cases("printed"), trials=2),
+              expected="fails",
+              reading="the exploding half of the path rule, for the path s_0 -> s_1 -> h_1 -> s~_2 -> s_2 -> ... "
+                      "-> s_T that takes the implicit edges at every step.  A counterexample: d = 1, every gate "
+                      "open (b_o = b_i = b_f = 10), the candidate's recurrent weight W = -1.5, other weights 0, "
+                      "x_t = 0, s_0 = 0.01, h_0 = 0: that path is -2.2e3 at T = 20 (1.5^{T-1}), while ∂s_T/∂s_0 = "
+                      "-1.9e-6 (finite differences agree): per step the forget path gives f ~ 1 and the implicit "
+                      "one -1.5, and their sum -0.5 is what multiplies",
+              evidence="spoken (05:05-06:11): 'What is the corresponding rule for exploding gradients? If there "
+                       "are multiple paths the gradient would explode if ... if it explodes though any one of the "
+                       "paths' and 'for the second case ... we just have to show that there is at least one path "
+                       "through which it can explode'",
+              correction=Claim(
+                  "l111-paths-explode:corrected", src("(05:05), the sum over paths"), NOTATION,
+                  Implication("", "∂s_T/∂s_0 = f_1 Π_{j=2}^{T} (f_j + g_j), g_j the implicit factor i_j tanh'(ã_j) W "
+                                  "o_{j-1} tanh'(s_{j-1}): the paths of each step are added, and they may cancel",
+                              **exploding_path_cases("sum"), trials=2),
+                  expected="holds")),
         Claim("l111-recap-explode", src("(03:11)", "as if lambda into gamma is greater than 1, then this will explode"),
               NOTATION,
               Implication("γλ > 1 (λ = ||W||_2, tanh)", "the RNN's gradient explodes: ||∂s_{40}/∂s_0|| > 10^3",
@@ -518,7 +539,7 @@ def lecture():
             Section("The general principle: many paths", topic="lstm", where="slide time 05:05",
                     intro="A gradient vanishes only if it vanishes along every path, and explodes if it explodes "
                           "along one.",
-                    items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o")),
+                    items=("l111-paths-rule", "l111-paths-explode", "l111-paths-L*-W_f", "l111-paths-L-W_o")),
             Section("The dependency graph of the LSTM", topic="lstm", where="slide times 06:38-10:42",
                     intro="The gradient is a sum over every path of the dependency graph; their number grows "
                           "geometrically with the distance between the steps.",

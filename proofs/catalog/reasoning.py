@@ -871,3 +871,78 @@ def activation_ranges(rng=None):
     lhs = [float(exact), *[float(v) for v in limits], float(lo.min() > 0 and lo.max() < 1),
            float(np.abs(np.tanh(grid)).max() <= 1)]
     return np.array(lhs), np.array([1.0, 0.0, 1.0, -1.0, 1.0, 1.0, 1.0]), {"grid": "[-30, 30]"}
+
+
+# ---------------------------------------------------------------------------
+# Lecture 111 (05:05): "explode if it explodes through any one of the paths" -- paths can cancel here too
+# ---------------------------------------------------------------------------
+#: d = 1, every gate open (b_o = b_i = b_f = 10), the candidate's recurrent weight W = -1.5, other weights 0,
+#: x_t = 0, s_0 = 0.01, h_0 = 0.  Per step the forget path gives f ~ 1 and the implicit path g ~ W = -1.5: the
+#: path that always takes the implicit edges grows like 1.5^{T-1}, the sum (f + g)^{T-1} ~ (-0.5)^{T-1} vanishes.
+EXPLODING_PATH_LSTM = {"b_o": 10.0, "b_i": 10.0, "b_f": 10.0, "W": -1.5}
+
+
+def implicit_path(params, X, s0, h0):
+    """(the product along the path s_0 -> s_1 -> h_1 -> s~_2 -> s_2 -> h_2 -> ... -> s_T, the whole ∂s_T/∂s_0
+    from the step Jacobians, central differences), d = 1, NumPy reference.
+
+    The path's factors: ∂⁺s_1/∂s_0 = f_1, then for j = 2..T ∂h_{j-1}/∂s_{j-1} = o_{j-1} tanh'(s_{j-1}),
+    ∂s~_j/∂h_{j-1} = tanh'(ã_j) W (W_o = W_i = W_f = 0: the gates do not read h), ∂s_j/∂s~_j = i_j.
+    """
+    from derive.reference import lstm as ref
+
+    T = X.shape[0]
+    labels = np.zeros((T, 1), dtype=int)
+    c = ref.forward(params, X, labels, s0=s0, h0=h0)
+    f, i, o, st, s = (c.f[:, 0, 0], c.i[:, 0, 0], c.o[:, 0, 0], c.s_tilde[:, 0, 0], c.s[:, 0, 0])
+    W = float(params["W"].ravel()[0])
+    path = f[0]
+    for j in range(2, T + 1):
+        path *= i[j - 1] * (1 - st[j - 1] ** 2) * W * o[j - 2] * (1 - np.tanh(s[j - 1]) ** 2)
+    J = ref.step_jacobians(params, c)
+    M = np.eye(2)
+    for t in range(T):
+        M = J[t, 0] @ M
+    eps = 1e-7
+    up = ref.forward(params, X, labels, s0=s0 + eps, h0=h0).s[T, 0, 0]
+    dn = ref.forward(params, X, labels, s0=s0 - eps, h0=h0).s[T, 0, 0]
+    return float(path), float(M[0, 0]), float((up - dn) / (2 * eps))
+
+
+def exploding_path_cases(kind: str):
+    """"printed": if the implicit path explodes (|product| > 10^3) then so does ∂s_T/∂s_0 (> 10^3); "sum": the
+    whole derivative is f_1 Π_{j=2}^{T} (f_j + g_j), the forget and implicit factors of each step summed (the
+    two paths of every step added, not the largest kept).  The LSTM of `EXPLODING_PATH_LSTM` at T = 10, 20, 30,
+    and random open-gate LSTMs (d = 1, W_o = W_i = W_f = 0)."""
+    def run(name, p, T):
+        X, s0, h0 = np.zeros((T, 1, 1)), np.full((1, 1), 0.01), np.zeros((1, 1))
+        path, total, fd = implicit_path(p, X, s0, h0)
+        agree = abs(total - fd) <= 1e-5 * max(1e-6, abs(total))
+        if kind == "printed":
+            hyp, concl = abs(path) > 1e3, abs(total) > 1e3
+        else:
+            from derive.reference import lstm as ref
+
+            c = ref.forward(p, X, np.zeros((T, 1), dtype=int), s0=s0, h0=h0)
+            f, i, o, st, s = (c.f[:, 0, 0], c.i[:, 0, 0], c.o[:, 0, 0], c.s_tilde[:, 0, 0], c.s[:, 0, 0])
+            W = float(p["W"].ravel()[0])
+            prod = f[0] * np.prod([f[j - 1] + i[j - 1] * (1 - st[j - 1] ** 2) * W * o[j - 2] * (1 - np.tanh(s[j - 1]) ** 2)
+                                   for j in range(2, T + 1)])
+            hyp, concl = True, abs(prod - total) <= 1e-9 * max(1e-12, abs(total))
+        detail = (f"{name}, T = {T}: the implicit path {path:.3g}, ∂s_T/∂s_0 = {total:.3g} (finite differences "
+                  f"{fd:.3g}{'' if agree else ' -- DISAGREE'})")
+        return ({"instance": name, "T": T, "path": path, "total": total, "finite_difference": fd},
+                bool(hyp) and bool(agree), bool(concl), detail)
+
+    def fixed():
+        name = "LSTM b_o = b_i = b_f = 10, W = -1.5, other weights 0, x_t = 0, s_0 = 0.01, h_0 = 0"
+        return [run(name, _lstm_params(1, EXPLODING_PATH_LSTM), T) for T in (10, 20, 30)]
+
+    def cases(rng):
+        out = []
+        for _ in range(2):
+            w = float(rng.choice([-2.5, -0.5, 0.8, 1.5]))
+            p = _lstm_params(1, {"b_o": 3.0, "b_i": 3.0, "b_f": 3.0, "W": w, "b": float(rng.normal())})
+            out.append(run(f"open-gate LSTM, W = {w}", p, 10))
+        return out
+    return {"fixed": fixed, "cases": cases}
