@@ -19,9 +19,8 @@ from derive.graph import NodeRef
 from derive.numeric import Evaluator, Instance
 
 from .displays import display
-from derive.proofs.catalog.reasoning import (bidirectional, gate_range, highway, issue12_norms, lstm_without_guarantee,
-                                             parameter_counts, pascanu_cases, residual, scalar_wh_cases, sgd_step,
-                                             stacked)
+from derive.proofs.catalog.reasoning import (bidirectional, gate_range, highway, issue12_norms, parameter_counts,
+                                             pascanu_cases, residual, scalar_wh_cases, sgd_step, stacked)
 from . import norm_clipping, source
 
 SOURCE = "003_9ba40663132a09fb.txt"
@@ -318,6 +317,19 @@ def _alternating_square(rng=None):
     rhs = [((4 * eps) ** m * np.eye(2)).ravel() for m in (1, 2, 3)]
     rho = max(abs(np.linalg.eigvals(np.array(ALTERNATING_W))))
     return np.concatenate(lhs + [[rho]]), np.concatenate(rhs + [[2.0]]), {"tanh'(3)": eps}
+
+
+def lstm_without_guarantee(rng=None):
+    """Issue 12's cancelling LSTM (Lecture 111's counterexample): the forget gates are open (Π f_j = 0.079 at
+    T = 20) yet ∂s_T/∂s_0 = -9.0e-39: the LSTM's gradient can still vanish.  Left: [Π f_j >= 0.05,
+    |∂s_T/∂s_0| < 1e-30, engine-free NumPy Jacobian = finite differences]."""
+    from derive.proofs.catalog.l111_lstm import CANCEL_S0, _cancel_params, _lstm_run     # its counterexample
+
+    T = 20
+    forget, total, fd = _lstm_run(_cancel_params(), np.zeros((T, 1, 1)), np.full((1, 1), CANCEL_S0), np.zeros((1, 1)))
+    lhs = [float(forget[0, 0] >= 0.05), float(abs(total[0, 0]) < 1e-30),
+           float(np.allclose(total, fd, rtol=1e-4, atol=1e-300))]
+    return np.array(lhs), np.ones(3), {"T": T, "forget_path": float(forget[0, 0]), "total": float(total[0, 0])}
 
 
 def _architecture_claims() -> "list[Claim]":

@@ -244,7 +244,8 @@ def claims() -> "list[Claim]":
     out.append(Claim(
         "l59-u-small", src("slide after eq. (20)", "U gets very small when the depth increases"), NOTATION,
         Implication("||U||_2 < 1", "||∂h^{(t)}/∂h^{(0)}|| <= ||U||^t for t = 1..8: the product of the t factors "
-                                   "diag(σ')U gets very small as the depth t increases", cases=u_small_cases, trials=2),
+                                   "diag(σ')U gets very small as the depth t increases", cases=u_small_cases(rnn_nobias),
+                    trials=2),
         expected="holds",
         reading="U is one fixed matrix, shared by every step, so it does not itself change with the depth; "
                 "read as the lecturer explains it (05:39: 'you need to make sure that the value of U is well "
@@ -316,7 +317,7 @@ def _reasoning_claims() -> "list[Claim]":
                       "never attained)"),
         Claim("l59-u-power-spoken", src("after 05:39", "if we have t states or τ states it is going to be τ - 1. This "
                                                        "is U^{τ - 1}"), NOTATION,
-              Computed(u_power(-1), "∂h^{(τ)}/∂h^{(0)} has τ - 1 factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is "
+              Computed(u_power(rnn_nobias, -1), "∂h^{(τ)}/∂h^{(0)} has τ - 1 factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is "
                                     "U^{τ-1}", trials=2),
               expected="fails",
               reading="at h^{(0)} = 0 and X = 0 every pre-activation is 0 and tanh'(0) = 1, so ∂h^{(τ)}/∂h^{(0)} "
@@ -327,7 +328,7 @@ def _reasoning_claims() -> "list[Claim]":
                        "is U^{τ - 1} ok. So, that many times you have to multiply'; eq. (16) (03:49) has τ factors",
               correction=Claim(
                   "l59-u-power-spoken:corrected", src("eqs. (16) and (19): one factor U per step"), NOTATION,
-                  Computed(u_power(0), "∂h^{(τ)}/∂h^{(0)} has τ factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is U^{τ}",
+                  Computed(u_power(rnn_nobias, 0), "∂h^{(τ)}/∂h^{(0)} has τ factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is U^{τ}",
                            trials=2),
                   expected="holds")),
         Claim("l59-u-power-47", src("(09:40)", "from this 7th to 47th there are we have 40 Us coming in to place ... "

@@ -230,15 +230,12 @@ def issue12_norms(rng=None):
 # ---------------------------------------------------------------------------
 def _rnn_random(rng, T: int, scale: float, act: str = "tanh"):
     """A random engine RNN (n = 3, d = 2, k = 4) whose W has γ||W||_2 = ``scale``."""
-    from derive import activations
-
     g = unroll(rnn(act), T, {"n": 3, "d": 2, "k": 4})
     seed = int(rng.integers(1 << 30))
     inst = Instance.random(g, seed)
     W = inst.values[NodeRef("W")]
     gam = 0.25 if act == "logistic" else 1.0
     inst.values[NodeRef("W")] = W * (scale / (gam * np.linalg.norm(W, 2)))
-    del activations
     return Evaluator(g, inst), seed
 
 
@@ -659,12 +656,11 @@ def tensor_entries(with_delta: bool):
 # ---------------------------------------------------------------------------
 # Applied NLP: the power of U, the decay with the depth (000, after 05:39 and 09:40)
 # ---------------------------------------------------------------------------
-def u_power(exponent_shift: int):
-    """Eq. (18)'s RNN (no bias, tanh) at h^(0) = 0, X = 0, where every σ' is tanh'(0) = 1: the engine's
-    ∂h^(τ)/∂h^(0) against U^{τ + exponent_shift} (U the lecture's recurrent matrix, the engine's W), τ = 1..5."""
+def u_power(rnn_nobias, exponent_shift: int):
+    """Eq. (18)'s RNN ``rnn_nobias`` (no bias, tanh) at h^(0) = 0, X = 0, where every σ' is tanh'(0) = 1: the
+    engine's ∂h^(τ)/∂h^(0) against U^{τ + exponent_shift} (U the lecture's recurrent matrix, the engine's W),
+    τ = 1..5."""
     def fn(rng):
-        from derive.proofs.catalog.l59_appliednlp import rnn_nobias
-
         T, d = 5, 2
         g = unroll(rnn_nobias("tanh"), T, {"n": 2, "d": d, "k": 3})
         seed = int(rng.integers(1 << 30))
@@ -680,11 +676,13 @@ def u_power(exponent_shift: int):
     return fn
 
 
-def u_small_cases(rng):
+def u_small_cases(rnn_nobias):
     """"U gets very small when the depth increases", read as the factor U^t: if ||U|| < 1 then
-    ||∂h^(t)/∂h^(0)|| <= ||U||^t for t = 1..8 (engine, eq. (18)'s RNN, tanh and logistic, random inputs)."""
-    from derive.proofs.catalog.l59_appliednlp import rnn_nobias
+    ||∂h^(t)/∂h^(0)|| <= ||U||^t for t = 1..8 (engine, eq. (18)'s RNN ``rnn_nobias``, tanh and logistic)."""
+    return lambda rng: _u_small(rnn_nobias, rng)
 
+
+def _u_small(rnn_nobias, rng):
     out = []
     for act in ("tanh", "logistic"):
         for scale in (0.5, 0.95, 1.5):
@@ -734,18 +732,14 @@ def scalar_wh_cases(kind: str):
     then |∂h^(20)/∂h^(0)| > 10; "explode-corrected": if W_h σ'(a^(t)) >= c > 1 at every step then
     |∂h^(t)/∂h^(0)| >= c^t.  Engine against finite differences."""
     def cases(rng=None):
-        from derive import activations
-
         out = []
         for act in ("tanh", "logistic"):
-            dsig = activations.get(act)
             for w in (0.5, 0.9, 1.5, 2.0, 6.0):
                 for pin, label in ((0.0, "a = 0"), (8.0, "a = 8 (saturated)")):
                     ev = rnn_pinned([[w]], (pin,), 20, act)
                     norms = jacobian_norms(ev, range(1, 21))
                     agree = all(abs(a - b) <= 1e-4 * max(1.0, a) for _, a, b in norms)
-                    slope = float(dsig.numpy_prime(np.array([pin]))[0]) if hasattr(dsig, "numpy_prime") else \
-                        float(_slope(act, pin))
+                    slope = float(_slope(act, pin))
                     c = w * slope
                     if kind == "small":
                         hyp, concl = abs(w) < 1, all(v <= w ** t * (1 + 1e-9) for t, v, _ in norms)
@@ -804,19 +798,6 @@ def gate_range(rng):
     rhs = [1.0, 1.0, float(sp.exp(-40).evalf(30) / (1 + sp.exp(-40)).evalf(30)),
            float((sp.exp(-40) / (1 + sp.exp(-40))).evalf(30))]
     return np.array(lhs), np.array(rhs), {"instance seed": seed, "gates": int(gates.size)}
-
-
-def lstm_without_guarantee(rng=None):
-    """Issue 12's cancelling LSTM (Lecture 111's counterexample): the forget gates are open (Π f_j = 0.079 at
-    T = 20) yet ∂s_T/∂s_0 = -9.0e-39: the LSTM's gradient can still vanish.  Left: [Π f_j >= 0.05,
-    |∂s_T/∂s_0| < 1e-30, engine-free NumPy Jacobian = finite differences]."""
-    from derive.proofs.catalog.l111_lstm import CANCEL_S0, _cancel_params, _lstm_run
-
-    T = 20
-    forget, total, fd = _lstm_run(_cancel_params(), np.zeros((T, 1, 1)), np.full((1, 1), CANCEL_S0), np.zeros((1, 1)))
-    lhs = [float(forget[0, 0] >= 0.05), float(abs(total[0, 0]) < 1e-30),
-           float(np.allclose(total, fd, rtol=1e-4, atol=1e-300))]
-    return np.array(lhs), np.ones(3), {"T": T, "forget_path": float(forget[0, 0]), "total": float(total[0, 0])}
 
 
 def dependency_facts(reversed_: bool):
