@@ -199,7 +199,7 @@ def claims() -> "list[Claim]":
         Computed(sgd_step, "θ^{new} = θ^{old} - α ∇_θ J(θ): the step ||θ^{new} - θ^{old}|| = α ||∇_θ J(θ)|| grows "
                            "with the gradient (θ = W_h, the engine's gradient, checked by finite differences)",
                  trials=2),
-        kind="definition", expected="holds",
+        kind="definition", expected="holds", display=display("cs224n-sgd"),
         reading="the garbled '\\stackrel{\\sim}{\\alpha} ... gradient' is the SGD step with learning rate α"))
     out.append(Claim(
         "cs224n-clip-alg1", src("Algorithm 1", "if ||ĝ|| ≥ threshold then ĝ ← threshold/||ĝ|| ĝ"), NOTATION,
@@ -211,7 +211,7 @@ def claims() -> "list[Claim]":
                                                   "somewhere in-between"), NOTATION,
         Computed(gate_range, "each gate of the engine's LSTM lies in (0, 1); σ(q) is strictly between 0 and 1 "
                              "(exactly, SymPy) and within 4.2e-18 of 1 and 0 at q = ±40", trials=2),
-        expected="holds",
+        expected="holds", display=display("cs224n-lstm-gates"),
         reading="'open (1)' and 'closed (0)' are limits of the logistic gate: every value lies strictly between, "
                 "and a large pre-activation comes as close to 1 or 0 as one likes"))
     out.append(Claim(
@@ -295,13 +295,13 @@ def _pascanu_claims() -> "list[Claim]":
                   Computed(_alternating_square, "(diag(1, tanh'(3)) W_h)^2 = 4 tanh'(3) I for W_h = [[0, 2], [2, 0]]: "
                                                 "∂h^{(2m)}/∂h^{(0)} = (4 tanh'(3))^m I -> 0 although ρ(W_h) = 2",
                            trials=1),
-                  expected="holds")),
+                  expected="holds", display=display("cs224n-rho-vanishing-necessary:corrected"))),
         Claim("cs224n-issue12-rnn", src("Pascanu et al. remark", "largest eigenvalue"), NOTATION,
               Computed(issue12_norms, "W_h = [[1.5, 1], [-1.6, -0.9]]: ρ(W_h) = 0.5, ||W_h||_2 = 2.57, and with a^{(t)} "
                                       "pinned at (0, 20) ||∂h^{(t)}/∂h^{(0)}|| = 1.5^{t-1} sqrt(3.25) = 1.8, 9.1, 69, "
                                       "4.0e3, 1.3e7 at t = 1, 5, 10, 20, 40 (engine and finite differences)",
                        trials=1, rtol=1e-6),
-              expected="holds",
+              expected="holds", display=display("cs224n-issue12-rnn"),
               reading="the counterexample's numbers: pinned at (0, 20) the slopes are tanh'(0) = 1 and tanh'(20) ~ "
                       "0, every factor is diag(1, 0) W_h = [[1.5, 1], [0, 0]], and its powers are 1.5^{t-1} times "
                       "it; the finite differences (step scaled to 1e-4/||J||) agree to 1e-6"),
@@ -339,7 +339,7 @@ def _architecture_claims() -> "list[Claim]":
                                                             "gradient disappears"), NOTATION,
               Computed(lstm_without_guarantee, "an LSTM whose forget gates stay open (Π f_j = 0.079 at T = 20) has "
                                                "∂c^{(T)}/∂c^{(0)} = -9.0e-39: its gradient vanishes", trials=1),
-              expected="holds",
+              expected="holds", display=display("cs224n-lstm-no-guarantee"),
               reading="a witness: issue 12's cancelling LSTM (Lecture 111's counterexample, l111-paths-rule), the "
                       "cell state c^{(t)} the lecture's s_t; 'greatly reduces the risk' is empirical and not checked"),
         Claim("cs224n-lstm-more-params", src("LSTMs vs GRU", "since LSTMs have more parameters than GRU"), NOTATION,
@@ -347,7 +347,7 @@ def _architecture_claims() -> "list[Claim]":
                                          "candidate, each W, U, b), its GRU 3d(d + n + 1) (two gates and the "
                                          "candidate): the LSTM has more, and its affine maps need 4/3 of the "
                                          "GRU's multiply-adds per step", trials=3),
-              expected="holds",
+              expected="holds", display=display("cs224n-lstm-more-params"),
               reading="counted from the cells' parameters, output layer V, c left out (it is the same for both); "
                       "'they can remember more learnings and are hence more suited for larger training sets' is "
                       "empirical and not checked"),
@@ -356,7 +356,7 @@ def _architecture_claims() -> "list[Claim]":
                                                                      "from disappearing"), NOTATION,
               Computed(residual, "h = x + F(x): ∂h/∂x = I + ∂F/∂x, so where ∂F/∂x vanishes (a saturated F) the "
                                  "Jacobian is I and the gradient passes unchanged", trials=3, rtol=1e-6),
-              expected="holds",
+              expected="holds", display=display("cs224n-residual"),
               reading="the residual block as F(x) = tanh(W x + b); finite differences against I + diag(tanh'(W x + "
                       "b)) W, and against I for b = 30"),
         Claim("cs224n-highway", src("Highway connections (HighwayNet)", "we have an additional dynamic gate ... the "
@@ -364,7 +364,7 @@ def _architecture_claims() -> "list[Claim]":
               NOTATION,
               Computed(highway, "h = g ⊙ F(x) + (1 - g) ⊙ x with a dynamic gate g = σ(W_g x + b_g): ∂h/∂x = diag(1 - g) + "
                                 "diag(g) ∂F/∂x + diag(F(x) - x) ∂g/∂x, and I when the gate is shut", trials=3, rtol=1e-6),
-              expected="holds",
+              expected="holds", display=display("cs224n-highway"),
               reading="the gate depends on the input (dynamic), so its derivative adds the third term; finite "
                       "differences against the formula, and against I for b_g = -40"),
         Claim("cs224n-bidirectional-lm", src("Bidirectional RNN", "You cannot bidirectional RNNs for Language "
@@ -374,7 +374,7 @@ def _architecture_claims() -> "list[Claim]":
                                       "later inputs (∂h→^{(t)}/∂x^{(u)} = 0, u > t) but the backward state does "
                                       "(∂h←^{(t)}/∂x^{(u)} != 0): the state at t reads the word it should predict",
                        trials=3),
-              expected="holds",
+              expected="holds", display=display("cs224n-bidirectional-lm"),
               reading="why 'only the left context': a language model predicts x^{(t+1)} from x^{(1..t)}, and the "
                       "backward half of the state already depends on x^{(t+1)} (finite differences, T = 5)"),
         Claim("cs224n-bidirectional-advice", src("Bidirectional RNN", "if you have the full input sequence then you "
@@ -386,7 +386,7 @@ def _architecture_claims() -> "list[Claim]":
                                 "differences equals the chain rule summed over the step where the path climbs a "
                                 "layer, and the longest chain of nonlinearities from x^{(1)} to h_2^{(T)} has T + L - 1 "
                                 "of them (made deeper)", trials=3, rtol=1e-6),
-              expected="holds",
+              expected="holds", display=display("cs224n-stacked"),
               reading="'RNNs are already deep as they are processed over many timestamps, but they can be made "
                       "deeper': the depth is the longest chain of tanh, T for one layer, T + L - 1 for L layers"),
     ]

@@ -344,7 +344,7 @@ def bounded_derivative_claim(cid: str, where) -> Claim:
             f"{cid}:corrected", where, NOTATION,
             Computed(gamma_values, "σ' is bounded for σ = logistic (sup σ' = 1/4) and σ = tanh (sup σ' = 1): "
                                    "by the derivative, not by σ's boundedness", trials=1),
-            expected="holds"))
+            expected="holds", display=display(f"{cid}:corrected")))
 
 
 def small_step_claim(cid: str, where, statement: str) -> Claim:

@@ -478,11 +478,11 @@ def _reasoning_claims() -> "list[Claim]":
                   Computed(issue12_norms, "γλ > 1 makes explosion possible, not certain: the RNN W = [[1.5, 1], "
                                           "[-1.6, -0.9]] (γλ = 2.57) explodes, 1.8, 9.1, 69, 4.0e3, 1.3e7 at t = 1, "
                                           "5, 10, 20, 40", trials=1, rtol=1e-6),
-                  expected="holds")),
+                  expected="holds", display=display("l111-recap-explode:corrected"))),
         Claim("l111-s-depends-h", src("(06:38)", "remember that sk also depends on h k"), NOTATION,
               Computed(dependency_facts(True), "s_k depends on h_k (h_k is an ancestor of s_k in the unrolled LSTM)",
                        trials=1),
-              expected="fails",
+              expected="fails", display=display("l111-s-depends-h"),
               reading="the dependency is the other way round: h_k = o_k ⊙ tanh(s_k) reads s_k, while s_k = f_k ⊙ "
                       "s_{k-1} + i_k ⊙ s~_k reads h_{k-1} (through the gates and s~_k), never h_k; a slip of "
                       "speech over a correct slide (l111-lstm-equations, l111-dependency-graph)",
@@ -492,7 +492,7 @@ def _reasoning_claims() -> "list[Claim]":
                   "l111-s-depends-h:corrected", src("(06:38), the six equations"), NOTATION,
                   Computed(dependency_facts(False), "h_k depends on s_k (h_k = o_k ⊙ tanh(s_k)); s_k depends on "
                                                     "h_{k-1} and not on h_k", trials=1),
-                  expected="holds")),
+                  expected="holds", display=display("l111-s-depends-h:corrected"))),
         Claim("l111-output-bound", src("(20:40)", "again the diagonal matrix is bounded the weight matrix is bounded. So, "
                                                   "now, the repeated multiplication could explode"), NOTATION,
               Implication("", "each pair ∂h_t/∂o_t ∂o_t/∂h_{t-1} = diag(tanh(s_t) ⊙ σ'(a^o_t)) W_o has norm <= "

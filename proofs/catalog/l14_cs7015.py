@@ -75,7 +75,7 @@ def claims() -> "list[Claim]":
         "l14-14.2-feedforward", src("Module 14.2", "s_i = σ(Ux_i + b), y_i = O(Vs_i + c)"), NOTATION,
         Computed(feedforward, "the network without recurrence: the engine's RNN with W = 0 computes s_i = σ(U x_i + b) "
                               "and y_i = softmax(V s_i + c), and ∂s_i/∂x_j = 0 for j != i", trials=2),
-        kind="definition", expected="holds",
+        kind="definition", expected="holds", display=display("l14-14.2-feedforward"),
         reading="'O' is the output function, softmax (Module 14.3); checked as the RNN of the next slide with "
                 "W = 0: each output depends on its own input only ('each input to the network was independent "
                 "of the previous or future inputs')"))
@@ -294,7 +294,7 @@ def _reasoning_claims() -> "list[Claim]":
               Computed(rnn_dependencies, "in the engine's unrolled RNN: L_4 depends on s_4, s_t on s_{t-1} and W, "
                                          "s_0 is a constant; y_i = f(x_i, s_{i-1}, W, U, V, b, c); the parameters "
                                          "W, U, V, b, c are one node each, shared by every step", trials=1),
-              kind="definition", expected="holds",
+              kind="definition", expected="holds", display=display("l14-14.2-dependencies"),
               reading="'depends on' read as: is an ancestor of, in the unrolled graph (within one step); U, x and "
                       "b are left out of 's_4 depends on s_3 and W' as the slide's s_4 = σ(W s_3 + b) leaves U x "
                       "out (l14-14.3-s4)"),
@@ -307,7 +307,7 @@ def _reasoning_claims() -> "list[Claim]":
         Claim("l14-14.5-no-delta", src("Module 14.5", "∂s_kp/∂W_qr = σ'(a_kp)s_{k-1,i}"), NOTATION,
               Computed(tensor_entries(False), "every entry (p, q, r) of ∂⁺s_k/∂W is σ'(a_kp) s_{k-1,r} (no condition "
                                               "on p and q)", trials=2),
-              statement="∂s_{kp}/∂W_{qr} = σ'(a_{kp}) s_{k-1,i}", expected="transcription", judged="transcription",
+              statement="∂s_{kp}/∂W_{qr} = σ'(a_{kp}) s_{k-1,i}", expected="transcription", display=display("l14-14.5-no-delta"), judged="transcription",
               transcript="∂s_kp/∂W_qr = σ'(a_kp)s_{k-1,i}",
               reading="as transcribed the (p, q, r) entry is σ'(a_kp) s_{k-1,i} for every q (i read as r): false "
                       "for q != p, where s_kp does not depend on W_qr (a_kp = Σ_r W_pr s_{k-1,r}) and the entry is 0",

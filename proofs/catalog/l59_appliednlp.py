@@ -257,7 +257,7 @@ def claims() -> "list[Claim]":
         NOTATION,
         Computed(geometric_decay, "on the RNN pinned at σ' = 1 with U = c Q (Q orthogonal), ||∂h^{(t)}/∂h^{(0)}|| = "
                                   "c^t: the gradient decays with the depth t, geometrically", trials=2),
-        expected="holds",
+        expected="holds", display=display("l59-decay-depth"),
         reading="'proportional to the depth' read as 'grows with the depth' ('The deeper the net ..., the chance "
                 "of getting a smaller value of the gradient'); the decay is geometric in the depth, c^t (the "
                 "bound (γλ)^t of l105-power, attained here), not linear",
@@ -298,13 +298,13 @@ def _reasoning_claims() -> "list[Claim]":
         Claim("l59-nan", src("(00:17)", "explode meaning the value goes beyond a point and then the computer responds "
                                         "with a not a number"), NOTATION,
               Computed(overflow_nan, "in float64 a value beyond 1.8e308 is inf, and inf - inf = 0 · inf = NaN", trials=1),
-              expected="holds",
+              expected="holds", display=display("l59-nan"),
               reading="'not a number' is IEEE 754's NaN: an exploded value first overflows to inf, and the next "
                       "operation on it (inf - inf, 0 · inf) gives NaN"),
         Claim("l59-word-positions", src("slide (09:40)", "The target word is partner ... (47th word)"), NOTATION,
               Computed(word_positions, "in the slide's sentence 'partner' is the 7th word and the blank the 47th, "
                                        "40 words apart (words split at spaces and hyphens)", trials=1),
-              expected="holds",
+              expected="holds", display=display("l59-word-positions"),
               reading="the count depends on the tokens: with 'start-up' as two words (a word tokenizer splitting "
                       "at hyphens) the blank is the 47th word, as the slide says; split at spaces only it is the "
                       "46th.  'partner' is the 7th either way"),
@@ -312,14 +312,14 @@ def _reasoning_claims() -> "list[Claim]":
                                                             "is going to be minus 1 and plus 1"), NOTATION,
               Computed(activation_ranges, "the logistic sigmoid takes values in (0, 1) and tanh in (-1, 1) (exactly, "
                                           "and 0, 1, -1, 1 are their limits)", trials=1),
-              expected="holds",
+              expected="holds", display=display("l59-activation-ranges"),
               reading="'the activation functions of s_t and Z_t': the logistic and tanh (the bounds are limits, "
                       "never attained)"),
         Claim("l59-u-power-spoken", src("after 05:39", "if we have t states or τ states it is going to be τ - 1. This "
                                                        "is U^{τ - 1}"), NOTATION,
               Computed(u_power(rnn_nobias, -1), "∂h^{(τ)}/∂h^{(0)} has τ - 1 factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is "
                                     "U^{τ-1}", trials=2),
-              expected="fails",
+              expected="fails", display=display("l59-u-power-spoken"),
               reading="at h^{(0)} = 0 and X = 0 every pre-activation is 0 and tanh'(0) = 1, so ∂h^{(τ)}/∂h^{(0)} "
                       "is exactly the product of the U's: the engine gives U^{τ}, one factor per step τ = 1..τ (eq. "
                       "(16)'s product runs to τ), not U^{τ-1}; eq. (20) prints U^{⊗t} with a product to t-1, "
@@ -330,12 +330,12 @@ def _reasoning_claims() -> "list[Claim]":
                   "l59-u-power-spoken:corrected", src("eqs. (16) and (19): one factor U per step"), NOTATION,
                   Computed(u_power(rnn_nobias, 0), "∂h^{(τ)}/∂h^{(0)} has τ factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is U^{τ}",
                            trials=2),
-                  expected="holds")),
+                  expected="holds", display=display("l59-u-power-spoken:corrected"))),
         Claim("l59-u-power-47", src("(09:40)", "from this 7th to 47th there are we have 40 Us coming in to place ... "
                                                "it is going to be U power 47"), NOTATION,
               Exact(sp.Integer(47 - 7), "47", "the power of U from the 7th to the 47th word (one U per step)"),
               statement="from the 7th to the 47th word the gradient carries U^{47}",
-              expected="holds_simplified", judged="holds_simplified",
+              expected="holds_simplified", display=display("l59-u-power-47"), judged="holds_simplified",
               reading="the lecturer has just counted 40 factors (l59-40-factors), so the power is 40, not 47; he "
                       "says so himself and keeps 47 because the conclusion does not change: 0.01^{40} = 1.0e-80 "
                       "is as 'really low' as 0.01^{47}",
