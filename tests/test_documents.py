@@ -276,3 +276,13 @@ def test_a_plan_naming_an_unknown_figure_is_refused(tmp_path, capsys, monkeypatc
     assert main(["build", "--out", str(tmp_path / "o"), "--lecture", "l59", "--no-pdf"]) == 2
     err = capsys.readouterr().err
     assert "clipping-3d" in err and "clipping-2d" in err and not (tmp_path / "o").exists()
+
+
+def test_prose_typesets_numbers_with_exponents_and_big_operators():
+    """Implication statements read '10^{-3}', '1.5^{T-1}', 'Π_{j=2}^{T}' (issue 12): maths, not a caret in text."""
+    from derive.latex.text import prose
+
+    assert prose("|g| > 10^3") == r"|g| > $10^{3}$"
+    assert prose("grows like 1.5^{T-1}") == r"grows like $1.5^{T-1}$"
+    assert prose("Π_{j=2}^{T} f_j") == r"$\prod _{j=2}^{T}$ $f_{j}$"
+    assert prose("version 3.11 of x.py") == "version 3.11 of x.py"          # a number without a script stays text

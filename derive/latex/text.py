@@ -90,9 +90,10 @@ def math_token(tok: str) -> str:
     return "$" + "".join(out).replace("diag", r"\operatorname{diag}") + "$"
 
 
-# A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∂s_t/∂W, W_h^T.
+# A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∂s_t/∂W, W_h^T; a number with an
+# exponent (10^{-3}, 1.5^{T-1}) and a big operator with limits (Π_{j=2}^{T}) too.
 _SCRIPT = r"(?:[_^](?:\{[^{}\s]*\}|\([^()\s]*\)|[A-Za-z0-9+\-]+|[θσγλτδ]))"
-_ATOM = r"(?:∂⁺?)?(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?" + _SCRIPT + "+"
+_ATOM = r"(?:(?:∂⁺?)?(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?|\d+(?:\.\d+)?|[ΠΣ])" + _SCRIPT + "+"
 # a symbol, not part of a longer word or file name (test_reference_rnn.py stays text)
 _RUN = re.compile(r"(?<![\w/.])" + _ATOM + r"(?:/" + _ATOM + r")?(?![\w/])")
 
