@@ -291,7 +291,8 @@ def test_errata_entries(report):
     assert all(e["evidence"] for e in entries)
     slip = next(e for e in entries if e["id"] == "l14-14.4-aj")
     assert slip["transcript"] == "|a_j| = Ws_j + b" and slip["correction"]["verdict"] == "holds_simplified"
-    assert [e["id"] for e in errata_entries(report, kinds=("holds_simplified",))] == ["l105-aj", "l14-14.3-s4"]
+    assert [e["id"] for e in errata_entries(report, kinds=("holds_simplified",))] == ["l59-u-power-47", "l105-aj",
+                                                                                 "l14-14.3-s4"]
     e = next(e for e in entries if e["id"] == "l59-eq19")
     assert e["source"]["where"] == "eq. (19)" and "X^{(τ-1)}" in e["source"]["quote"]
     assert e["correction"]["verdict"] == "holds" and e["counterexample"]["instance"]["binding"]["tau"] == 2

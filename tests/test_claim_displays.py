@@ -185,3 +185,22 @@ def test_a_family_of_one_step_derivations_is_typeset_once_with_every_member_kept
     assert family.notes.count(r"\paragraph{The total loss}") == 1 and all(f"x_{i}" in family.notes for i in (1, 2, 3, 4))
     assert [m.fragment for m in family.members] == ["fragment 1", "fragment 2", "fragment 3", "fragment 4"]
     assert summary([(None, out)]) == {"derivation": 6, "FAILED": 1, "holds": 1}
+
+
+def test_a_reading_names_other_claims_by_their_lecture_and_place_not_by_id():
+    """Readings name claims by id for the audit; the notes name the lecture and place instead (and never a seed
+    file or a test file)."""
+    import re
+
+    from derive.content import collect_claims
+    from derive.render.documents.refs import readable
+
+    claims = collect_claims()
+    ids = sorted({c.id for c in claims}, key=len, reverse=True)
+    leak = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ids)) + r")(?![\w-])|seeds/\d{3}|\.py\b")
+    texts = [getattr(c, f) for c in claims for c in (c, c.correction) if c is not None
+             for f in ("reading", "evidence", "not_checkable")]
+    assert any(leak.search(t) for t in texts)  # the audit's readings do cross-reference
+    assert [t for t in texts if leak.search(readable(t))] == []
+    assert readable("as in l105-power; the same slide in seeds/002 (tests/test_catalog.py checks it)") == \
+        "as in Lecture 105, slide 36/41; the same slide in Lecture 14"

@@ -18,7 +18,7 @@ REPR = re.compile(r"\{'[^'\n]*': |array\(|np\.|<[a-z_.]+ object|\bNone\b|Counter
 
 @pytest.fixture(scope="module")
 def results():
-    claims = [c for c in collect_claims() if c.id in ("l59-eq16", "l59-eq17", "l59-u-small", "l14-14.4-strict")]
+    claims = [c for c in collect_claims() if c.id in ("l59-eq16", "l59-eq17", "l59-clip-speed", "l14-14.4-strict")]
     return {r.claim.id: r for r in audit(claims).results}
 
 
@@ -50,7 +50,8 @@ def test_a_wrong_correction_is_said_not_dropped(results):
 
 
 def test_prose_is_quoted_and_marked_not_checkable(results):
-    p = claim_piece(results["l59-u-small"], "appliednlp")
+    # l59-u-small was the example until it was checked (issue 12); an empirical statement is truly not checkable
+    p = claim_piece(results["l59-clip-speed"], "appliednlp")
     assert p.verdict == "not_checkable" and r"\verdict{not checkable}" in p.notes and r"\itshape" in p.notes
 
 
@@ -277,3 +278,13 @@ def test_a_plan_naming_an_unknown_figure_is_refused(tmp_path, capsys, monkeypatc
     assert main(["build", "--out", str(tmp_path / "o"), "--lecture", "l59", "--no-pdf"]) == 2
     err = capsys.readouterr().err
     assert "clipping-3d" in err and "clipping-2d" in err and not (tmp_path / "o").exists()
+
+
+def test_prose_typesets_numbers_with_exponents_and_big_operators():
+    """Implication statements read '10^{-3}', '1.5^{T-1}', 'Π_{j=2}^{T}' (issue 12): maths, not a caret in text."""
+    from derive.render.latex.text import prose
+
+    assert prose("|g| > 10^3") == r"|g| > $10^{3}$"
+    assert prose("grows like 1.5^{T-1}") == r"grows like $1.5^{T-1}$"
+    assert prose("Π_{j=2}^{T} f_j") == r"$\prod _{j=2}^{T}$ $f_{j}$"
+    assert prose("version 3.11 of x.py") == "version 3.11 of x.py"          # a number without a script stays text

@@ -10,6 +10,7 @@ from derive.checks.catalog.report import errata_entries
 from derive.errors import DeriveError
 from derive.render.latex import latex
 from derive.render.latex.text import escape
+from derive.render.documents.refs import readable
 
 __all__ = ["errata_latex"]
 
@@ -29,9 +30,9 @@ def errata_latex(report: AuditReport, notation: "str | None" = None) -> str:
         lines = [rf"\item[{escape(e['id'])}] {escape(e['source']['file'])}, {escape(e['source']['where'])}. "
                  rf"{as_}: {printed}"]
         if e["reading"]:
-            lines.append(rf"Reading: {escape(e['reading'])}.")
+            lines.append(rf"Reading: {escape(readable(e['reading']))}.")
         if e["evidence"]:
-            lines.append(rf"Evidence: {escape(e['evidence'])}.")
+            lines.append(rf"Evidence: {escape(readable(e['evidence']))}.")
         cx = e["counterexample"]
         if cx is not None:
             lines.append(rf"Counterexample ({escape(format_where(cx['instance']))}): {escape(cx['detail'])}.")

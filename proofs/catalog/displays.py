@@ -17,8 +17,9 @@ from functools import lru_cache
 import sympy as sp
 
 from derive.errors import UnknownName
-from derive.terms import (Cases, Chain, Const, D, Equation, Frac, Gamma, Identity, Norm, Power, Prime, Prod,
-                          ProdOver, RealSpace, Relation, SetOf, SumOver, Sup, System, Text, Value, Var, idx, node)
+from derive.terms import (Apply, Cases, Chain, Const, D, Diag, Entry, Equation, Frac, Gamma, Identity, Norm, Power,
+                          Prime, Prod, ProdOver, RealSpace, Relation, SetOf, SpectralRadius, Sum, SumOver, Sup, System,
+                          Text, Value, Var, Within, idx, node)
 
 __all__ = ["display", "norm_rule", "value_rule"]
 
@@ -108,9 +109,80 @@ def _table() -> dict:
     }
 
 
+@lru_cache(maxsize=None)
+def _reasoning_table() -> dict:
+    """The displays of the prose and reasoning claims of issue 12 (items 4 and 5), engine names."""
+    j, i, m = idx("j"), idx("i"), idx("m")
+    W, U, b, x = Value(node("W")), Value(node("U")), Value(node("b")), Value(node("x", i))
+    d, n = sp.Symbol("d"), sp.Symbol("n")
+    minus = lambda a: Prod((Const(-1), a))                                         # noqa: E731
+    eq = lambda a, rel, c: Equation(a, ((rel, c),) if rel != "=" else (c,))         # noqa: E731
+    dep = lambda a, *bs: eq(a, "<-", SetOf(bs) if len(bs) > 1 else bs[0])           # noqa: E731
+    issue12 = System((eq(SpectralRadius(W), "=", Const(sp.Rational(1, 2))),
+                      eq(Norm(W), "approx", Const(sp.Float("2.57", 3))),
+                      eq(Norm(D(node("s", t), node("s", 0))), "=",
+                         Prod((Power(Const(sp.Rational(3, 2)), t - 1), Const(sp.sqrt(13) / 2))))))
+    xv = Var("x")
+    gammas = System((eq(Sup(xv, Prime(xv, "logistic")), "=", Const(sp.Rational(1, 4))),
+                     eq(Sup(xv, Prime(xv, "tanh")), "=", Const(1))))
+    return {
+        "l59-decay-depth": Relation(Norm(D(node("s", t), node("s", 0))), "=", Power(Var("c"), t)),
+        "l59-nan": System((eq(Power(Const(10), 400), "=", Text("inf in float64")),
+                           eq(Text("inf - inf"), "=", Text("NaN")))),
+        "l59-word-positions": System((eq(Text("position of partner"), "=", Const(7)),
+                                      eq(Text("position of the blank"), "=", Const(47)))),
+        "l59-activation-ranges": System((eq(Apply(Var("x"), "logistic"), "in", sp.Interval.open(0, 1)),
+                                         eq(Apply(Var("x"), "tanh"), "in", sp.Interval.open(-1, 1)))),
+        "l59-u-power-spoken": Relation(D(node("s", tau), node("s", 0)), "=", Power(W, tau - 1)),
+        "l59-u-power-spoken:corrected": Relation(D(node("s", tau), node("s", 0)), "=", Power(W, tau)),
+        "l59-u-power-47": Relation(SumOver(t, 8, 47, Const(1)), "=", Const(47)),
+        "l105-bounded-derivative:corrected": gammas,
+        "l14-14.4-bounded-derivative:corrected": gammas,
+        "l14-14.2-feedforward": System((eq(node("s", i), "=", Apply(Sum((Prod((U, x)), b)))),
+                                        eq(D(node("s", i), node("x", j)), "=", Const(0)))),
+        "l14-14.2-dependencies": System((dep(node("s", t), node("s", t - 1), node("W")),
+                                         dep(node("y", i), node("x", i), node("s", i - 1), node("W"), node("U"),
+                                             node("V"), node("b"), node("c")))),
+        # Module 14.5's last line, entry by entry (CS7015's names are the engine's)
+        "l14-14.5-no-delta": Relation(sp.Symbol(r"\frac{\partial s_{kp}}{\partial W_{qr}}"), "=",
+                                      sp.Symbol(r"\sigma'(a_{kp}) s_{k-1,i}")),
+        "cs224n-sgd": System((eq(sp.Symbol("theta_new"), "=", Sum((sp.Symbol("theta_old"), Prod((
+                                  Const(-1), sp.Symbol("alpha"), D(node("L"), node("W"))))))),
+                              eq(Norm(Sum((sp.Symbol("theta_new"), minus(sp.Symbol("theta_old"))))), "=",
+                                 Prod((sp.Symbol("alpha"), Norm(D(node("L"), node("W")))))))),
+        "cs224n-lstm-gates": eq(Value(node("f", t)), "in", sp.Interval.open(0, 1)),
+        "cs224n-rho-vanishing-necessary:corrected": System((
+            eq(SpectralRadius(W), "=", Const(2)),
+            eq(D(node("s", 2 * m), node("s", 0)), "=",
+               Prod((Power(Prod((Const(4), Prime(Const(3), "tanh"))), m), Identity(node("s", 0))))))),
+        "cs224n-issue12-rnn": issue12,
+        "cs224n-lstm-no-guarantee": Within("lstm", Relation(Relation(ProdOver(j, 1, 20, Value(node("f", j))), "approx",
+                                                      Const(sp.Float("0.079", 2))), "=>",
+                                             Relation(D(node("s", 20), node("s", 0)), "approx",
+                                                      Const(sp.Float("-9.0e-39", 2))))),
+        "cs224n-lstm-more-params": System((eq(Text("LSTM parameters"), "=", sp.Mul(4, d, d + n + 1, evaluate=False)),
+                                           eq(Text("GRU parameters"), "=", sp.Mul(3, d, d + n + 1, evaluate=False)))),
+        "cs224n-residual": Relation(D(node("h"), node("x")), "=",
+                                    Sum((Identity(node("x")), D(node("F"), node("x"))))),
+        "cs224n-highway": Relation(D(node("h"), node("x")), "=", Sum((
+            Diag(Sum((Const(1), minus(Value(node("g")))))), Prod((Diag(Value(node("g"))), D(node("F"), node("x")))),
+            Prod((Diag(Sum((Value(node("F")), minus(Value(node("x")))))), D(node("g"), node("x"))))))),
+        "cs224n-bidirectional-lm": System((eq(D(node("h_fwd", t), node("x", t + 1)), "=", Const(0)),
+                                           eq(D(node("h_bwd", t), node("x", t + 1)), "!=", Const(0)))),
+        "cs224n-stacked": eq(node("h_2", t), "=", Apply(Sum((Prod((Value(node("W_2")), Value(node("h_2", t - 1)))),
+                                                             Prod((Value(node("U_2")), Value(node("h_1", t)))),
+                                                             Value(node("b_2")))))),
+        "l111-recap-explode:corrected": issue12,
+        "l111-s-depends-h": dep(node("s", k), node("h", k)),
+        "l111-s-depends-h:corrected": System((dep(node("h", k), node("o", k), node("s", k)),
+                                              dep(node("s", k), node("f", k), node("s", k - 1), node("i", k),
+                                                  node("s_tilde", k)))),
+    }
+
+
 def display(claim_id: str):
     """The display term of the claim ``claim_id``; an unknown id lists the known ones."""
-    table = _table()
+    table = {**_table(), **_reasoning_table()}
     if claim_id not in table:
         raise UnknownName("claim display", claim_id, list(table))
     return table[claim_id]

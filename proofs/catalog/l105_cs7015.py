@@ -14,10 +14,12 @@ import numpy as np
 import sympy as sp
 
 from derive import activations
-from derive.checks.catalog import Bound, Claim, Computed, Exact, Identity, gamma_of
+from derive.checks.catalog import Bound, Claim, Computed, Exact, Identity, Implication, gamma_of
 from derive.cells import rnn
 
 from .displays import display
+from derive.proofs.catalog.reasoning import (bounded_activation_cases, far_terms_cases, gamma_values,
+                                             truncation_bound_cases)
 from . import norm_clipping, source
 
 SOURCE = "001_2f382c7a805806de.txt"
@@ -269,9 +271,15 @@ def claims() -> "list[Claim]":
                 "saturated units have σ' ~ 0, see cs224n-explode-eigen)"))
     out.append(Claim(
         "l105-truncation", src("slide (08:16)", "restrict the product to τ (< t - k) terms"), NOTATION,
-        kind="prose",
-        not_checkable="a definition of truncated BPTT (an approximation, not an identity); the exact truncated "
-                      "gradients are checked against brute force in tests/test_reference_rnn.py"))
+        Implication("", "truncated BPTT keeps the τ most recent terms of ∂L_t/∂W = Σ_k ∂L_t/∂s_t ∂s_t/∂s_k "
+                        "∂⁺s_k/∂W; what it drops is at most ||∂L_t/∂s_t|| Σ_{k=1}^{t-τ} (γλ)^{t-k} γ||s_{k-1}|| "
+                        "<= ||∂L_t/∂s_t|| γ sqrt(d) (γλ)^{τ} / (1 - γλ) when γλ < 1",
+                    cases=truncation_bound_cases, trials=2),
+        expected="holds",
+        reading="'avoiding' the problem read as: the error of the truncation is bounded and shrinks "
+                "geometrically in τ when γλ < 1 (the engine's terms, tanh, d = 2, one loss L_10, τ = 1, 3, 6); "
+                "the truncated gradient itself is checked against the NumPy reference in l105-truncated-numpy",
+        display=_truncation_bound_display()))
     out.append(Claim(
         "l105-clip", src("spoken (09:35)", "if its magnitude is greater than k, its magnitude becomes k"), NOTATION,
         Computed(norm_clipping(_norm_clip), "norm clipping to k keeps the direction: ||ĝ|| = min(||g||, k)"),
@@ -303,7 +311,74 @@ def claims() -> "list[Claim]":
         reading="truncated BPTT as the path sum restricted to the τ most recent k (the slide's 'τ terms'); the "
                 "reference's `truncate` counts recurrent factors, τ - 1; τ = T is the full gradient",
         display=_truncated_display()))
+    out.extend(_reasoning_claims())
     return out
+
+
+def _truncation_bound_display():
+    from derive.terms import Relation, Text
+
+    return Relation(Text(r"$\left\lVert \sum_{k=1}^{t-\tau} \frac{\partial L_t}{\partial s_t} "
+                         r"\frac{\partial s_t}{\partial s_k} \frac{\partial^+ s_k}{\partial W} \right\rVert$"),
+                    "<=", Text(r"$\left\lVert \frac{\partial L_t}{\partial s_t} \right\rVert "
+                               r"\frac{\gamma \sqrt{d}\, (\gamma\lambda)^{\tau}}{1 - \gamma\lambda}$"))
+
+
+def bounded_derivative_claim(cid: str, where) -> Claim:
+    """"σ(a_j) is a bounded function (sigmoid, tanh), so σ'(a_j) is bounded" (slide 36/41; Module 14.4): the
+    implication is false (sin(x^2)); its conclusion holds for the two activations the slide names."""
+    return Claim(
+        cid, where, NOTATION,
+        Implication("σ is a bounded function", "σ' is bounded", cases=bounded_activation_cases),
+        statement="σ(a_j) is a bounded function (sigmoid, tanh), so σ'(a_j) is bounded",
+        expected="fails",
+        reading="the 'so' is an implication from boundedness of σ to boundedness of σ'; it is checked on "
+                "logistic, tanh, x/(1+x^2) and sin(x^2), each bounded (sup |σ| on [-R, R] stops growing from "
+                "R = 10 to 1000).  sin(x^2) is bounded by 1 while σ'(x) = 2x cos(x^2) is 2 sqrt(2πn) at "
+                "x = sqrt(2πn): boundedness of σ says nothing about σ'.  For the two activations the slide "
+                "names the conclusion is true (γ = 1/4 and 1, the correction)",
+        evidence="slide 36/41: '∵ σ(a_j) is a bounded function (sigmoid, tanh) σ'(a_j) is bounded'; spoken "
+                 "(04:40): 'sigma a j is actually a bounded function ... So, that mean sigma dash a j is also "
+                 "going to be bounded'",
+        correction=Claim(
+            f"{cid}:corrected", where, NOTATION,
+            Computed(gamma_values, "σ' is bounded for σ = logistic (sup σ' = 1/4) and σ = tanh (sup σ' = 1): "
+                                   "by the derivative, not by σ's boundedness", trials=1),
+            expected="holds", display=display(f"{cid}:corrected")))
+
+
+def small_step_claim(cid: str, where, statement: str) -> Claim:
+    """"if ∂s_j/∂s_{j-1} is small, ∂s_t/∂s_k and hence ∂L_t/∂W will vanish": false, the k ≈ t terms remain."""
+    return Claim(
+        cid, where, NOTATION,
+        Implication("||∂s_t/∂s_k|| is small (||∂s_8/∂s_1|| < 10^{-3})", "∂L_t/∂W vanishes (||∂L_8/∂W|| < 10^{-3})",
+                    cases=far_terms_cases("printed"), trials=2),
+        statement=statement, expected="fails",
+        reading="'and hence ∂L/∂W will vanish': ∂L_t/∂W = ∂L_t/∂s_t Σ_{k=1}^{t} ∂s_t/∂s_k ∂⁺s_k/∂W (slide "
+                "32/41); a small ∂s_t/∂s_k makes the far terms small, but the k = t term ∂L_t/∂s_t ∂⁺s_t/∂W has "
+                "no factor ∂s_t/∂s_k and remains: on a random RNN with γ||W|| = 0.2, ||∂s_8/∂s_1|| = 2e-7 while "
+                "||∂L_8/∂W|| = 0.15 (engine, checked against finite differences).  What vanishes is the "
+                "contribution of the far past (the correction); the explode half is not checked",
+        evidence="slide 35/41: 'We are interested in the magnitude of ∂s_j/∂s_{j-1} ← if it is small (large) "
+                 "∂s_k/∂s_l and hence ∂L/∂W will vanish (explode)'; spoken (07:39): 'if this vanishes the "
+                 "entire gradient could vanish'",
+        correction=Claim(
+            f"{cid}:corrected", where, NOTATION,
+            Implication("", "the far terms of ∂L_t/∂W vanish with ∂s_t/∂s_k: ||Σ_{k<=m} ∂L_t/∂s_t ∂s_t/∂s_k "
+                            "∂⁺s_k/∂W|| <= ||∂L_t/∂s_t|| Σ_{k<=m} ||∂s_t/∂s_k|| ||∂⁺s_k/∂W|| (t = 8, m = 4); the "
+                            "near terms k > m remain", cases=far_terms_cases("far"), trials=2),
+            expected="holds"))
+
+
+def _reasoning_claims() -> "list[Claim]":
+    """Slide 35-36/41's prose, checked (issue 12, item 4)."""
+    return [
+        bounded_derivative_claim("l105-bounded-derivative", src("slide 36/41 (04:40)", "σ(a_j) is a bounded "
+                                                                "function (sigmoid, tanh) σ'(a_j) is bounded")),
+        small_step_claim("l105-small-step-vanish",
+                         src("slide 35/41", "if it is small (large) ∂s_k/∂s_l and hence ∂L/∂W will vanish (explode)"),
+                         "if ∂s_j/∂s_{j-1} is small, ∂s_k/∂s_l and hence ∂L/∂W will vanish"),
+    ]
 
 
 def lecture():
@@ -324,11 +399,12 @@ def lecture():
                     items=("l105-chain", "l105-product", "l105-product-ascending")),
             Section("One term of the product", topic="vanishing", where="slide 35/41",
                     items=("l105-aj", "l105-sj", "l105-ds-da", "l105-ds-ds-chain", "l105-ds-ds",
-                           "l105-product-factors-*")),
+                           "l105-product-factors-*", "l105-small-step-vanish")),
             Section("Bounding the magnitude", topic="vanishing", where="slide 36/41, slide time 04:40",
                     intro="Each inequality is checked on its own, on random and adversarial instances, with its "
                           "tightness; γ is the exact maximum of the activation's slope.",
-                    items=("l105-norm-eq", "l105-submultiplicative", "l105-gamma-logistic", "l105-gamma-tanh",
+                    items=("l105-norm-eq", "l105-submultiplicative",
+                           "l105-bounded-derivative", "l105-gamma-logistic", "l105-gamma-tanh",
                            "l105-gamma-at-half", "l105-diag-gamma", "l105-step-gammaW", "l105-step-gammalambda",
                            "l105-bound-chain-step", "l105-norm-product", "l105-product-bound", "l105-power",
                            "l105-bound-chain-power", "l105-vanish", "l105-explode")),

@@ -430,7 +430,97 @@ def claims() -> "list[Claim]":
                       "bounds the sum from below", expected="holds"),
         display=Relation(Text(r"$\left\lVert \frac{\partial s_T}{\partial s_0} \right\rVert$"), ">=",
                          Text(r"$\left\lVert \prod_{j=1}^{T} \mathrm{diag}(f_j) \right\rVert$"))))
+    out.extend(_reasoning_claims())
     return out
+
+
+def _reasoning_claims() -> "list[Claim]":
+    """Lecture 111's spoken statements and the exploding path, checked (issue 12, items 4 and 5)."""
+    from derive.proofs.catalog.reasoning import (clipping_cases, dependency_facts, exploding_path_cases, issue12_norms,
+                                                 output_gate_cases, pascanu_cases)
+
+    return [
+        Claim("l111-paths-explode", src("(05:05)", "If it vanishes through any o[ne]- if it explodes though any one "
+                                                   "of the paths"), NOTATION,
+              Implication("one path from s_0 to s_T explodes (|its product| > 10^3)",
+                          "the gradient explodes: |∂s_T/∂s_0| > 10^3", **exploding_path_cases("printed"), trials=2),
+              expected="fails",
+              reading="the exploding half of the path rule, for the path s_0 -> s_1 -> h_1 -> s~_2 -> s_2 -> ... "
+                      "-> s_T that takes the implicit edges at every step.  A counterexample: d = 1, every gate "
+                      "open (b_o = b_i = b_f = 10), the candidate's recurrent weight W = -1.5, other weights 0, "
+                      "x_t = 0, s_0 = 0.01, h_0 = 0: that path is -2.2e3 at T = 20 (1.5^{T-1}), while ∂s_T/∂s_0 = "
+                      "-1.9e-6 (finite differences agree): per step the forget path gives f ~ 1 and the implicit "
+                      "one -1.5, and their sum -0.5 is what multiplies",
+              evidence="spoken (05:05-06:11): 'What is the corresponding rule for exploding gradients? If there "
+                       "are multiple paths the gradient would explode if ... if it explodes though any one of the "
+                       "paths' and 'for the second case ... we just have to show that there is at least one path "
+                       "through which it can explode'",
+              correction=Claim(
+                  "l111-paths-explode:corrected", src("(05:05), the sum over paths"), NOTATION,
+                  Implication("", "∂s_T/∂s_0 = f_1 Π_{j=2}^{T} (f_j + g_j), g_j the implicit factor i_j tanh'(ã_j) W "
+                                  "o_{j-1} tanh'(s_{j-1}): the paths of each step are added, and they may cancel",
+                              **exploding_path_cases("sum"), trials=2),
+                  expected="holds")),
+        Claim("l111-recap-explode", src("(03:11)", "as if lambda into gamma is greater than 1, then this will explode"),
+              NOTATION,
+              Implication("γλ > 1 (λ = ||W||_2, tanh)", "the RNN's gradient explodes: ||∂s_{40}/∂s_0|| > 10^3",
+                          **pascanu_cases("lambda-explodes"), trials=2),
+              expected="fails",
+              reading="the recap of Lecture 105 says 'will explode' where the slide said 'could explode' "
+                      "(l105-explode): γλ > 1 only allows the bound to grow.  W = [[0, 2], [2, 0]] with a_t pinned "
+                      "at (0, 3) has γλ = 2 and ||∂s_{40}/∂s_0|| = 8.4e-29",
+              evidence="spoken (03:11): 'it showed that this term is actually lambda gamma ... as if lambda into "
+                       "gamma is greater than 1, then this will explode'; Lecture 105's slide 36/41: 'If γλ > 1 "
+                       "the gradient could explode'",
+              correction=Claim(
+                  "l111-recap-explode:corrected", src("(03:11), as slide 36/41 of Lecture 105 says: could explode"),
+                  NOTATION,
+                  Computed(issue12_norms, "γλ > 1 makes explosion possible, not certain: the RNN W = [[1.5, 1], "
+                                          "[-1.6, -0.9]] (γλ = 2.57) explodes, 1.8, 9.1, 69, 4.0e3, 1.3e7 at t = 1, "
+                                          "5, 10, 20, 40", trials=1, rtol=1e-6),
+                  expected="holds", display=display("l111-recap-explode:corrected"))),
+        Claim("l111-s-depends-h", src("(06:38)", "remember that sk also depends on h k"), NOTATION,
+              Computed(dependency_facts(True), "s_k depends on h_k (h_k is an ancestor of s_k in the unrolled LSTM)",
+                       trials=1),
+              expected="fails", display=display("l111-s-depends-h"),
+              reading="the dependency is the other way round: h_k = o_k ⊙ tanh(s_k) reads s_k, while s_k = f_k ⊙ "
+                      "s_{k-1} + i_k ⊙ s~_k reads h_{k-1} (through the gates and s~_k), never h_k; a slip of "
+                      "speech over a correct slide (l111-lstm-equations, l111-dependency-graph)",
+              evidence="spoken (06:38): 'So, sk and the other thing hk remember that sk also depends on h k just "
+                       "stare at this for 30 seconds'; the six equations on the same slide give h_k = o_k ⊙ σ(s_k)",
+              correction=Claim(
+                  "l111-s-depends-h:corrected", src("(06:38), the six equations"), NOTATION,
+                  Computed(dependency_facts(False), "h_k depends on s_k (h_k = o_k ⊙ tanh(s_k)); s_k depends on "
+                                                    "h_{k-1} and not on h_k", trials=1),
+                  expected="holds", display=display("l111-s-depends-h:corrected"))),
+        Claim("l111-output-bound", src("(20:40)", "again the diagonal matrix is bounded the weight matrix is bounded. So, "
+                                                  "now, the repeated multiplication could explode"), NOTATION,
+              Implication("", "each pair ∂h_t/∂o_t ∂o_t/∂h_{t-1} = diag(tanh(s_t) ⊙ σ'(a^o_t)) W_o has norm <= "
+                              "||W_o||/4, so the output-gate path obeys ||Π_t pairs|| <= (||W_o||_2/4)^T: it can "
+                              "explode only if ||W_o||_2 > 4", **output_gate_cases("bound"), trials=2),
+              expected="holds",
+              reading="'the diagonal matrix is bounded': |tanh(s_t)| < 1 and σ'(a^o_t) <= 1/4 (the logistic "
+                      "output gate), so the diagonal factor is at most 1/4 and the path is bounded by "
+                      "(||W_o||/4)^T, on random LSTMs and the exploding one (NumPy reference)"),
+        Claim("l111-output-explodes", src("(20:40)", "So, it does not solve the problem of exploding gradients"),
+              NOTATION,
+              Implication("||W_o||_2 = 8 > 4, the output gate's pre-activation at 0 (σ' = 1/4), tanh(s_t) ~ 1",
+                          "the output-gate path and the whole ∂h_T/∂h_0 explode (>= 1.9^T at T = 5, 10, 20)",
+                          cases=lambda rng: [], fixed=output_gate_cases("explodes")["fixed"], trials=0),
+              expected="holds",
+              reading="an exploding instance: d = 1, W_o = 8, b_o = -4 (so 8 h_{t-1} - 4 = 0 at h = 1/2), forget "
+                      "gate open (b_f = 20), input gate shut (b_i = -20), s_0 = 10: every pair is 8/4 = 2, the path "
+                      "and the whole ∂h_T/∂h_0 are 2^T (32, 1.0e3, 1.0e6), finite differences agreeing"),
+        Claim("l111-clip-never-increases", src("(22:32)", "in the case of vanishing gradients you do not have "
+                                                          "direction also because the entire gradient becomes 0"),
+              NOTATION,
+              Implication("", "clipping never increases ||g|| (value and norm clipping), so it cannot revive a "
+                              "vanished gradient: it remedies exploding gradients only", cases=clipping_cases,
+                          trials=2),
+              expected="holds",
+              reading="'exploding gradients is easy' (clipping keeps the direction and caps the norm, l111-clip); "
+                      "a gradient with ||g|| < 10^{-8} comes back unchanged"),
+    ]
 
 
 def lecture():
@@ -444,16 +534,16 @@ def lecture():
                  "multiplies forget gates only, so it vanishes only when they do, while the path through the "
                  "output gate can still explode.",
         sections=(
-            Section("Forgetting with the forget gate", topic="lstm", where="slide time 00:12",
-                    items=("l111-forget-half",)),
+            Section("Forgetting with the forget gate", topic="lstm", where="slide times 00:12-03:11",
+                    items=("l111-forget-half", "l111-recap-explode")),
             Section("The general principle: many paths", topic="lstm", where="slide time 05:05",
                     intro="A gradient vanishes only if it vanishes along every path, and explodes if it explodes "
                           "along one.",
-                    items=("l111-paths-rule", "l111-paths-L*-W_f", "l111-paths-L-W_o")),
+                    items=("l111-paths-rule", "l111-paths-explode", "l111-paths-L*-W_f", "l111-paths-L-W_o")),
             Section("The dependency graph of the LSTM", topic="lstm", where="slide times 06:38-10:42",
                     intro="The gradient is a sum over every path of the dependency graph; their number grows "
                           "geometrically with the distance between the steps.",
-                    items=("l111-lstm-equations", "l111-dependency-graph", "l111-four-edges",
+                    items=("l111-lstm-equations", "l111-dependency-graph", "l111-s-depends-h", "l111-four-edges",
                            "l111-path-count", "l111-dL-ds", "l111-ds-dWf", "l111-bptt-W_f", "l111-total-*"),
                     figures=("lstm-dependencies",)),
             Section("The path through the cell states", topic="lstm", where="slide times 13:05-19:00",
@@ -463,6 +553,7 @@ def lecture():
                     figures=("lstm-forget-gates",)),
             Section("The path through the output gate", topic="lstm", where="slide time 20:40",
                     items=("l111-dh-do", "l111-do-dh", "l111-dh-dh-output", "l111-output-path",
-                           "l111-output-gate-path")),
-            Section("Gradient clipping", topic="remedies", where="slide time 22:32", items=("l111-clip",)),
+                           "l111-output-gate-path", "l111-output-bound", "l111-output-explodes")),
+            Section("Gradient clipping", topic="remedies", where="slide time 22:32",
+                    items=("l111-clip", "l111-clip-never-increases")),
         ))

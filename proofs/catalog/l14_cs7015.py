@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from derive import activations
 from derive.algebra import Brace, D, Prod, Sum, idx, node
-from derive.checks.catalog import Bound, Claim, DeltaOuter, Identity, JacobianShape, Shapes, SigmaPrime, Value
+from derive.checks.catalog import Bound, Claim, Computed, DeltaOuter, Identity, JacobianShape, Shapes, SigmaPrime, Value
 from derive.model.cell import Cell
 from derive.cells import rnn
 from derive.model.ir import nll, softmax
 
 from .displays import display
+from derive.proofs.catalog.reasoning import feedforward, rnn_dependencies, tensor_entries
 from . import source
 
 SOURCE = "002_eb405f471485c68d.txt"
@@ -72,9 +73,12 @@ def claims() -> "list[Claim]":
     out = []
     out.append(Claim(
         "l14-14.2-feedforward", src("Module 14.2", "s_i = σ(Ux_i + b), y_i = O(Vs_i + c)"), NOTATION,
-        kind="prose",
-        not_checkable="the network *without* recurrence, which the next slide replaces; nothing to check "
-                      "against the recurrent cell"))
+        Computed(feedforward, "the network without recurrence: the engine's RNN with W = 0 computes s_i = σ(U x_i + b) "
+                              "and y_i = softmax(V s_i + c), and ∂s_i/∂x_j = 0 for j != i", trials=2),
+        kind="definition", expected="holds", display=display("l14-14.2-feedforward"),
+        reading="'O' is the output function, softmax (Module 14.3); checked as the RNN of the next slide with "
+                "W = 0: each output depends on its own input only ('each input to the network was independent "
+                "of the previous or future inputs')"))
     out.append(Claim(
         "l14-14.2-rnn", src("Module 14.2", "s_i = σ(Ux_i + Ws_{i-1} + b)"), NOTATION,
         Identity("s_i", "sigma(U x_i + W s_{i-1} + b)", rnn, [{"i": 1, "T": 2}, {"i": 2, "T": 2}], activations=BOTH),
@@ -272,7 +276,60 @@ def claims() -> "list[Claim]":
                          Identity("d+a_k/dW", DeltaOuter(ones, Value(node("s", k - 1))), rnn,
                                   [{"k": 1, "T": 2}, {"k": 2, "T": 2}], keep=("a", "s", "L")),
                          statement="∂a_{kp}/∂W_{qr} = δ_pq s_{k-1,r}", expected="holds")))
+    out.extend(_reasoning_claims())
     return out
+
+
+def _reasoning_claims() -> "list[Claim]":
+    """Module 14.2-14.5 prose and the last line of the tensor slide, checked (issue 12, item 4)."""
+    from derive.proofs.catalog.l105_cs7015 import bounded_derivative_claim, small_step_claim
+
+    k = idx("k")
+    tensor = DeltaOuter(SigmaPrime(Value(node("a", k))), Value(node("s", k - 1)))
+    return [
+        Claim("l14-14.2-dependencies", src("Modules 14.2-14.3", "y_i = f(x_i, s_{i-1}, W, U, V, b, c) ... The "
+                                                               "parameters are W, U, V, c, b which are shared across "
+                                                               "timesteps ... s_1 in turn depends on s_0 and W where "
+                                                               "s_0 is a constant starting state"), NOTATION,
+              Computed(rnn_dependencies, "in the engine's unrolled RNN: L_4 depends on s_4, s_t on s_{t-1} and W, "
+                                         "s_0 is a constant; y_i = f(x_i, s_{i-1}, W, U, V, b, c); the parameters "
+                                         "W, U, V, b, c are one node each, shared by every step", trials=1),
+              kind="definition", expected="holds", display=display("l14-14.2-dependencies"),
+              reading="'depends on' read as: is an ancestor of, in the unrolled graph (within one step); U, x and "
+                      "b are left out of 's_4 depends on s_3 and W' as the slide's s_4 = σ(W s_3 + b) leaves U x "
+                      "out (l14-14.3-s4)"),
+        small_step_claim("l14-14.4-small-step-vanish",
+                         src("Module 14.4", "if it is small (large) ∂s_t/∂s_k and hence ∂L_t/∂W will vanish "
+                                            "(explode)"),
+                         "if ∂s_j/∂s_{j-1} is small, ∂s_t/∂s_k and hence ∂L_t/∂W will vanish"),
+        bounded_derivative_claim("l14-14.4-bounded-derivative",
+                                 src("Module 14.4", "σ(a_j) is a bounded function (sigmoid, tanh) σ'(a_j) is bounded")),
+        Claim("l14-14.5-no-delta", src("Module 14.5", "∂s_kp/∂W_qr = σ'(a_kp)s_{k-1,i}"), NOTATION,
+              Computed(tensor_entries(False), "every entry (p, q, r) of ∂⁺s_k/∂W is σ'(a_kp) s_{k-1,r} (no condition "
+                                              "on p and q)", trials=2),
+              statement="∂s_{kp}/∂W_{qr} = σ'(a_{kp}) s_{k-1,i}", expected="transcription", display=display("l14-14.5-no-delta"), judged="transcription",
+              transcript="∂s_kp/∂W_qr = σ'(a_kp)s_{k-1,i}",
+              reading="as transcribed the (p, q, r) entry is σ'(a_kp) s_{k-1,i} for every q (i read as r): false "
+                      "for q != p, where s_kp does not depend on W_qr (a_kp = Σ_r W_pr s_{k-1,r}) and the entry is 0",
+              evidence="the same slide states the condition twice just above ('∂s_kp/∂W_qr = σ'(a_kp)s_{k-1,r} if "
+                       "p = q and i = r; = 0 otherwise'), and its last line drops it together with the index r "
+                       "(s_{k-1,i}, an i the slide never defines): the build-up of one slide, transcribed line by "
+                       "line, not a new statement",
+              correction=Claim(
+                  "l14-14.5-no-delta:corrected", src("Module 14.5, with the slide's own condition p = q"), NOTATION,
+                  Computed(tensor_entries(True), "the (p, q, r) entry of ∂⁺s_k/∂W is σ'(a_kp) s_{k-1,r} if p = q "
+                                                 "and 0 otherwise", trials=2),
+                  statement="∂⁺s_{kp}/∂W_{qr} = σ'(a_{kp}) s_{k-1,r} if p = q, and 0 otherwise", expected="holds",
+                  display=Identity_display(tensor))),
+    ]
+
+
+def Identity_display(tensor):
+    """∂⁺s_k/∂W = δ_pq σ'(a_kp) s_{k-1,r}, the tensor printed as l14-14.5-tensor prints it."""
+    from derive.terms import Relation
+
+    k = idx("k")
+    return Relation(D(node("s", k), node("W"), True), "=", tensor)
 
 
 def lecture():
@@ -287,7 +344,7 @@ def lecture():
                  "short-circuited into a sum over the steps.",
         sections=(
             Section("Module 14.2: Recurrent Neural Networks", topic="rnn", where="Module 14.2",
-                    items=("l14-14.2-feedforward", "l14-14.2-rnn")),
+                    items=("l14-14.2-feedforward", "l14-14.2-rnn", "l14-14.2-dependencies")),
             Section("Module 14.3: Backpropagation through time", topic="rnn",
                     where="Module 14.3: the dimensions and the total loss",
                     items=("l14-14.3-dims-W", "l14-14.3-dims-U", "l14-14.3-dims-V", "l14-14.3-total-loss",
@@ -308,11 +365,13 @@ def lecture():
             Section("Module 14.4: The problem of Exploding and Vanishing Gradients", topic="vanishing",
                     where="Module 14.4",
                     items=("l14-14.4-product", "l14-product", "l14-ds-da", "l14-14.4-aj", "l14-14.4-sj",
-                           "l14-14.4-ds-ds", "l14-ds-ds", "l14-14.4-strict"),
+                           "l14-14.4-ds-ds", "l14-ds-ds", "l14-14.4-small-step-vanish", "l14-14.4-bounded-derivative",
+                           "l14-14.4-strict"),
                     figures=("rnn-jacobian-norms",)),
             Section("Module 14.5: Some Gory Details", topic="rnn", where="Module 14.5",
                     items=("l14-14.5-shape-dLdW", "l14-14.5-shape-dLds", "l14-14.5-shape-dsds",
-                           "l14-14.5-shape-dsdW", "l14-14.5-tensor", "l14-tensor", "l14-14.5-da-dW")),
+                           "l14-14.5-shape-dsdW", "l14-14.5-tensor", "l14-tensor", "l14-14.5-da-dW",
+                           "l14-14.5-no-delta")),
             # Issue 12, item 6: what a complete treatment needs beyond the lecture (proofs/beyond_lectures.py).
             Section("Beyond the lecture: reverse mode, as students implement it", topic="rnn",
                     where="beyond Module 14.5",

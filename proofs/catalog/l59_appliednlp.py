@@ -13,13 +13,15 @@ import numpy as np
 import sympy as sp
 
 from derive import activations, unroll
-from derive.checks.catalog import Claim, Computed, Exact, Identity, JacobianShape
+from derive.checks.catalog import Claim, Computed, Exact, Identity, Implication, JacobianShape
 from derive.model.cell import Cell
 from derive.model.graph import NodeRef
 from derive.model.ir import nll, softmax
 from derive.numeric.evaluator import Evaluator, Instance
 
 from .displays import display
+from derive.proofs.catalog.reasoning import (activation_ranges, clipping_cases, geometric_decay, overflow_nan, u_power,
+                                             u_small_cases, word_positions)
 from . import norm_clipping, source
 
 SOURCE = "000_7be57cb19668d348.txt"
@@ -241,16 +243,26 @@ def claims() -> "list[Claim]":
         display=display("l59-40-factors")))
     out.append(Claim(
         "l59-u-small", src("slide after eq. (20)", "U gets very small when the depth increases"), NOTATION,
-        kind="prose", expected=None,
-        not_checkable="U is one fixed parameter shared by every step; it does not change with depth.  What "
-                      "shrinks is the product of the d x d factors diag(σ') U (l59-eq20:corrected), bounded by "
-                      "(γ||U||)^t (see l105-power)"))
+        Implication("||U||_2 < 1", "||∂h^{(t)}/∂h^{(0)}|| <= ||U||^t for t = 1..8: the product of the t factors "
+                                   "diag(σ')U gets very small as the depth t increases", cases=u_small_cases(rnn_nobias),
+                    trials=2),
+        expected="holds",
+        reading="U is one fixed matrix, shared by every step, so it does not itself change with the depth; "
+                "read as the lecturer explains it (05:39: 'you need to make sure that the value of U is well "
+                "behaved', 'U^{τ-1}'): the factor U^t of eq. (20), i.e. the product of the t one-step "
+                "Jacobians, bounded by ||U||^t since σ' <= 1 (tanh, logistic); checked on the engine's eq. (18) "
+                "RNN, ||U|| = 0.5, 0.95 (1.5 does not satisfy the hypothesis)"))
     out.append(Claim(
         "l59-decay-depth", src("slide (09:40)", "The decay in the gradient value is proportional to the depth"),
-        NOTATION, kind="prose",
-        not_checkable="'proportional' is informal: the bound is geometric in the depth, (γλ)^{t-k} "
-                      "(l105-power), and on the pinned instances of the audit it is attained"))
-
+        NOTATION,
+        Computed(geometric_decay, "on the RNN pinned at σ' = 1 with U = c Q (Q orthogonal), ||∂h^{(t)}/∂h^{(0)}|| = "
+                                  "c^t: the gradient decays with the depth t, geometrically", trials=2),
+        expected="holds", display=display("l59-decay-depth"),
+        reading="'proportional to the depth' read as 'grows with the depth' ('The deeper the net ..., the chance "
+                "of getting a smaller value of the gradient'); the decay is geometric in the depth, c^t (the "
+                "bound (γλ)^t of l105-power, attained here), not linear",
+        evidence="slide (09:40): 'The decay in the gradient value is proportional to the depth of the network. "
+                 "The deeper the net network, the the chance of getting a smaller value of the gradient'"))
     out.append(Claim(
         "l59-clip-value", src("slide 'GRADIENT CLIPPING'", "If g < 1, or if g > 1, then g = 1"), NOTATION,
         Computed(_value_clipping(_clip_printed),
@@ -276,7 +288,80 @@ def claims() -> "list[Claim]":
                                                     "direction of g"),
         expected="holds", display=display("l59-clip-norm")))
     out.extend(_code_claims())
+    out.extend(_reasoning_claims())
     return out
+
+
+def _reasoning_claims() -> "list[Claim]":
+    """The spoken numbers and the prose of Lecture 59, checked (issue 12, item 4)."""
+    return [
+        Claim("l59-nan", src("(00:17)", "explode meaning the value goes beyond a point and then the computer responds "
+                                        "with a not a number"), NOTATION,
+              Computed(overflow_nan, "in float64 a value beyond 1.8e308 is inf, and inf - inf = 0 · inf = NaN", trials=1),
+              expected="holds", display=display("l59-nan"),
+              reading="'not a number' is IEEE 754's NaN: an exploded value first overflows to inf, and the next "
+                      "operation on it (inf - inf, 0 · inf) gives NaN"),
+        Claim("l59-word-positions", src("slide (09:40)", "The target word is partner ... (47th word)"), NOTATION,
+              Computed(word_positions, "in the slide's sentence 'partner' is the 7th word and the blank the 47th, "
+                                       "40 words apart (words split at spaces and hyphens)", trials=1),
+              expected="holds", display=display("l59-word-positions"),
+              reading="the count depends on the tokens: with 'start-up' as two words (a word tokenizer splitting "
+                      "at hyphens) the blank is the 47th word, as the slide says; split at spaces only it is the "
+                      "46th.  'partner' is the 7th either way"),
+        Claim("l59-activation-ranges", src("(after 09:40)", "we always have the values between 0 and 1 right; here it "
+                                                            "is going to be minus 1 and plus 1"), NOTATION,
+              Computed(activation_ranges, "the logistic sigmoid takes values in (0, 1) and tanh in (-1, 1) (exactly, "
+                                          "and 0, 1, -1, 1 are their limits)", trials=1),
+              expected="holds", display=display("l59-activation-ranges"),
+              reading="'the activation functions of s_t and Z_t': the logistic and tanh (the bounds are limits, "
+                      "never attained)"),
+        Claim("l59-u-power-spoken", src("after 05:39", "if we have t states or τ states it is going to be τ - 1. This "
+                                                       "is U^{τ - 1}"), NOTATION,
+              Computed(u_power(rnn_nobias, -1), "∂h^{(τ)}/∂h^{(0)} has τ - 1 factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is "
+                                    "U^{τ-1}", trials=2),
+              expected="fails", display=display("l59-u-power-spoken"),
+              reading="at h^{(0)} = 0 and X = 0 every pre-activation is 0 and tanh'(0) = 1, so ∂h^{(τ)}/∂h^{(0)} "
+                      "is exactly the product of the U's: the engine gives U^{τ}, one factor per step τ = 1..τ (eq. "
+                      "(16)'s product runs to τ), not U^{τ-1}; eq. (20) prints U^{⊗t} with a product to t-1, "
+                      "neither agrees with the other",
+              evidence="spoken (after 05:39): 'So, if we have t states or τ states it is going to be τ - 1. This "
+                       "is U^{τ - 1} ok. So, that many times you have to multiply'; eq. (16) (03:49) has τ factors",
+              correction=Claim(
+                  "l59-u-power-spoken:corrected", src("eqs. (16) and (19): one factor U per step"), NOTATION,
+                  Computed(u_power(rnn_nobias, 0), "∂h^{(τ)}/∂h^{(0)} has τ factors U: at σ' = 1 (h^{(0)} = 0, X = 0) it is U^{τ}",
+                           trials=2),
+                  expected="holds", display=display("l59-u-power-spoken:corrected"))),
+        Claim("l59-u-power-47", src("(09:40)", "from this 7th to 47th there are we have 40 Us coming in to place ... "
+                                               "it is going to be U power 47"), NOTATION,
+              Exact(sp.Integer(47 - 7), "47", "the power of U from the 7th to the 47th word (one U per step)"),
+              statement="from the 7th to the 47th word the gradient carries U^{47}",
+              expected="holds_simplified", display=display("l59-u-power-47"), judged="holds_simplified",
+              reading="the lecturer has just counted 40 factors (l59-40-factors), so the power is 40, not 47; he "
+                      "says so himself and keeps 47 because the conclusion does not change: 0.01^{40} = 1.0e-80 "
+                      "is as 'really low' as 0.01^{47}",
+              evidence="spoken (09:40): 'I have taken 47 here it could be 40 but it does not matter the value is "
+                       "really low there too'",
+              simplified=Claim(
+                  "l59-u-power-47:simplified", src("(09:40), with the 40 factors counted"), NOTATION,
+                  Exact(sp.Rational(1, 100) ** 40, "1.0e-80", "0.01^40", float64=lambda: 0.01 ** 40),
+                  statement="with the 40 factors counted: 0.01^{40} = 1.0e-80, still 'really low'",
+                  expected="holds")),
+        Claim("l59-clip-never-increases", src("(14:37)", "this is a very easy problem to solve when the gradient goes "
+                                                         "beyond a point vanishing gradient is our bigger problem"),
+              NOTATION,
+              Implication("", "clipping never increases ||g|| (value and norm clipping), so a vanished gradient stays "
+                              "vanished: clipping fixes exploding, not vanishing gradients", cases=clipping_cases,
+                          trials=2),
+              expected="holds",
+              reading="why clipping solves only the exploding problem: ||clip(g)|| <= ||g|| for both rules of the "
+                      "slide, and a gradient with ||g|| < 10^{-8} comes back unchanged"),
+        Claim("l59-clip-speed", src("slide 'GRADIENT CLIPPING'", "This can cause the optimizer to converge slowly. "
+                                                                 "To speed up training, clip the gradient"), NOTATION,
+              kind="prose",
+              not_checkable="an empirical statement about training speed (how fast an optimiser converges on "
+                            "data), not a property of the formulas; what clipping does to a gradient is checked in "
+                            "l59-clip-value, l59-clip-norm and l59-clip-never-increases"),
+    ]
 
 
 def _code_claims() -> "list[Claim]":
@@ -315,7 +400,7 @@ def lecture():
         sections=(
             Section("BPTT - Unrolled RNN", topic="rnn", where="eq. (12), slide time 03:00",
                     intro="The error for the whole sequence is the mean of the per-step cross-entropy losses.",
-                    items=("l59-eq12", "l59-perplexity")),
+                    items=("l59-nan", "l59-eq12", "l59-perplexity")),
             Section("Exploding/vanishing gradient: the chain of Jacobians", topic="vanishing",
                     where="eqs. (15)-(16), slide time 03:49",
                     intro="The chain rule from the loss of a late step back to the first state: one factor per step.",
@@ -325,12 +410,15 @@ def lecture():
                     intro="Each factor is a diagonal matrix of activation slopes times the recurrent matrix; the "
                           "factors do not commute, so they stay in the order of the chain rule.",
                     items=("l59-eq17", "l59-product-of-jacobians", "l59-eq18", "l59-eq19", "l59-one-step-jacobian",
-                           "l59-eq20-jacobian", "l59-eq20", "l59-eq20-order", "l59-product-of-factors", "l59-u-small")),
+                           "l59-eq20-jacobian", "l59-eq20", "l59-eq20-order", "l59-product-of-factors",
+                           "l59-u-power-spoken", "l59-u-small")),
             Section("Exploding/vanishing gradient: an example", topic="vanishing", where="slide time 09:40",
                     intro="Predicting the 47th word from the 7th multiplies 40 such factors.",
-                    items=("l59-40-factors", "l59-decay-depth", "l59-0.01-pow-47", "l59-0.5-pow-47")),
+                    items=("l59-word-positions", "l59-40-factors", "l59-u-power-47", "l59-decay-depth",
+                           "l59-0.01-pow-47", "l59-0.5-pow-47", "l59-activation-ranges")),
             Section("Gradient clipping", topic="remedies", where="slide 17/21, slide time 14:37",
                     intro="Two rules: clip every entry to [-1, 1], or rescale the whole gradient to a threshold norm.",
-                    items=("l59-clip-value", "l59-clip-value-code", "l59-clip-norm", "l59-clip-norm-code"),
+                    items=("l59-clip-speed", "l59-clip-value", "l59-clip-value-code", "l59-clip-norm",
+                           "l59-clip-norm-code", "l59-clip-never-increases"),
                     figures=("clipping-2d",)),
         ))

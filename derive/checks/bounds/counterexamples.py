@@ -35,8 +35,17 @@ class SpectralRadiusExample:
 
     The chain of Module 14.4 needs lambda >= ||W|| (a norm).  The CS224n notes
     (``003_9ba40663132a09fb.txt``) quote Pascanu et al. with "largest
-    eigenvalue"; that governs the limit t - k -> oo (Gelfand: ||W^m||^(1/m) -> rho)
-    but gives no bound at any finite t - k for a non-normal W.
+    eigenvalue"; that gives no bound at any finite t - k for a non-normal W.
+    Nor does it govern the limit t - k -> oo for the RNN: Gelfand's formula
+    ||W^m||^(1/m) -> rho(W) is about powers of one matrix, while ds_t/ds_k is a
+    product of different factors diag(sigma'(a_j)) W, whose slopes vary with j.
+    With W = [[1.5, 1], [-1.6, -0.9]] (rho = 0.5, ||W||_2 = 2.57) and inputs
+    pinning a_j at (0, 20), every factor is diag(1, 0) W and ||ds_t/ds_0|| =
+    1.8, 9.1, 69, 4.0e3, 1.3e7 at t = 1, 5, 10, 20, 40 (issue 12; the claims
+    cs224n-rho-* check it with the engine and finite differences).  The
+    condition for explosion is on the largest singular value (necessary), not
+    on rho; here, pinned at the argmax of sigma', every factor is gamma W and
+    the powers do converge to rho, but only after the transient shown.
 
     Attributes:
         W: the 2 x 2 recurrent matrix (a scaled Jordan-like block).

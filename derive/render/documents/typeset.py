@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from derive.errors import DeriveError
 
 from ..latex import text
+from .refs import readable
 
 __all__ = ["Piece", "PREAMBLE", "claim_piece", "derivation_piece", "group_pieces", "heading", "rows_of",
            "VERDICT_LABELS"]
@@ -264,7 +265,7 @@ def _erratum_parts(result, notation: str):
     # the reading that says why the mathematics is wrong
     evidence = getattr(claim, "evidence", "")
     why = (evidence if result.verdict == "transcription" else "") or claim.reading or evidence
-    reason = text.prose(_sentence(why)) if why else ""  # TeX from here on
+    reason = text.prose(_sentence(readable(why))) if why else ""  # TeX from here on
     detail = ""
     cx = result.counterexample
     if cx is not None and cx.instance:
@@ -273,9 +274,9 @@ def _erratum_parts(result, notation: str):
     else:
         bad = next((k.detail for k in result.checks if not k.passed), "")
         if bad:
-            detail = r"\textit{Check:} " + text.prose(bad) + "."
+            detail = r"\textit{Check:} " + text.prose(readable(bad)) + "."
     if result.special_case:
-        reason = (reason + " " if reason else "") + text.prose(result.special_case).rstrip(".") + "."
+        reason = (reason + " " if reason else "") + text.prose(readable(result.special_case)).rstrip(".") + "."
     return printed, reason, detail
 
 
@@ -312,7 +313,7 @@ def claim_piece(result, notation: str) -> Piece:
     problem = ""
     if claim.kind == "prose" or verdict == "not_checkable":
         quote = text.prose(claim.source.quote or claim.statement)
-        why = text.prose(claim.not_checkable or result.reason or "")
+        why = text.prose(readable(claim.not_checkable or result.reason or ""))
         body = (rf"\begin{{quote}}\itshape ``{quote}''\hfill{_mark('not_checkable')}\end{{quote}}" + "\n"
                 + (rf"\noindent{{\small Not checked: {why}}}" if why else ""))
         return Piece(claim.id, "claim", verdict, where, body, [body], "")
@@ -343,7 +344,7 @@ def claim_piece(result, notation: str) -> Piece:
         slide = [rf"{{\large\[\fit{{$\displaystyle {_colour(eq)}$}}\]}}" + "\n" + rf"\hfill{mark}"]
     said = shown_result.claim if shown_result.verdict == "holds_simplified" else claim
     if shown_result.verdict == "holds_simplified" and (getattr(said, "evidence", "") or shown_result.special_case):
-        note = text.prose(_sentence(getattr(said, "evidence", "") or shown_result.special_case))
+        note = text.prose(_sentence(readable(getattr(said, "evidence", "") or shown_result.special_case)))
         notes.append(rf"\noindent{{\small As the lecturer says: {note}}}")
         slide.append(rf"{{\footnotesize As the lecturer says: {note}}}")
     erratum = verdict in ("fails", "transcription")

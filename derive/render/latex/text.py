@@ -26,7 +26,8 @@ MATH = MappingProxyType({
     "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "∈": r"\in", "⊙": r"\odot", "∘": r"\circ",
     "⊗": r"\otimes", "→": r"\to", "←": r"\leftarrow", "·": r"\cdot", "×": r"\times", "±": r"\pm",
     "∴": r"\therefore", "‖": r"\|", "ĝ": r"\hat{g}", "∞": r"\infty", "√": r"\surd", "∑": r"\sum", "∏": r"\prod",
-    "∇": r"\nabla", "≡": r"\equiv", "−": "-", "∀": r"\forall", "∃": r"\exists", "⇒": r"\Rightarrow",
+    "∇": r"\nabla", "≡": r"\equiv", "π": r"\pi", "∵": r"\because", "−": "-", "∀": r"\forall", "∃": r"\exists",
+    "⇒": r"\Rightarrow",
     "⇔": r"\Leftrightarrow", "∧": r"\wedge", "∨": r"\vee", "∼": r"\sim", "≪": r"\ll", "≫": r"\gg",
     "ŷ": r"\hat{y}", "ᵀ": r"^{\top}", "⁻": r"^{-}", "¹": r"^{1}", "²": r"^{2}", "³": r"^{3}",
     "₀": r"_{0}", "₁": r"_{1}", "₂": r"_{2}", "₃": r"_{3}", "₊": r"_{+}", "₋": r"_{-}",
@@ -94,10 +95,11 @@ def math_token(tok: str) -> str:
     return "$" + "".join(out).replace("diag", r"\operatorname{diag}") + "$"
 
 
-# A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∇_θ, W_h^T; a derivative ∂s_t/∂W, ∂L/∂W.
+# A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∇_θ, W_h^T; a derivative ∂s_t/∂W,
+# ∂L/∂W; a number with an exponent (10^{-3}, 1.5^{T-1}) and a big operator with limits (Π_{j=2}^{T}) too.
 _SCRIPT = r"(?:[_^](?:\{[^{}\s]*\}|\([^()\s]*\)|[A-Za-z0-9+\-]+|[θσγλτδ]))"
 _BASE = r"(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?"
-_ATOM = r"(?:∇|(?:∂⁺?)?" + _BASE + ")" + _SCRIPT + "+"
+_ATOM = r"(?:∇|(?:∂⁺?)?" + _BASE + r"|\d+(?:\.\d+)?|[ΠΣ])" + _SCRIPT + "+"
 _FRAC = r"∂⁺?" + _BASE + _SCRIPT + "*/∂" + _BASE + _SCRIPT + "*"
 # a symbol, not part of a longer word or file name (test_reference_rnn.py stays text)
 _RUN = re.compile(r"(?<![\w/.])(?:" + _FRAC + "|" + _ATOM + r"(?:/" + _ATOM + r")?)(?![\w/])")
