@@ -13,7 +13,7 @@ Every class has the generic walk of `derive.terms.base.Term` (``subs``,
 ``_print_<Class>``.  To add a term kind: one class here, one printer method.
 """
 
-from .base import Term, register_renderer
+from .base import Term, register_renderer, walk
 from .calculus import (Brace, D, Prod, ProdOver, Sum, SumOver, Zero, explicit, flat_factors, flat_terms,
                        idx, node, prod, total)
 from .counts import DimFormula, ParamCount

@@ -237,3 +237,8 @@ def canon_of(x, ctx):
     if isinstance(x, Term):
         return x.canon(ctx)
     raise NotSupported(f"no canonical form for {x!r} ({type(x).__name__}): it is not a derivative term")
+
+
+def walk(term):
+    """Every sub-term of ``term``, depth first; a value that is not a term (a node, a number) is its own walk."""
+    return term.walk() if isinstance(term, Term) else iter((term,))

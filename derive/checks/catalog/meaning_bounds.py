@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from derive.model import activations
-from derive.terms import Prod
+from derive.terms import Const, Power, Prod, walk
 from derive.model.cell import Cell
 from derive.errors import InvalidValue, NotSupported, UnknownName
 from derive.checks.catalog.checks import (Meaning, Outcome, Run, check, format_where, graph_T, guarded, jsonable,
@@ -20,7 +20,6 @@ from derive.checks.catalog.checks import (Meaning, Outcome, Run, check, format_w
 from derive.checks.catalog.evaluate import ClaimNumbers
 from derive.checks.catalog.mutants import replace_sub
 from derive.checks.catalog.parse import parse
-from derive.checks.catalog.terms import Const, MatPow, walk
 from derive.checks.results import Counterexample
 
 __all__ = ["Bound", "Implication"]
@@ -161,9 +160,9 @@ class Bound(Meaning):
         if self.quantifier == "all" and self.rel in ("<=", "<"):
             out.append(("wrong bound constant", replace(self, lhs=parse(self.lhs, notation, cell),
                                                         rhs=Prod((Const(sp.Rational(1, 2)), rhs)))))
-        pw = next((x for x in walk(rhs) if isinstance(x, MatPow) and isinstance(x.exponent, sp.Basic)), None)
+        pw = next((x for x in walk(rhs) if isinstance(x, Power) and isinstance(x.exponent, sp.Basic)), None)
         if pw is not None and self.quantifier == "all":
-            shifted = replace_sub(rhs, pw, MatPow(pw.base, pw.exponent + 1))
+            shifted = replace_sub(rhs, pw, Power(pw.base, pw.exponent + 1))
             out.append(("shifted index", replace(self, lhs=parse(self.lhs, notation, cell), rhs=shifted,
                                                  recipes=tuple(dict.fromkeys(self.recipes + ("pinned",))),
                                                  targets=tuple(sorted(set(self.targets) | {0.5})))))

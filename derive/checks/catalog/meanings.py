@@ -15,14 +15,12 @@ from typing import Any, Callable
 import numpy as np
 
 from derive.model import activations
-from derive.terms import Brace, D, Term
+from derive.terms import Brace, D, Term, Value, is_algebra, walk
 from derive.prove.canon import Canon
 from derive.model.cell import Cell
 from derive.errors import DeriveError, NotSupported, ShapeError, UnknownName
 from derive.checks.catalog.mutants import term_mutants
 from .parse import parse
-from derive.checks.catalog.terms import Value, walk
-from derive.terms import is_algebra
 from derive.checks.catalog.checks import (Meaning, Outcome, Run, check, compare_sides, failed_check, graph_T,
                                    not_applicable, rounded, side_text, terms_scale)
 from derive.checks.catalog.evaluate import ClaimNumbers

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import sympy as sp
 
-from derive.terms import Brace, D, Prod, ProdOver, Sum, SumOver, Term
+from derive.terms import (Brace, Const, D, Diag, Gamma, Lam, Norm, Prime, Prod, ProdOver, SpectralRadius, Sum,
+                          SumOver, Term, Value, walk)
 from derive.model.graph import NodeRef
 from derive.terms.base import sub_index
-from .terms import Const, Diag, Gamma, Lam, Norm, SigmaPrime, SpectralRadius, Value, _walk
 
 
 _COMMUTING = (Diag, Const, Gamma, Lam, Norm, SpectralRadius)
@@ -26,7 +26,7 @@ def replace_sub(term, old, new):
 
 def term_mutants(term: Term) -> "list[tuple[str, Term]]":
     """Deliberately wrong variants of a correct right-hand side, one per kind of slip."""
-    subs = list(_walk(term))
+    subs = list(walk(term))
     out = []
     s = next((x for x in subs if isinstance(x, Sum) and len(x.terms) >= 2), None)
     if s is not None:
@@ -55,7 +55,7 @@ def term_mutants(term: Term) -> "list[tuple[str, Term]]":
             shifted = D(NodeRef(dd.f.name, dd.f.t - 1 if isinstance(dd.f.t, int) else dd.f.t - 1), dd.x, dd.explicit)
             out.append(("shifted index", replace_sub(term, dd, shifted)))
         else:
-            constant = {id(y) for x in subs if isinstance(x, SigmaPrime) and x.act == "identity" for y in _walk(x.x)}
+            constant = {id(y) for x in subs if isinstance(x, Prime) and x.act == "identity" for y in walk(x.x)}
             v = next((x for x in subs if isinstance(x, Value) and x.ref.t is not None and id(x) not in constant), None)
             if v is not None:
                 out.append(("shifted index", replace_sub(term, v, Value(NodeRef(v.ref.name, v.ref.t - 1), "zero"))))

@@ -6,14 +6,13 @@ import re
 
 import sympy as sp
 
-from derive.terms import D, Prod, ProdOver, Sum, SumOver, Term, idx
+from derive.terms import (Apply, Const, D, Diag, Gamma, Hadamard, Lam, Norm, Power, Prime, Prod, ProdOver,
+                          SpectralRadius, Sum, SumOver, Term, Value, idx, walk)
 from derive.model.cell import Cell
 from derive.errors import DeriveError, InvalidValue, UnknownName
 from derive.model.graph import NodeRef
 from derive.indices import IndexSyntaxError, parse_index
 from derive.notation import get_notation, notations
-from .terms import (Const, Diag, Gamma, Hadamard, Lam, MatPow, Norm, Sigma, SigmaPrime, SpectralRadius, Value,
-                    _walk)
 from derive.terms.base import sub_time as _sub_ref
 
 
@@ -214,7 +213,7 @@ class _Parser:
         body = self.term()
         if kind == "sum":
             return SumOver(i, lo, hi, body)
-        ds = [t for t in _walk(body) if isinstance(t, D)]
+        ds = [t for t in walk(body) if isinstance(t, D)]
         if ds:  # the empty product is ∂f/∂f = I for the body's numerator at the top index
             ident = _sub_ref(ds[0].f, {i: hi})
         else:   # a product of d x d formulas (diag(σ') U): I of the state's size
@@ -224,7 +223,7 @@ class _Parser:
     def factor(self) -> Term:
         atom = self.atom()
         if self.take("^"):
-            atom = MatPow(atom, self.index_expr(self.braced()))
+            atom = Power(atom, self.index_expr(self.braced()))
         return atom
 
     def atom(self) -> Term:
@@ -245,7 +244,7 @@ class _Parser:
                 return Diag(inner)
             if head == "rho":
                 return SpectralRadius(inner)
-            return SigmaPrime(inner, act) if head.endswith("'") else Sigma(inner, act)
+            return Prime(inner, act) if head.endswith("'") else Apply(inner, act)
         if self.match(r"gamma\b"):
             return Gamma()
         if self.match(r"lambda\b"):

@@ -22,12 +22,11 @@ import numpy as np
 import sympy as sp
 
 from derive.model import activations
-from derive.terms import D, ProdOver, SumOver
+from derive.terms import D, Power, ProdOver, SumOver, Value, is_algebra, walk
 from derive.prove.canon import Canon
 from ..catalog.checks import AuditConfig
 from derive.checks.catalog.checks import Run, compare_sides
 from derive.checks.results import jsonable, rounded
-from ..catalog.terms import MatPow, Value, _is_algebra, _walk
 from derive.errors import DeriveError, ShapeError
 from derive.model.graph import NodeRef
 from .extract import Equation, Link
@@ -229,7 +228,7 @@ def _exact(L, R, bindings, T, cell, run, model):
     """None when the link is not pure derivative algebra; else [] (equal) or [binding, detail] (different)."""
     for flip in (False, True):  # (A = B) iff (A^T = B^T): gradient layout transposed back is Jacobian algebra
         Lj, Rj = push_transpose(L, flip), push_transpose(R, flip)
-        if _is_algebra(Lj) and _is_algebra(Rj):
+        if is_algebra(Lj) and is_algebra(Rj):
             break
     else:
         return None
@@ -245,7 +244,7 @@ def _exact(L, R, bindings, T, cell, run, model):
 # -- bindings ---------------------------------------------------------------------------------
 def _free(term) -> "set[sp.Symbol]":
     out, bound = set(), set()
-    for t in _walk(term):
+    for t in walk(term):
         refs = []
         if isinstance(t, D):
             refs = [t.f, t.x]
@@ -259,14 +258,14 @@ def _free(term) -> "set[sp.Symbol]":
             for e in (t.lo, t.hi):
                 if isinstance(e, sp.Basic):
                     out |= e.free_symbols
-        if isinstance(t, MatPow) and isinstance(t.exponent, sp.Basic):
+        if isinstance(t, Power) and isinstance(t.exponent, sp.Basic):
             out |= t.exponent.free_symbols
     return out - bound
 
 
 def _refs(term) -> "list[NodeRef]":
     out = []
-    for t in _walk(term):
+    for t in walk(term):
         if isinstance(t, D):
             out += [t.f, t.x]
         elif isinstance(t, Value):
@@ -300,12 +299,12 @@ def _bindings(L, R, cell, run, model, apps=()) -> "tuple[list[dict], int]":
         if apps and not _arguments_fit(g, model, apps, b):
             misfit = True
             continue
-        if any(isinstance(t, MatPow) and (not isinstance(t.exponent, int) or t.exponent < 0)
-               for side in (lhs, rhs) for t in _walk(side)):
+        if any(isinstance(t, Power) and (not isinstance(t.exponent, int) or t.exponent < 0)
+               for side in (lhs, rhs) for t in walk(side)):
             continue
-        dead = sum(1 for side in (L.subs(_sym(b)), R.subs(_sym(b))) for t in _walk(side)
+        dead = sum(1 for side in (L.subs(_sym(b)), R.subs(_sym(b))) for t in walk(side)
                    if isinstance(t, D) and isinstance(t.f.t, int) and isinstance(t.x.t, int) and t.f.t < t.x.t)
-        empty = sum(1 for side in (L.subs(_sym(b)), R.subs(_sym(b))) for t in _walk(side)
+        empty = sum(1 for side in (L.subs(_sym(b)), R.subs(_sym(b))) for t in walk(side)
                     if isinstance(t, (SumOver, ProdOver)) and _num(t.hi) is not None and _num(t.lo) is not None
                     and _num(t.hi) < _num(t.lo))
         ties = len(values) - len(set(values))

@@ -3,10 +3,9 @@ r"""A LaTeX reader that is a grammar: one side of a document's equation -> an en
 Nothing here evaluates text: the LaTeX is cut into tokens and read by recursive
 descent; index expressions (``t-1``, ``k+1``, exponents ``t-k``) go to
 `derive.indices.parse_index`, which is a grammar too.  The terms built are the
-project's own (`derive.algebra`: D, Prod, Sum, SumOver, ProdOver, Brace;
-`derive.checks.catalog.terms`: Value, Diag, Sigma, SigmaPrime, Hadamard, Norm,
-MatPow, Const) plus `Transpose`, so the verifier checks them as it checks the
-catalog's claims.
+project's own (`derive.terms`: D, Prod, Sum, SumOver, ProdOver, Brace, Value, Diag,
+Apply, Prime, Hadamard, Norm, Power, Const, Transpose), so the verifier checks them as it
+checks the catalog's claims.
 
 Grammar (tokens; spacing commands ``\, \; \! \quad`` and sizes ``\big`` are skipped)::
 
@@ -35,8 +34,8 @@ import re
 
 import sympy as sp
 
-from derive.terms import Brace, D, Prod, ProdOver, Sum, SumOver, Term
-from ..catalog.terms import Const, Diag, Hadamard, MatPow, Norm, Sigma, SigmaPrime, Value, _walk
+from derive.terms import (Apply, Brace, Const, D, Diag, Hadamard, Norm, Power, Prime, Prod, ProdOver, Sum,
+                          SumOver, Term, Value, walk)
 from derive.terms.base import sub_time as _sub_ref
 from derive.model.cell import Cell
 from derive.errors import DeriveError
@@ -198,7 +197,7 @@ class Reader(SymbolReading):
         body = self.term()
         if kind == "sum":
             return SumOver(i, lo, hi, body)
-        ds = [t for t in _walk(body) if isinstance(t, D)]
+        ds = [t for t in walk(body) if isinstance(t, D)]
         if ds:  # the empty product is ∂f/∂f = I, f the numerator at the top index
             ident = _sub_ref(ds[0].f, {i: hi})
         else:
@@ -230,7 +229,7 @@ class Reader(SymbolReading):
             elif re.fullmatch(r"\s*[(\[].*[)\]]\s*", s):
                 self.fail(f"a time index ^{{{s}}} on something that is not a symbol of the cell", tok)
             else:
-                atom = MatPow(atom, self.index(s, tok))
+                atom = Power(atom, self.index(s, tok))
         if self.at("'") or self.at("_"):
             self.fail(f"unexpected {self.peek().text!r} after a complete factor")
         return atom
@@ -355,8 +354,8 @@ class Reader(SymbolReading):
             if not isinstance(power, int) or prime:
                 self.fail(f"the power {power} of {tok.text} is not read", tok)
         x = self.argument(tok.text)
-        out = SigmaPrime(x, act) if prime else Sigma(x, act)
-        return out if power is None else MatPow(out, power)
+        out = Prime(x, act) if prime else Apply(x, act)
+        return out if power is None else Power(out, power)
 
     def nabla(self) -> Term:
         """\\nabla_{x} f: the gradient of a scalar f, a column (the transpose of the Jacobian row)."""

@@ -11,12 +11,10 @@ import re
 import sympy as sp
 
 from derive.model.graph import NodeRef
-from derive.terms import Power, Term, Value
+from derive.terms import Power, Term, Transpose, Value
 
 from .lexer import _ACCENTS, _FONTS, _GREEK, _TRANSPOSE, Tok, _key_part, _plain
-from .terms import Transpose
 
-MatPow = Power
 
 
 class SymbolReading:
@@ -145,5 +143,5 @@ class SymbolReading:
             if s in _TRANSPOSE or s.replace(" ", "") in _TRANSPOSE:
                 out = Transpose(out)
             else:
-                out = MatPow(out, self.index(s, tok))
+                out = Power(out, self.index(s, tok))
         return out
