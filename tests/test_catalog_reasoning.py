@@ -115,7 +115,7 @@ def test_issue12_rnn_numbers_independently():
 @pytest.mark.parametrize("claim_id", ["cs224n-rho-sufficient", "cs224n-rho-necessary"])
 def test_the_spectral_radius_fails_on_issue12_rnn(report, claim_id):
     cx = report[claim_id].counterexample
-    assert cx.instance["seed"] == "fixed" and "issue 12 RNN" in cx.instance["instance"]
+    assert cx.instance["seed"] == "fixed" and "non-normal tanh RNN" in cx.instance["instance"]
     assert cx.instance["rho"] == pytest.approx(0.5) and cx.instance["norms"][-1] == pytest.approx(1.3e7, rel=0.03)
     assert cx.instance["finite_differences"][-1] == pytest.approx(cx.instance["norms"][-1], rel=1e-4)
     # the largest singular value is consistent with the same instance (it is > 1/γ = 1)

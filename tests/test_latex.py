@@ -432,3 +432,11 @@ def test_every_character_of_the_lectures_claims_has_a_tex_spelling():
     assert "?" in escape("\u2603")  # a character with no spelling is still refused, not dropped
     assert prose("α ∇_θ J(θ), ∂L/∂W") == (r"\ensuremath{\alpha} $\nabla _{\theta }$ J(\ensuremath{\theta}), "
                                           r"$\frac{\partial L}{\partial W}$")
+
+
+def test_prose_reads_ascii_relations_and_a_power_of_a_bracket():
+    from derive.render.latex.text import prose
+
+    assert prose("|W_h|^{i-j} <= 1") == r"|$W_{h}$|$^{i-j}$ \ensuremath{\leq} 1"
+    assert prose("(γ||W||)^t >= c != 0") == r"(\ensuremath{\gamma}||W||)$^{t}$ \ensuremath{\geq} c \ensuremath{\neq} 0"
+    assert prose("x^2 in test_reference_rnn.py") == r"$x^{2}$ in test\_reference\_rnn.py"

@@ -244,7 +244,7 @@ def _pascanu_claims() -> "list[Claim]":
                                           "||∂J^{(i)}/∂h^{(j)}|| will shrink exponentially")
     ex_src = src("Pascanu et al. remark", "There's a similar proof relating a largest eigenvalue >1 to exploding "
                                           "gradients")
-    issue = ("issue 12's RNN, W_h = [[1.5, 1], [-1.6, -0.9]] (ρ = 0.5, ||W_h||_2 = 2.57) with the inputs pinning "
+    issue = ("the non-normal RNN W_h = [[1.5, 1], [-1.6, -0.9]] (ρ = 0.5, ||W_h||_2 = 2.57) with the inputs pinning "
              "a^{(t)} at (0, 20): ||∂h^{(t)}/∂h^{(0)}|| = 1.8, 9.1, 69, 4.0e3, 1.3e7 at t = 1, 5, 10, 20, 40 (engine "
              "and finite differences)")
     return [
@@ -340,7 +340,7 @@ def _architecture_claims() -> "list[Claim]":
               Computed(lstm_without_guarantee, "an LSTM whose forget gates stay open (Π f_j = 0.079 at T = 20) has "
                                                "∂c^{(T)}/∂c^{(0)} = -9.0e-39: its gradient vanishes", trials=1),
               expected="holds", display=display("cs224n-lstm-no-guarantee"),
-              reading="a witness: issue 12's cancelling LSTM (Lecture 111's counterexample, l111-paths-rule), the "
+              reading="a witness: the cancelling 1-d LSTM (Lecture 111's counterexample, l111-paths-rule), the "
                       "cell state c^{(t)} the lecture's s_t; 'greatly reduces the risk' is empirical and not checked"),
         Claim("cs224n-lstm-more-params", src("LSTMs vs GRU", "since LSTMs have more parameters than GRU"), NOTATION,
               Computed(parameter_counts, "the engine's LSTM has 4d(d + n + 1) parameters (three gates and the "

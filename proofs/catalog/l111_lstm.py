@@ -110,7 +110,7 @@ def _path_cases(kind: str):
     from derive.numeric.reference import lstm as ref
 
     def fixed():
-        return judge([({"instance": "issue 12 LSTM: b_o = 3, b_i = 3, b_f = 2, W = -0.985, other weights 0, "
+        return judge([({"instance": "a 1-d LSTM: b_o = 3, b_i = 3, b_f = 2, W = -0.985, other weights 0, "
                                     "x_t = 0, s_0 = 0.1, h_0 = 0", "T": T},
                        _cancel_params(), np.zeros((T, 1, 1)), np.full((1, 1), CANCEL_S0), np.zeros((1, 1)))
                       for T in CANCEL_TS])
@@ -357,7 +357,7 @@ def claims() -> "list[Claim]":
         expected="fails",
         reading="'it will vanish only if ... the product of the forget gates vanishes' (17:46-19:00): the "
                 "gradient vanishes only when the forget gates close.  The counterexample of l111-paths-rule "
-                "(the issue 12 LSTM) has open forget gates (Π f_j = 0.079 at T = 20) and ∂s_T/∂s_0 = -9.0e-39: "
+                "(a 1-d LSTM with b_o = b_i = 3, b_f = 2, W = -0.985) has open forget gates (Π f_j = 0.079 at T = 20) and ∂s_T/∂s_0 = -9.0e-39: "
                 "the vanishing comes from paths cancelling, not from the forget gates",
         evidence="spoken (17:46-19:00): 'the blue term can vanish, but it will vanish only if during the "
                  "forward pass also this multiplicative term cause the information to vanish' and 'the "
@@ -417,7 +417,7 @@ def claims() -> "list[Claim]":
         expected="fails",
         reading="'not favourable to me': the lecture takes the explicit-only product Π diag(f_j) as a lower "
                 "bound of the full ∂s_T/∂s_0.  The implicit terms are signed matrices, not non-negative "
-                "corrections: in the issue 12 LSTM they cancel the explicit product (Π f_j = 0.53, "
+                "corrections: in that 1-d LSTM they cancel the explicit product (Π f_j = 0.53, "
                 "∂s_T/∂s_0 = 1.8e-10 at T = 5), so the assumption is favourable there, not a worst case",
         evidence="spoken (16:34): 'Notice that this not favourable to me I am trying to prove that the gradient "
                  "does not vanish the gradient is a sum of two terms I am saying it let the worst case be that "

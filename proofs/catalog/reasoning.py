@@ -154,7 +154,7 @@ ALTERNATING_PIN = (0.0, 3.0)
 def _pinned_runs():
     """The two adversarial RNNs (issue 12's and the alternating one), with their engine and FD norms."""
     runs = []
-    for name, W, pin in (("issue 12 RNN: W = [[1.5, 1], [-1.6, -0.9]], a_t pinned at (0, 20)", ISSUE12_W,
+    for name, W, pin in (("a non-normal tanh RNN: W = [[1.5, 1], [-1.6, -0.9]], a_t pinned at (0, 20)", ISSUE12_W,
                           ISSUE12_PIN),
                          ("W = [[0, 2], [2, 0]], a_t pinned at (0, 3)", ALTERNATING_W, ALTERNATING_PIN)):
         ev = rnn_pinned(W, pin, max(ISSUE12_TS))

@@ -102,7 +102,10 @@ _BASE = r"(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?"
 _ATOM = r"(?:∇|(?:∂⁺?)?" + _BASE + r"|\d+(?:\.\d+)?|[ΠΣ])" + _SCRIPT + "+"
 _FRAC = r"∂⁺?" + _BASE + _SCRIPT + "*/∂" + _BASE + _SCRIPT + "*"
 # a symbol, not part of a longer word or file name (test_reference_rnn.py stays text)
-_RUN = re.compile(r"(?<![\w/.])(?:" + _FRAC + "|" + _ATOM + r"(?:/" + _ATOM + r")?)(?![\w/])")
+# ... and a script after a closing bar or bracket: |W_h|^{i-j}, (γ||W||)^t
+_RUN = re.compile(r"(?<![\w/.])(?:" + _FRAC + "|" + _ATOM + r"(?:/" + _ATOM + r")?)(?![\w/])"
+                  r"|(?<=[|)\]])" + _SCRIPT + r"+(?![\w/])")
+_RELATIONS = (("<=", "≤"), (">=", "≥"), ("!=", "≠"))
 
 
 def prose(text: str) -> str:
@@ -110,6 +113,8 @@ def prose(text: str) -> str:
     becomes maths; everything else is escaped as text (`escape`), quotes and brackets included."""
     out, pos = [], 0
     text = str(text)
+    for ascii_, sign in _RELATIONS:  # a relation written in ASCII reads as the sign
+        text = text.replace(ascii_, sign)
     for m in _RUN.finditer(text):
         out.append(escape(text[pos:m.start()]))
         run = m.group(0)
