@@ -98,7 +98,7 @@ def math_token(tok: str) -> str:
 # A symbol with sub/superscripts in running text: s_{k-1}, h^{(t)}, U^{τ-1}, ∇_θ, W_h^T; a derivative ∂s_t/∂W,
 # ∂L/∂W; a number with an exponent (10^{-3}, 1.5^{T-1}) and a big operator with limits (Π_{j=2}^{T}) too.
 _SCRIPT = r"(?:[_^](?:\{[^{}\s]*\}|\([^()\s]*\)|[A-Za-z0-9+\-]+|[θσγλτδ]))"
-_BASE = r"(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδ])'?"
+_BASE = r"(?:[A-Za-z]~|[A-Za-z]{1,2}|[θσγλτδŷĝ])'?"
 _ATOM = r"(?:∇|(?:∂⁺?)?" + _BASE + r"|\d+(?:\.\d+)?|[ΠΣ])" + _SCRIPT + "+"
 _FRAC = r"∂⁺?" + _BASE + _SCRIPT + "*/∂" + _BASE + _SCRIPT + "*"
 # a symbol, not part of a longer word or file name (test_reference_rnn.py stays text)
