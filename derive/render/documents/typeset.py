@@ -280,6 +280,19 @@ def _erratum_parts(result, notation: str):
     return printed, reason, detail
 
 
+def _text_only(eq: str) -> "str | None":
+    """The words of an equation that is one ``\\text{...}`` group (a statement in words), else None."""
+    eq = eq.strip()
+    if not eq.startswith("\\text{"):
+        return None
+    depth = 0
+    for i, ch in enumerate(eq[5:], start=5):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth == 0:
+            return eq[6:i] if i == len(eq) - 1 else None
+    return None
+
+
 def _condition(claim, notation: str) -> str:
     """A bound's quantifier and assumption, as the claim means them: ``\quad\text{whenever } γλ < 1`` for
     every instance, ``\quad\text{for some instance with } γλ > 1`` for a witness ("could explode")."""
@@ -335,7 +348,12 @@ def claim_piece(result, notation: str) -> Piece:
     cond = _condition(shown_result.claim, notation)
     if cond and not eq.lstrip().startswith(r"\begin{algorithmic}"):
         eq = eq + cond
-    if eq.lstrip().startswith(r"\begin{algorithmic}"):  # pseudo-code (derive.terms.Code): a text block
+    words = _text_only(eq)
+    if words is not None:  # a statement in words (an implication): wrapped as a paragraph, never shrunk to a line
+        block = r"\begin{minipage}{0.8\linewidth}\centering " + words + r"\end{minipage}"
+        notes = [r"\par\medskip\noindent\hfill" + block + rf"\hfill{mark}\par\medskip"]
+        slide = [r"\begin{center}" + block + "\\end{center}" + "\n" + rf"\hfill{mark}"]
+    elif eq.lstrip().startswith(r"\begin{algorithmic}"):  # pseudo-code (derive.terms.Code): a text block
         block = r"\begin{minipage}{0.7\linewidth}" + eq + r"\end{minipage}"
         notes = [r"\par\medskip\noindent\hfill" + block + rf"\hfill{mark}\par\medskip"]
         slide = [r"\begin{center}\fit{" + block + "}\\end{center}" + "\n" + rf"\hfill{mark}"]
