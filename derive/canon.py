@@ -33,59 +33,117 @@ _TOO_MANY = object()  # marks a node with more paths than MAX_WORDS
 
 
 class Poly(dict):
-    """A sum of words: {word id: integer coefficient}, zero coefficients dropped."""
+    """A sum of words: {word id: integer coefficient}, zero coefficients dropped.
+
+    A Poly handed out by `Canon` may be shared (memoised); `add` returns a new
+    one, `iadd` accumulates into a Poly the caller owns.
+    """
 
     def add(self, other: "Poly", scale: int = 1) -> "Poly":
-        out = Poly(self)
+        return Poly(self).iadd(other, scale)
+
+    def iadd(self, other: "Poly", scale: int = 1) -> "Poly":
+        get, pop = self.get, self.pop
         for w, c in other.items():
-            v = out.get(w, 0) + scale * c
+            v = get(w, 0) + scale * c
             if v:
-                out[w] = v
+                self[w] = v
             else:
-                out.pop(w, None)
-        return out
+                pop(w, None)
+        return self
+
+
+class _Sweep:
+    """A reverse sweep from f, run only as far down the topological order as asked (resumable)."""
+
+    __slots__ = ("table", "next")
+
+    def __init__(self, f: NodeRef, start: int):
+        self.table: dict = {f: Poly({EMPTY: 1})}
+        self.next = start   # position in graph.order of the next node to push down
 
 
 @dataclass
 class Canon:
-    """Canonical forms over one graph and view (the ordered network of the derivation)."""
+    """Canonical forms over one graph and view (the ordered network of the derivation).
+
+    Cost (issue 14, item 5a): edges are interned as small integers and words
+    hash-consed as (word without its last edge, last edge id), so appending an
+    edge is one dict look-up; `concat` is memoised on every prefix of its right
+    factor, so the T words of Σ_k ∂s_t/∂s_k ∂⁺s_k/∂θ, which share prefixes,
+    are multiplied on the left in O(T) appends, not O(T²); sweeps stop at the
+    node asked for; the canonical form of a term is memoised by identity, so
+    the lines of a recursive expansion, which share their terms, cost O(T)
+    each.
+    """
 
     graph: Graph
     view: View
     _init: list = field(default_factory=lambda: [None])
-    _last: list = field(default_factory=lambda: [None])
+    _last: list = field(default_factory=lambda: [None])   # edge ids
     _ids: dict = field(default_factory=dict)
+    _edge: list = field(default_factory=list)             # edge id -> (v, p)
+    _eid: dict = field(default_factory=dict)              # (v, p) -> edge id
     _concat: dict = field(default_factory=dict)
     _from: dict = field(default_factory=dict)
+    _explicit: dict = field(default_factory=dict)
     _diag: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)              # id(term) -> (term, Poly)
 
     # -- hash-consed words: a word is (everything but its last edge, its last edge) -------------
+    def edge_id(self, edge: "tuple[NodeRef, NodeRef]") -> int:
+        e = self._eid.get(edge)
+        if e is None:
+            e = self._eid[edge] = len(self._edge)
+            self._edge.append(edge)
+        return e
+
     def snoc(self, w: int, edge: "tuple[NodeRef, NodeRef]") -> int:
         """The word w followed by one more edge, O(1)."""
-        key = (w, edge)
+        return self._snoc(w, self.edge_id(edge))
+
+    def _snoc(self, w: int, e: int) -> int:
+        key = (w << 32) | e
         out = self._ids.get(key)
         if out is None:
             out = len(self._last)
             self._init.append(w)
-            self._last.append(edge)
+            self._last.append(e)
             self._ids[key] = out
         return out
 
     def concat(self, w1: int, w2: int) -> int:
-        """The word w1 followed by w2: O(length of w2), memoised."""
-        key = (w1, w2)
-        out = self._concat.get(key)
-        if out is None:
-            out = w1
-            for edge in self.edges(w2):
-                out = self.snoc(out, edge)
-            self._concat[key] = out
+        """The word w1 followed by w2, memoised on every prefix of w2: words sharing a prefix share the work."""
+        if w2 == EMPTY:
+            return w1
+        if w1 == EMPTY:
+            return w2   # hash-consing: the word built from the empty word edge by edge is w2 itself
+        memo = self._concat.get(w1)
+        if memo is None:
+            memo = self._concat[w1] = {}
+        out = memo.get(w2)
+        if out is not None:
+            return out
+        stack, w, init = [], w2, self._init
+        while True:
+            stack.append(w)
+            w = init[w]
+            if w == EMPTY:
+                out = w1
+                break
+            out = memo.get(w)
+            if out is not None:
+                break
+        last = self._last
+        for w in reversed(stack):
+            out = self._snoc(out, last[w])
+            memo[w] = out
         return out
 
     def edges(self, w: int) -> "list[tuple[NodeRef, NodeRef]]":
         out = []
         while w != EMPTY:
-            out.append(self._last[w])
+            out.append(self._edge[self._last[w]])
             w = self._init[w]
         out.reverse()
         return out
@@ -100,34 +158,47 @@ class Canon:
         if len(a) * len(b) > MAX_WORDS:
             raise NotSupported(f"the canonical form would have {len(a) * len(b)} words (limit {MAX_WORDS}); "
                                "check this identity numerically instead")
+        if len(a) == 1 and len(b) == 1:
+            (w1, c1), = a.items()
+            (w2, c2), = b.items()
+            return Poly({self.concat(w1, w2): c1 * c2})
         out = Poly()
+        get, pop, concat = out.get, out.pop, self.concat
         for w1, c1 in a.items():
             for w2, c2 in b.items():
-                w = self.concat(w1, w2)
-                v = out.get(w, 0) + c1 * c2
+                w = concat(w1, w2)
+                v = get(w, 0) + c1 * c2
                 if v:
                     out[w] = v
                 else:
-                    out.pop(w, None)
+                    pop(w, None)
         return out
 
     # -- derivatives as path sums --------------------------------------------------
     def paths(self, f: NodeRef, x: NodeRef) -> Poly:
         """∂f/∂x as the sum over atomic paths f <- ... <- x."""
-        table = self._from.get(f)
-        if table is None:
-            table = self._from[f] = self._sweep(f)
-        out = table.get(x, Poly())
+        sweep = self._from.get(f)
+        if sweep is None:
+            sweep = self._from[f] = _Sweep(f, self.graph.position[f])
+        px = self.graph.position.get(x)
+        if px is not None and sweep.next >= px:
+            self._push(sweep, px)
+        out = sweep.table.get(x)
+        if out is None:
+            return Poly()
         if out is _TOO_MANY:
             raise NotSupported(f"∂{f}/∂{x} is a sum over {count_paths(self.graph, f, x)} paths "
                                f"(limit {MAX_WORDS}); check this identity numerically instead")
         return out
 
-    def _sweep(self, f: NodeRef) -> "dict[NodeRef, Poly]":
-        """Paths from f to every node below it: reverse topological order, one edge appended at a time."""
-        nodes = self.graph.nodes
-        table: dict[NodeRef, Poly] = {f: Poly({EMPTY: 1})}
-        for v in reversed(self.graph.order[: self.graph.position[f] + 1]):
+    def _push(self, sweep: _Sweep, stop: int) -> None:
+        """Push the paths of the nodes at positions sweep.next down to stop + 1 onto their parents
+        (reverse topological order, one edge appended at a time): afterwards the paths to every node at
+        position >= stop are complete, since a node's parents come before it."""
+        nodes, order, table = self.graph.nodes, self.graph.order, sweep.table
+        snoc, eid = self._snoc, self.edge_id
+        for i in range(sweep.next, stop, -1):
+            v = order[i]
             words = table.get(v)
             if not words:
                 continue
@@ -141,16 +212,25 @@ class Canon:
                     continue
                 if acc is None:
                     acc = table[p] = Poly()
-                for w, c in words.items():
+                get = acc.get
+                if is_sum:
                     # ∂L/∂L_t = 1 for the total loss L = Σ_t L_t: no factor to record.
-                    nw = w if is_sum else self.snoc(w, (v, p))
-                    acc[nw] = acc.get(nw, 0) + c
-        return table
+                    for w, c in words.items():
+                        acc[w] = get(w, 0) + c
+                else:
+                    e = eid((v, p))
+                    for w, c in words.items():
+                        nw = snoc(w, e)
+                        acc[nw] = get(nw, 0) + c
+        sweep.next = min(sweep.next, stop)
 
     def explicit(self, f: NodeRef, x: NodeRef) -> Poly:
         """∂⁺f/∂x: the paths from f to x whose inner nodes are all folded (not variables)."""
         if f == x:
             return Poly({EMPTY: 1})
+        out = self._explicit.get((f, x))
+        if out is not None:
+            return out
         out = Poly()
         for path in self.view.inner_paths(f, x):
             w = EMPTY
@@ -158,6 +238,20 @@ class Canon:
                 if self.graph.nodes[v].kind != "total":
                     w = self.snoc(w, (v, p))
             out[w] = out.get(w, 0) + 1
+        self._explicit[(f, x)] = out
+        return out
+
+    def has_implicit(self, f: NodeRef, x: NodeRef) -> bool:
+        """Does some path from f to x pass through a variable of the view (len(paths) > len(explicit))?"""
+        return len(self.paths(f, x)) > len(self.explicit(f, x))
+
+    def cached(self, term: Term) -> Poly:
+        """The canonical form of a term, memoised by identity (the memo holds the term, so ids stay unique)."""
+        hit = self.memo.get(id(term))
+        if hit is not None:
+            return hit[1]
+        out = term.canon(self)
+        self.memo[id(term)] = (term, out)
         return out
 
     # -- terms ---------------------------------------------------------------------
@@ -167,7 +261,7 @@ class Canon:
         return self._of(term)
 
     def _of(self, term: Term) -> Poly:
-        return canon_of(term, self)
+        return self.cached(term)
 
     def one(self) -> Poly:
         """The empty word: the canonical form of an empty product."""

@@ -235,5 +235,6 @@ def sym_broadcast(a, b, a_scalar: bool, b_scalar: bool, what: str):
 def canon_of(x, ctx):
     """The canonical path sum of an operand (only terms have one)."""
     if isinstance(x, Term):
-        return x.canon(ctx)
+        cached = getattr(ctx, "cached", None)   # `derive.canon.Canon` memoises by identity
+        return x.canon(ctx) if cached is None else cached(x)
     raise NotSupported(f"no canonical form for {x!r} ({type(x).__name__}): it is not a derivative term")

@@ -173,7 +173,7 @@ class Sum(Term):
     def canon(self, ctx):
         out = ctx.zero()
         for t in self.terms:
-            out = out.add(canon_of(t, ctx))
+            out.iadd(canon_of(t, ctx))   # out is ours; the summands' forms may be shared
         return out
 
     def __str__(self):
