@@ -88,6 +88,9 @@ class Canon:
     _from: dict = field(default_factory=dict)
     _explicit: dict = field(default_factory=dict)
     _diag: dict = field(default_factory=dict)
+    _reach: dict = field(default_factory=dict)
+    _reach_all: dict = field(default_factory=dict)
+    _pe: dict = field(default_factory=dict)
     memo: dict = field(default_factory=dict)              # id(term) -> (term, Poly)
 
     # -- hash-consed words: a word is (everything but its last edge, its last edge) -------------
@@ -176,13 +179,20 @@ class Canon:
 
     # -- derivatives as path sums --------------------------------------------------
     def paths(self, f: NodeRef, x: NodeRef) -> Poly:
-        """∂f/∂x as the sum over atomic paths f <- ... <- x."""
-        sweep = self._from.get(f)
+        """∂f/∂x as the sum over atomic paths f <- ... <- x.
+
+        Towards a leaf x (a parameter, an initial state) the sweep from f only
+        visits the nodes that depend on x; towards an inner node it visits
+        everything above x, and is resumed, not restarted, for a lower x."""
+        g = self.graph
+        px = g.position.get(x)
+        leaf = px is not None and not g.nodes[x].parents
+        key = (f, x) if leaf else f
+        sweep = self._from.get(key)
         if sweep is None:
-            sweep = self._from[f] = _Sweep(f, self.graph.position[f])
-        px = self.graph.position.get(x)
+            sweep = self._from[key] = _Sweep(f, g.position[f])
         if px is not None and sweep.next >= px:
-            self._push(sweep, px)
+            self._push(sweep, px, self._reaches(x) if leaf else None)
         out = sweep.table.get(x)
         if out is None:
             return Poly()
@@ -191,19 +201,41 @@ class Canon:
                                f"(limit {MAX_WORDS}); check this identity numerically instead")
         return out
 
-    def _push(self, sweep: _Sweep, stop: int) -> None:
+    def _reaches(self, x: NodeRef) -> "set[NodeRef]":
+        """Every node that depends on x (x included): one forward pass over the topological order."""
+        hit = self._reach_all.get(x)
+        if hit is None:
+            g = self.graph
+            hit = {x}
+            for v in g.order[g.position[x] + 1:]:
+                if any(p in hit for p in g.nodes[v].parents):
+                    hit.add(v)
+            self._reach_all[x] = hit
+        return hit
+
+    def _parent_edges(self, v: NodeRef) -> "tuple[tuple[NodeRef, int], ...]":
+        """(parent, edge id) of every atomic edge into v, interned once per node."""
+        out = self._pe.get(v)
+        if out is None:
+            out = self._pe[v] = tuple((p, self.edge_id((v, p))) for p in self.graph.nodes[v].parents)
+        return out
+
+    def _push(self, sweep: _Sweep, stop: int, only: "set | None" = None) -> None:
         """Push the paths of the nodes at positions sweep.next down to stop + 1 onto their parents
         (reverse topological order, one edge appended at a time): afterwards the paths to every node at
-        position >= stop are complete, since a node's parents come before it."""
+        position >= stop are complete, since a node's parents come before it.  ``only``: the nodes
+        that lead to the target (the others are not pushed to)."""
         nodes, order, table = self.graph.nodes, self.graph.order, sweep.table
-        snoc, eid = self._snoc, self.edge_id
+        snoc, parent_edges = self._snoc, self._parent_edges
         for i in range(sweep.next, stop, -1):
             v = order[i]
             words = table.get(v)
             if not words:
                 continue
             is_sum = nodes[v].kind == "total"
-            for p in nodes[v].parents:
+            for p, e in parent_edges(v):
+                if only is not None and p not in only:
+                    continue
                 acc = table.get(p)
                 if acc is _TOO_MANY:
                     continue
@@ -218,7 +250,6 @@ class Canon:
                     for w, c in words.items():
                         acc[w] = get(w, 0) + c
                 else:
-                    e = eid((v, p))
                     for w, c in words.items():
                         nw = snoc(w, e)
                         acc[nw] = get(nw, 0) + c
@@ -242,8 +273,51 @@ class Canon:
         return out
 
     def has_implicit(self, f: NodeRef, x: NodeRef) -> bool:
-        """Does some path from f to x pass through a variable of the view (len(paths) > len(explicit))?"""
-        return len(self.paths(f, x)) > len(self.explicit(f, x))
+        """Does some path from f to x pass through a variable of the view, i.e. len(paths) > len(explicit)?
+
+        The first variable u inside such a path is an explicit parent of f (the nodes
+        before it are folded), and x is reachable from u; conversely any such u gives one.
+        So: some explicit parent u ∉ {f, x} of f depends on x (`_depends`), without the paths."""
+        if f == x:
+            return False
+        return any(u != x and u != f and self._depends(u, x) for u in self.view.parents(f))
+
+    def _depends(self, u: NodeRef, x: NodeRef) -> bool:
+        """Is x below u?  A search down from u that never goes below x's place in the order (memoised)."""
+        key = (u, x)
+        hit = self._reach.get(key)
+        if hit is None:
+            nodes, pos = self.graph.nodes, self.graph.position
+            lo = pos[x]
+            stack, seen, hit = [u], {u}, False
+            while stack and not hit:
+                for p in nodes[stack.pop()].parents:
+                    if p == x:
+                        hit = True
+                        break
+                    if p not in seen and pos[p] > lo:
+                        seen.add(p)
+                        stack.append(p)
+            self._reach[key] = hit
+        return hit
+
+    def product(self, factors) -> Poly:
+        """The canonical form of an ordered product: single-word factors (the common case: one
+        derivative, one path) are chained word by word, the rest multiplied out."""
+        cached, concat = self.cached, self.concat
+        w, c, out = EMPTY, 1, None
+        for factor in factors:
+            p = cached(factor) if isinstance(factor, Term) else canon_of(factor, self)
+            if out is None and len(p) == 1:
+                (wf, cf), = p.items()
+                w, c = concat(w, wf), c * cf
+                continue
+            if out is None:
+                out = Poly({w: c})
+            out = self.mul(out, p)
+            if not out:
+                return out
+        return Poly({w: c}) if out is None else out
 
     def cached(self, term: Term) -> Poly:
         """The canonical form of a term, memoised by identity (the memo holds the term, so ids stay unique)."""

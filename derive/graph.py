@@ -64,7 +64,7 @@ class NodeInfo:
     expr: "Expr | None" = None
     inputs: "tuple[tuple[tuple[str, int], NodeRef], ...]" = ()  # (leaf key, node)
 
-    @property
+    @cached_property   # frozen: computed once, kept in the instance's __dict__
     def parents(self) -> "tuple[NodeRef, ...]":
         out: list[NodeRef] = []
         for _, ref in self.inputs:

@@ -226,8 +226,8 @@ def _label_kind(label: str) -> "str | None":
 def _check_labels(canon: Canon, der: Derivation, rhs: Term, i: int, where: str) -> "list[CheckResult]":
     """One check per distinct "explicit"/"implicit" underbrace of a step: the kinds of paths it holds."""
     out, seen = [], set()
-    for b in rhs.walk():
-        if not isinstance(b, Brace) or (b.body, b.label) in seen:
+    for b in _braces(rhs):
+        if (b.body, b.label) in seen:
             continue
         seen.add((b.body, b.label))
         want = _label_kind(b.label)
@@ -244,6 +244,31 @@ def _check_labels(canon: Canon, der: Derivation, rhs: Term, i: int, where: str) 
         detail = f"{b.body} labelled {b.label!r}: it holds {got}"
         out.append(CheckResult(der.id, i, "label", ok, detail, where, time.perf_counter() - t0))
     return out
+
+
+def _braces(term: Term) -> "list[Brace]":
+    """The underbraces of a term in `Term.walk` order, skipping sub-terms that hold none (cached on
+    each term, so the many lines of a recursive expansion that share their terms cost their length)."""
+    out: list = []
+
+    def visit(t):
+        if isinstance(t, Brace):
+            out.append(t)
+        for c in t.children():
+            if _has_brace(c):
+                visit(c)
+
+    if _has_brace(term):
+        visit(term)
+    return out
+
+
+def _has_brace(term: Term) -> bool:
+    hit = term.__dict__.get("_has_brace_")
+    if hit is None:
+        hit = isinstance(term, Brace) or any(_has_brace(c) for c in term.children())
+        object.__setattr__(term, "_has_brace_", hit)
+    return hit
 
 
 def _ends(term):
@@ -277,7 +302,7 @@ def _path_kinds(canon: Canon, term: Term, memo: dict) -> "set | None":
         f, x = g.node(term.f), g.node(term.x)
         explicit = canon.explicit(f, x)
         out = {"explicit"} if explicit else set()
-        if not term.explicit and len(canon.paths(f, x)) > len(explicit):
+        if not term.explicit and canon.has_implicit(f, x):
             out.add("implicit")
     elif isinstance(term, Sum):
         parts = [_path_kinds(canon, t, memo) for t in term.terms]

@@ -18,7 +18,7 @@ import sympy as sp
 from ..errors import InvalidValue, ShapeError
 from ..graph import NodeRef
 from ..indices import as_index, index_symbol
-from .base import (OPERATORS, Term, canon_of, expand, is_scalar, numeric_of, sub_time, sym_broadcast, sym_mul,
+from .base import (_PLAIN_EXPAND, OPERATORS, Term, canon_of, expand, is_scalar, numeric_of, sub_time, sym_broadcast, sym_mul,
                    symbolic_of)
 
 __all__ = ["D", "Zero", "Prod", "Sum", "Brace", "Labelled", "SumOver", "ProdOver",
@@ -112,6 +112,8 @@ class Prod(Term):
     factors: tuple
 
     def expand_indexed(self):
+        if self.fixed():
+            return self
         return Prod(tuple(x for f in self.factors for x in flat_factors(expand(f))))
 
     def numeric(self, ctx):
@@ -132,6 +134,9 @@ class Prod(Term):
         return out
 
     def canon(self, ctx):
+        product = getattr(ctx, "product", None)   # `derive.canon.Canon`: word by word
+        if product is not None:
+            return product(self.factors)
         out = ctx.one()
         for factor in self.factors:
             out = ctx.mul(out, canon_of(factor, ctx))
@@ -150,6 +155,8 @@ class Sum(Term):
     terms: tuple
 
     def expand_indexed(self):
+        if self.fixed():
+            return self
         return Sum(tuple(x for t in self.terms for x in flat_terms(expand(t))))
 
     def numeric(self, ctx):
@@ -212,6 +219,9 @@ class Brace(Labelled):
         return f"{{{self.body}}}_{self.label}"
 
 
+_PLAIN_EXPAND.extend([Prod.expand_indexed, Sum.expand_indexed])
+
+
 def _bound(v):
     """An index bound as a SymPy expression (text is read by the index grammar, never by sympify)."""
     if isinstance(v, str):
@@ -223,10 +233,17 @@ def _bound(v):
     raise InvalidValue(f"index bound {v!r}: expected an integer, index text or a SymPy expression")
 
 
+def sub_bound(e, mapping):
+    """An index bound with index symbols substituted (xreplace: the keys are symbols)."""
+    if all(isinstance(k, sp.Symbol) for k in mapping):
+        return e.xreplace({k: sp.Integer(v) if isinstance(v, int) else v for k, v in mapping.items()})
+    return e.subs(mapping)
+
+
 def _bounds(lo, hi, mapping=None):
     lo, hi = _bound(lo), _bound(hi)
     if mapping:
-        lo, hi = lo.subs(mapping), hi.subs(mapping)
+        lo, hi = sub_bound(lo, mapping), sub_bound(hi, mapping)
     return lo, hi
 
 
