@@ -58,8 +58,8 @@ class _Sweep:
 
     __slots__ = ("table", "next")
 
-    def __init__(self, f: NodeRef, start: int):
-        self.table: dict = {f: Poly({EMPTY: 1})}
+    def __init__(self, start: int):
+        self.table: dict = {start: Poly({EMPTY: 1})}   # position in graph.order -> paths to that node
         self.next = start   # position in graph.order of the next node to push down
 
 
@@ -90,7 +90,8 @@ class Canon:
     _diag: dict = field(default_factory=dict)
     _reach: dict = field(default_factory=dict)
     _reach_all: dict = field(default_factory=dict)
-    _pe: dict = field(default_factory=dict)
+    _pe: "list | None" = None
+    _sums: "list | None" = None
     memo: dict = field(default_factory=dict)              # id(term) -> (term, Poly)
 
     # -- hash-consed words: a word is (everything but its last edge, its last edge) -------------
@@ -190,10 +191,12 @@ class Canon:
         key = (f, x) if leaf else f
         sweep = self._from.get(key)
         if sweep is None:
-            sweep = self._from[key] = _Sweep(f, g.position[f])
-        if px is not None and sweep.next >= px:
+            sweep = self._from[key] = _Sweep(g.position[f])
+        if px is None:
+            return Poly()
+        if sweep.next >= px:
             self._push(sweep, px, self._reaches(x) if leaf else None)
-        out = sweep.table.get(x)
+        out = sweep.table.get(px)
         if out is None:
             return Poly()
         if out is _TOO_MANY:
@@ -201,40 +204,43 @@ class Canon:
                                f"(limit {MAX_WORDS}); check this identity numerically instead")
         return out
 
-    def _reaches(self, x: NodeRef) -> "set[NodeRef]":
-        """Every node that depends on x (x included): one forward pass over the topological order."""
+    def _reaches(self, x: NodeRef) -> "bytearray":
+        """reach[i] = 1 when the node at position i depends on x (x included): one forward pass."""
         hit = self._reach_all.get(x)
         if hit is None:
-            g = self.graph
-            hit = {x}
-            for v in g.order[g.position[x] + 1:]:
-                if any(p in hit for p in g.nodes[v].parents):
-                    hit.add(v)
+            g, pe = self.graph, self._positions()[1]
+            px = g.position[x]
+            hit = bytearray(len(g.order))
+            hit[px] = 1
+            for i in range(px + 1, len(g.order)):
+                if any(hit[p] for p, _ in pe[i]):
+                    hit[i] = 1
             self._reach_all[x] = hit
         return hit
 
-    def _parent_edges(self, v: NodeRef) -> "tuple[tuple[NodeRef, int], ...]":
-        """(parent, edge id) of every atomic edge into v, interned once per node."""
-        out = self._pe.get(v)
-        if out is None:
-            out = self._pe[v] = tuple((p, self.edge_id((v, p))) for p in self.graph.nodes[v].parents)
-        return out
+    def _positions(self):
+        """The graph as integers: (is a sum node, ((parent position, edge id), ...)) per position."""
+        if self._pe is None:
+            g = self.graph
+            pos = g.position
+            self._sums = [g.nodes[v].kind == "total" for v in g.order]
+            self._pe = [tuple((pos[p], self.edge_id((v, p))) for p in g.nodes[v].parents) for v in g.order]
+        return self._sums, self._pe
 
     def _push(self, sweep: _Sweep, stop: int, only: "set | None" = None) -> None:
         """Push the paths of the nodes at positions sweep.next down to stop + 1 onto their parents
         (reverse topological order, one edge appended at a time): afterwards the paths to every node at
         position >= stop are complete, since a node's parents come before it.  ``only``: the nodes
         that lead to the target (the others are not pushed to)."""
-        nodes, order, table = self.graph.nodes, self.graph.order, sweep.table
-        snoc, parent_edges = self._snoc, self._parent_edges
+        table, snoc = sweep.table, self._snoc
+        sums, parent_edges = self._positions()
         for i in range(sweep.next, stop, -1):
-            v = order[i]
-            words = table.get(v)
+            words = table.get(i)
             if not words:
                 continue
-            is_sum = nodes[v].kind == "total"
-            for p, e in parent_edges(v):
-                if only is not None and p not in only:
+            is_sum = sums[i]
+            for p, e in parent_edges[i]:
+                if only is not None and not only[p]:
                     continue
                 acc = table.get(p)
                 if acc is _TOO_MANY:
