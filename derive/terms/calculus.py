@@ -47,6 +47,11 @@ def flat_terms(t: Term) -> list:
     return list(t.terms) if isinstance(t, Sum) else [t]
 
 
+def _children(items: tuple) -> "tuple | None":
+    """The operands as the sub-terms `Term.children` would list (None: not all terms; walk them)."""
+    return items if all(isinstance(x, Term) for x in items) else None
+
+
 def mul(a, b, where):
     """The product of two values (a scalar scales; matrices chain), None an exact zero."""
     if a is None or b is None:
@@ -111,6 +116,9 @@ class Prod(Term):
 
     factors: tuple
 
+    def children(self) -> tuple:
+        return _children(self.factors) or super().children()
+
     def expand_indexed(self):
         if self.fixed():
             return self
@@ -153,6 +161,9 @@ class Sum(Term):
     """A sum of terms, kept in the order given (for printing)."""
 
     terms: tuple
+
+    def children(self) -> tuple:
+        return _children(self.terms) or super().children()
 
     def expand_indexed(self):
         if self.fixed():
