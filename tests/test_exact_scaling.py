@@ -1,0 +1,105 @@
+"""The exact check at large T (issue 14, item 5a): the shared, memoised canonical forms still see every error.
+
+The speed-ups (prefix-memoised concatenation, sweeps that stop early, forms
+memoised by identity, lines that share their terms) must not let a wrong step
+through: a dropped path, a swapped factor order or an index off by one in a
+long BPTT form or deep in a long recursive expansion is still a failed exact
+check, naming the path that differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from derive import D, Derivation, Prod, Step, Sum, SumOver, bptt_form, idx, node, recursive_expansion, unroll, verify
+from derive.canon import Canon
+from derive.cells import gru, lstm, rnn
+
+t, k = idx("t"), idx("k")
+W = node("W")
+T_BIG = 300
+
+
+def _exact(der):
+    report = verify(der, numeric=False)
+    return [r for r in report.results if r.method == "exact"]
+
+
+def _bptt(rhs, T=T_BIG):
+    return Derivation("bptt-big", "t", "", rnn(), D(node("L", t), W), [Step(rhs)], bindings=[{"t": T, "T": T}])
+
+
+def test_bptt_form_at_large_T_is_proved():
+    checks = _exact(_bptt(bptt_form(rnn(), "W")))
+    assert checks and all(r.passed for r in checks), [str(r) for r in checks]
+
+
+@pytest.mark.parametrize("wrong", [
+    # Σ_{k=2}^{t}: the k = 1 path dropped
+    Prod((D(node("L", t), node("s", t)), SumOver(k, 2, t, Prod((D(node("s", t), node("s", k)),
+                                                                 D(node("s", k), W, True)))))),
+    # the two factors of each term swapped
+    Prod((D(node("L", t), node("s", t)), SumOver(k, 1, t, Prod((D(node("s", k), W, True),
+                                                                 D(node("s", t), node("s", k))))))),
+    # ∂s_t/∂s_{k-1} ∂⁺s_k/∂W: an index off by one
+    Prod((D(node("L", t), node("s", t)), SumOver(k, 2, t, Prod((D(node("s", t), node("s", k - 1)),
+                                                                 D(node("s", k), W, True)))))),
+], ids=["dropped path", "swapped order", "index off by one"])
+def test_wrong_bptt_form_at_large_T_is_rejected(wrong):
+    checks = _exact(_bptt(wrong))
+    assert checks and not any(r.passed for r in checks), [str(r) for r in checks]
+    assert "path ∂" in checks[0].detail
+
+
+def _mutate_line(der, i, fn):
+    steps = list(der.steps)
+    steps[i] = Step(fn(steps[i].rhs), steps[i].why)
+    return replace(der, steps=steps)
+
+
+def _drop_one(rhs):
+    return Sum(rhs.terms[:7] + rhs.terms[8:])
+
+
+def _swap_in_term(rhs):
+    terms = list(rhs.terms)
+    f = terms[7].factors
+    terms[7] = Prod((f[1], f[0]) + f[2:])
+    return Sum(tuple(terms))
+
+
+def _shift_in_term(rhs):
+    terms = list(rhs.terms)
+    last = terms[7].factors[-1]          # ∂⁺s_j/∂W  ->  ∂⁺s_{j-1}/∂W
+    terms[7] = Prod(terms[7].factors[:-1] + (D(node("s", last.f.t - 1), W, True),))
+    return Sum(tuple(terms))
+
+
+@pytest.mark.parametrize("mutate", [_drop_one, _swap_in_term, _shift_in_term],
+                         ids=["dropped path", "swapped order", "index off by one"])
+def test_wrong_line_deep_in_a_long_recursive_expansion_is_rejected(mutate):
+    T = 120
+    der = recursive_expansion(unroll(rnn(), T), f"s_{T}", "W")
+    line = 60   # a line with 61 finished terms and one open one: terms[7] is a finished product
+    assert isinstance(der.steps[line].rhs, Sum) and isinstance(der.steps[line].rhs.terms[7], Prod)
+    good = _exact(der)
+    assert all(r.passed for r in good)
+    bad = _exact(_mutate_line(der, line, mutate))
+    failed = [r.step for r in bad if not r.passed]
+    assert failed == [line], [str(r) for r in bad if not r.passed]
+
+
+@pytest.mark.parametrize("cell", [rnn, lstm, gru], ids=["rnn", "lstm", "gru"])
+def test_implicit_paths_test_agrees_with_counting_the_paths(cell):
+    """`Canon.has_implicit` (one search) says what len(paths) > len(explicit) says, in every view."""
+    c = cell()
+    g = unroll(c, 3)
+    views = [None, list(c.nodes)] + [[n] for n in c.recurrent]
+    for keep in views:
+        canon = Canon(g, g.view(keep))
+        refs = [r for r in g.order if canon.view.is_variable(r)]
+        for f in refs:
+            for x in refs:
+                assert canon.has_implicit(f, x) == (len(canon.paths(f, x)) > len(canon.explicit(f, x))), (keep, f, x)
