@@ -25,11 +25,18 @@ from .terms.base import Term, canon_of
 from .graph import Graph, NodeRef, View
 from .ir import jacobian_structure
 
-__all__ = ["Canon", "Poly", "count_paths"]
+__all__ = ["Canon", "Poly", "TooLarge", "count_paths", "WORD_BUDGET"]
 
 EMPTY = 0
-MAX_WORDS = 2_000_000
+MAX_WORDS = 2_000_000      # words in one sum (one node's paths, one product)
+WORD_BUDGET = 3_000_000    # distinct words one Canon may create (~4 µs each): the size budget of an exact proof
 _TOO_MANY = object()  # marks a node with more paths than MAX_WORDS
+
+
+class TooLarge(NotSupported):
+    """The exact proof would exceed its size budget (issue 14, item 6c): not a failure of the step,
+    a proof that cannot be afforded; `derive.verify` leaves the step to the independent numeric checks
+    and says so.  The Canon that raised it is spent (its sweeps may be half done) and refuses further work."""
 
 
 class Poly(dict):
@@ -93,6 +100,8 @@ class Canon:
     _pe: "list | None" = None
     _sums: "list | None" = None
     memo: dict = field(default_factory=dict)              # id(term) -> (term, Poly)
+    budget: int = WORD_BUDGET
+    spent: str = ""                                       # why the budget ran out (then nothing more is done)
 
     # -- hash-consed words: a word is (everything but its last edge, its last edge) -------------
     def edge_id(self, edge: "tuple[NodeRef, NodeRef]") -> int:
@@ -106,11 +115,17 @@ class Canon:
         """The word w followed by one more edge, O(1)."""
         return self._snoc(w, self.edge_id(edge))
 
+    def _give_up(self, why: str):
+        self.spent = why
+        raise TooLarge(f"{why}: the exact proof exceeds its size budget")
+
     def _snoc(self, w: int, e: int) -> int:
         key = (w << 32) | e
         out = self._ids.get(key)
         if out is None:
             out = len(self._last)
+            if out >= self.budget:
+                self._give_up(f"more than {self.budget} distinct words")
             self._init.append(w)
             self._last.append(e)
             self._ids[key] = out
@@ -160,8 +175,7 @@ class Canon:
 
     def mul(self, a: Poly, b: Poly) -> Poly:
         if len(a) * len(b) > MAX_WORDS:
-            raise NotSupported(f"the canonical form would have {len(a) * len(b)} words (limit {MAX_WORDS}); "
-                               "check this identity numerically instead")
+            self._give_up(f"the canonical form would have {len(a) * len(b)} words (limit {MAX_WORDS})")
         if len(a) == 1 and len(b) == 1:
             (w1, c1), = a.items()
             (w2, c2), = b.items()
@@ -185,6 +199,8 @@ class Canon:
         Towards a leaf x (a parameter, an initial state) the sweep from f only
         visits the nodes that depend on x; towards an inner node it visits
         everything above x, and is resumed, not restarted, for a lower x."""
+        if self.spent:
+            raise TooLarge(f"{self.spent}: the exact proof exceeds its size budget")
         g = self.graph
         px = g.position.get(x)
         leaf = px is not None and not g.nodes[x].parents
@@ -200,8 +216,7 @@ class Canon:
         if out is None:
             return Poly()
         if out is _TOO_MANY:
-            raise NotSupported(f"∂{f}/∂{x} is a sum over {count_paths(self.graph, f, x)} paths "
-                               f"(limit {MAX_WORDS}); check this identity numerically instead")
+            self._give_up(f"∂{f}/∂{x} is a sum over {count_paths(self.graph, f, x)} paths (limit {MAX_WORDS})")
         return out
 
     def _reaches(self, x: NodeRef) -> "bytearray":
@@ -330,6 +345,8 @@ class Canon:
         hit = self.memo.get(id(term))
         if hit is not None:
             return hit[1]
+        if self.spent:
+            raise TooLarge(f"{self.spent}: the exact proof exceeds its size budget")
         out = term.canon(self)
         self.memo[id(term)] = (term, out)
         return out

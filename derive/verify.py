@@ -26,6 +26,7 @@ import sympy as sp
 
 from .terms import Brace, D, Prod, Sum, SumOver, Term, Zero, is_algebra
 from .canon import Canon
+from derive.canon import TooLarge
 from .errors import DeriveError, NotSupported
 from .expand import Derivation
 from .graph import Graph
@@ -185,6 +186,8 @@ def _check_exact(canon: Canon, der: Derivation, lhs: Term, rhs: Term, i: int, wh
             return _check_local(local, der, lhs, rhs, i, where, graph, t0)
     try:
         a, b = lower(lhs, graph, canon.view), lower(rhs, graph, canon.view)
+    except TooLarge:
+        raise
     except NotSupported as exc:
         return CheckResult(der.id, i, "exact", False, f"cannot check: {exc}", where, time.perf_counter() - t0)
     diff, how = canon.compare(a, b)
@@ -405,6 +408,9 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
                                                       f"cannot check the labels: {type(exc).__name__}: {exc}", where))
                 try:
                     report.results.append(_check_exact(canon, der, lhs, rhs, i, where, g))
+                except TooLarge as exc:
+                    report.results.append(CheckResult(der.id, i, "skipped", True, f"{BUDGET_NOTE} ({exc})", where))
+                    canon = Canon(g, canon.view)   # the spent one may hold half-done sweeps
                 except DeriveError as exc:
                     report.results.append(CheckResult(der.id, i, "exact", False, f"cannot check: {exc}", where))
                 except Exception as exc:  # noqa: BLE001 - any failure inside a check is a failed check, never a crash
@@ -429,7 +435,25 @@ def verify(der: Derivation, *, sizes: "list[dict] | None" = None, seeds=(0,), ex
                     continue
                 where = f"({bind}, {_fmt(size)}, {ev.instance.describe()})"
                 report.results.extend(_check_numeric(ev, der, lhs, steps, where, fd, T <= max_fd_T, True))
+    _undecided(report, der)
     return report
+
+
+BUDGET_NOTE = "exact: not applicable (size budget), decided by independent numeric proof"
+INDEPENDENT = ("numeric-fd", "numeric-directional", "numeric-reference")
+
+
+def _undecided(report: Report, der: Derivation) -> None:
+    """A step whose exact proof exceeded its budget is decided by the independent numeric checks; with
+    none that passed (numeric checks off, or only skipped ones), it is undecided: a failure, never a pass."""
+    for r in list(report.results):
+        if r.derivation != der.id or r.method != "skipped" or not r.detail.startswith(BUDGET_NOTE):
+            continue
+        if not any(o.derivation == der.id and o.step == r.step and o.method in INDEPENDENT and o.passed
+                   for o in report.results):
+            report.results.append(CheckResult(der.id, r.step, "exact", False,
+                                              "exact: not applicable (size budget) and no independent numeric "
+                                              "proof of this step ran: undecided", r.where))
 
 
 def _fmt(size: dict) -> str:

@@ -103,3 +103,61 @@ def test_implicit_paths_test_agrees_with_counting_the_paths(cell):
         for f in refs:
             for x in refs:
                 assert canon.has_implicit(f, x) == (len(canon.paths(f, x)) > len(canon.explicit(f, x))), (keep, f, x)
+
+
+# -- gated cells: the exact proof's size budget (issue 14, item 6c) ---------------------------------
+from derive import idx as _idx  # noqa: E402
+from derive import total_loss_form  # noqa: E402
+from derive.canon import TooLarge  # noqa: E402
+from derive.verify import BUDGET_NOTE  # noqa: E402
+
+SMALL = [{"n": 2, "d": 3, "k": 4}]
+
+
+def _total_loss(cell, theta, rhs, T=16):
+    return Derivation(f"total-{cell.name}", "t", "", cell, D(node("L"), node(theta)), [Step(rhs)],
+                      bindings=[{"T": T}])
+
+
+@pytest.mark.parametrize("cell,theta", [(lstm, "W_f"), (gru, "W_u")], ids=["lstm", "gru"])
+def test_gated_total_loss_at_T16_is_decided_numerically_and_says_so(cell, theta):
+    c = cell()
+    report = verify(_total_loss(c, theta, total_loss_form(c, theta)), sizes=SMALL)
+    assert report.ok, [str(r) for r in report.failures()]
+    budget = [r for r in report.results if r.method == "skipped" and r.detail.startswith(BUDGET_NOTE)]
+    assert budget, [str(r) for r in report.results]
+    assert {r.method for r in report.results} >= {"numeric-directional", "numeric-reference"}
+    assert not any(r.method == "exact" and r.passed for r in report.results)   # never counted as an exact proof
+
+
+@pytest.mark.parametrize("cell,theta", [(lstm, "W_f"), (gru, "W_u")], ids=["lstm", "gru"])
+def test_gated_total_loss_beyond_the_budget_without_numbers_is_undecided_not_a_pass(cell, theta):
+    c = cell()
+    report = verify(_total_loss(c, theta, total_loss_form(c, theta)), numeric=False)
+    assert not report.ok
+    assert any(r.method == "exact" and not r.passed and "undecided" in r.detail for r in report.results)
+
+
+@pytest.mark.parametrize("cell,theta", [(lstm, "W_f"), (gru, "W_u")], ids=["lstm", "gru"])
+def test_wrong_gated_total_loss_beyond_the_budget_is_rejected_by_the_numbers(cell, theta):
+    c = cell()
+    tt, TT = _idx("t"), _idx("T")
+    wrong = SumOver(tt, 2, TT, bptt_form(c, theta))      # the t = 1 loss term dropped
+    report = verify(_total_loss(c, theta, wrong), sizes=SMALL)
+    assert not report.ok
+    assert any(r.method == "numeric-reference" and not r.passed for r in report.results)
+
+
+def test_a_spent_canon_refuses_further_work():
+    g = unroll(lstm(), 6)
+    canon = Canon(g, g.view(), budget=1000)
+    with pytest.raises(TooLarge):
+        canon.paths(node("L"), node("W_f"))
+    with pytest.raises(TooLarge):   # half-done sweeps are never read
+        canon.paths(node("L", 1), node("W_f"))
+
+
+def test_within_the_budget_the_gated_proof_is_exact():
+    c = lstm()
+    report = verify(_total_loss(c, "W_f", total_loss_form(c, "W_f"), T=5), numeric=False)
+    assert report.ok and [r.method for r in report.results] == ["exact"]
