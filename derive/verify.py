@@ -5,7 +5,9 @@ For every step of a derivation (lhs = rhs) and every binding of its indices:
 - **exact** (any T): both sides reduced to canonical path sums in the free
   algebra of edge Jacobians (`derive.canon`) must be equal; a step written as a
   local formula (diag(σ'(a_j)) W ...) is compared with SymPy's element-level
-  Jacobian entry by entry (`derive.structure`);
+  Jacobian entry by entry (`derive.structure`); a proof past its size budget
+  (`derive.canon.WORD_BUDGET`) is reported as not applicable and the step is
+  decided by the independent numeric checks, or is undecided (a failure);
 - **numeric** (seeded instances, several sizes, float64): the step evaluated
   from the lambdified symbolic Jacobians must match central finite differences
   of the forward pass, and, for the gradient of the total loss of a cell that
