@@ -159,10 +159,53 @@ def forward(params: Mapping, X, labels, *, h0=None, s0=None, gate: str = "logist
     sg, sc, so = (activations.get(name) for name in (gate, cell, out))
     S, H = np.empty((T + 1, B, d)), np.empty((T + 1, B, d))
     S[0], H[0] = check_state("s0", s0, B, d), check_state("h0", h0, B, d)
+    if sg.name == "logistic" and sc.name == "tanh" and so.name == "tanh":
+        A, G, C, O = _forward_fused(p, X, S, H)
+    else:
+        A, G, C, O = _forward_any(p, X, S, H, sg, sc, so)
+    Z, Y, step_losses = output_layer(p["V"], p["c"], H[1:], labels)
+    names = {"gate": sg.name, "cell": sc.name, "out": so.name}
+    return LSTMCache(X, labels, A, G, C, S, H, O, Z, Y, step_losses, float(step_losses.sum()), names)
+
+
+def _forward_fused(p, X, S, H):
+    """The default cell (logistic gates, tanh candidate and output): one tanh per step for all four maps.
+
+    sigma(a) = (1 + tanh(a / 2)) / 2, so the gate rows of W, U, b are halved up front (exact: a
+    power of two) and one tanh of the (B, 4d) pre-activations gives tanh(a/2) for the gates and
+    s~_t for the candidate; the gate pre-activations are doubled back (exactly) after the loop."""
+    T, B, _ = X.shape
+    d = S.shape[-1]
+    half = np.concatenate([np.full(3 * d, 0.5), np.ones(d)])
+    A = affine(X, _stacked(p, "U") * half[:, None], _stacked(p, "b") * half)   # hoisted U x_t + b
+    Wt = np.ascontiguousarray((_stacked(p, "W") * half[:, None]).T)            # one fused (d, 4d) matmul
+    GC, O = np.empty((T, B, 4 * d)), np.empty((T, B, d))
+    Wh, ic = np.empty((B, 4 * d)), np.empty((B, d))   # preallocated: the loop allocates nothing
+    for t in range(T):
+        At, g = A[t], GC[t, :, :3 * d]
+        np.matmul(H[t], Wt, out=Wh)
+        At += Wh                                     # (W_* h_{t-1} + U_* x_t + b_*) / 2 for the gates
+        np.tanh(At, out=GC[t])
+        g *= 0.5
+        g += 0.5                                     # o_t, i_t, f_t; GC[t, :, 3d:] = s~_t
+        o, i, f, c = GC[t, :, :d], GC[t, :, d:2 * d], GC[t, :, 2 * d:3 * d], GC[t, :, 3 * d:]
+        np.multiply(f, S[t], out=S[t + 1])           # s_t = f_t * s_{t-1} + i_t * s~_t
+        np.multiply(i, c, out=ic)
+        S[t + 1] += ic
+        np.tanh(S[t + 1], out=O[t])
+        np.multiply(o, O[t], out=H[t + 1])           # h_t = o_t * tanh(s_t)
+    A[..., :3 * d] *= 2.0
+    return A, GC[..., :3 * d], GC[..., 3 * d:], O
+
+
+def _forward_any(p, X, S, H, sg, sc, so):
+    """Any activations: the gates, candidate and output by the rule table, into preallocated buffers."""
+    T, B, _ = X.shape
+    d = S.shape[-1]
     A = affine(X, _stacked(p, "U"), _stacked(p, "b"))  # U x_t + b for all four maps, hoisted
     Wt = np.ascontiguousarray(_stacked(p, "W").T)   # one fused (d, 4d) matmul per step for the four maps
     G, C, O = np.empty((T, B, 3 * d)), np.empty((T, B, d)), np.empty((T, B, d))
-    Wh, ic = np.empty((B, 4 * d)), np.empty((B, d))   # preallocated: the loop allocates nothing
+    Wh, ic = np.empty((B, 4 * d)), np.empty((B, d))
     gate_fn = _logistic_into if sg.name == "logistic" else (lambda x, out: np.copyto(out, sg.numpy(x)))
     cell_fn = np.tanh if sc.name == "tanh" else (lambda x, out: np.copyto(out, sc.numpy(x)))
     out_fn = np.tanh if so.name == "tanh" else (lambda x, out: np.copyto(out, so.numpy(x)))
@@ -178,9 +221,7 @@ def forward(params: Mapping, X, labels, *, h0=None, s0=None, gate: str = "logist
         S[t + 1] += ic
         out_fn(S[t + 1], out=O[t])
         np.multiply(o, O[t], out=H[t + 1])           # h_t = o_t * tanh(s_t)
-    Z, Y, step_losses = output_layer(p["V"], p["c"], H[1:], labels)
-    names = {"gate": sg.name, "cell": sc.name, "out": so.name}
-    return LSTMCache(X, labels, A, G, C, S, H, O, Z, Y, step_losses, float(step_losses.sum()), names)
+    return A, G, C, O
 
 
 def _logistic_into(x: np.ndarray, out: np.ndarray) -> None:

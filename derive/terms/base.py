@@ -201,15 +201,14 @@ def _fixed_value(v) -> bool:
 
 
 def _fixed(term: Term) -> bool:
-    from .calculus import Prod, Sum   # noqa: PLC0415 - calculus imports base
-
     cls = type(term)
     if cls.subs is not Term.subs or cls.expand_indexed not in _PLAIN_EXPAND:
         return False
-    if isinstance(term, Prod) and any(isinstance(f, Prod) for f in term.factors):
-        return False
-    if isinstance(term, Sum) and any(isinstance(t, Sum) for t in term.terms):
-        return False
+    flat = getattr(cls, "_flattens", None)   # Prod: "factors", Sum: "terms" (`derive.terms.calculus`)
+    if flat is not None:
+        owner = next(c for c in cls.__mro__ if "_flattens" in c.__dict__)
+        if any(isinstance(x, owner) for x in getattr(term, flat)):
+            return False    # a product of products (a sum of sums) is flattened by expand_indexed
     return all(_fixed_value(v) for _, v in term._fields())
 
 

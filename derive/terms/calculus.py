@@ -231,6 +231,7 @@ class Brace(Labelled):
 
 
 _PLAIN_EXPAND.extend([Prod.expand_indexed, Sum.expand_indexed])
+Prod._flattens, Sum._flattens = "factors", "terms"   # `Term.fixed`: what expand_indexed flattens
 
 
 def _bound(v):
