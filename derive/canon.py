@@ -301,6 +301,8 @@ class Canon:
         So: some explicit parent u ∉ {f, x} of f depends on x (`_depends`), without the paths."""
         if f == x:
             return False
+        if not (self.view.is_variable(f) and self.view.is_variable(x)):   # a folded end: count the paths
+            return len(self.paths(f, x)) > len(self.explicit(f, x))
         return any(u != x and u != f and self._depends(u, x) for u in self.view.parents(f))
 
     def _depends(self, u: NodeRef, x: NodeRef) -> bool:
