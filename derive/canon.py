@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from .errors import NotSupported
 from .terms.base import Term, canon_of
+from derive.terms.calculus import D, Labelled, Prod, Sum
 from .graph import Graph, NodeRef, View
 from .ir import jacobian_structure
 
@@ -65,8 +66,8 @@ class _Sweep:
 
     __slots__ = ("table", "next")
 
-    def __init__(self, start: int):
-        self.table: dict = {start: Poly({EMPTY: 1})}   # position in graph.order -> paths to that node
+    def __init__(self, start: int, seed: int = 0):
+        self.table: dict = {start: Poly({seed: 1})}    # position in graph.order -> paths to that node
         self.next = start   # position in graph.order of the next node to push down
 
 
@@ -100,6 +101,7 @@ class Canon:
     _pe: "list | None" = None
     _sums: "list | None" = None
     memo: dict = field(default_factory=dict)              # id(term) -> (term, Poly)
+    _context: dict = field(default_factory=dict)          # (id(term), word) -> (term, w · Poly)
     budget: int = WORD_BUDGET
     spent: str = ""                                       # why the budget ran out (then nothing more is done)
 
@@ -324,12 +326,23 @@ class Canon:
             self._reach[key] = hit
         return hit
 
-    def product(self, factors) -> Poly:
-        """The canonical form of an ordered product: single-word factors (the common case: one
-        derivative, one path) are chained word by word, the rest multiplied out."""
+    def product(self, factors, w: int = EMPTY, c: int = 1) -> Poly:
+        """w·c times the ordered product of the factors.  Single-word factors (one derivative, one
+        path) are chained word by word; a sum, or a total derivative down to a leaf (∂s_j/∂W), is
+        formed *after* the word so far (`in_context`), so its words are never built on their own."""
         cached, concat = self.cached, self.concat
-        w, c, out = EMPTY, 1, None
+        out = None
         for factor in factors:
+            if out is None and w != EMPTY and self._contextual(factor):
+                p = self.in_context(factor, w)
+                if len(p) == 1:
+                    (w, cf), = p.items()
+                    c *= cf
+                else:
+                    out = Poly({k: v * c for k, v in p.items()}) if c != 1 else Poly(p)
+                if not p:
+                    return Poly()
+                continue
             p = cached(factor) if isinstance(factor, Term) else canon_of(factor, self)
             if out is None and len(p) == 1:
                 (wf, cf), = p.items()
@@ -341,6 +354,58 @@ class Canon:
             if not out:
                 return out
         return Poly({w: c}) if out is None else out
+
+    def in_context(self, term: Term, w: int) -> Poly:
+        """The word w followed by the canonical form of term (= mul({w: 1}, cached(term))), memoised.
+
+        Sums distribute; a product continues from w; a total derivative ∂f/∂x down to a leaf is a
+        sweep from f *seeded with w*: its words are w's extensions, which the left-hand side's sweep
+        has usually built already, so a line of a recursive expansion creates no new words."""
+        key = (id(term), w)
+        hit = self._context.get(key)
+        if hit is not None:
+            return hit[1]
+        if self.spent:
+            raise TooLarge(f"{self.spent}: the exact proof exceeds its size budget")
+        body = term
+        while isinstance(body, Labelled):
+            body = body.body
+        if isinstance(body, Sum):
+            out = Poly()
+            for t in body.terms:
+                out.iadd(self.in_context(t, w) if isinstance(t, Term) else self.mul(Poly({w: 1}), canon_of(t, self)))
+        elif isinstance(body, Prod):
+            out = self.product(body.factors, w)
+        elif isinstance(body, D) and not body.explicit and self._to_leaf(body):
+            out = self._seeded(w, self.graph.node(body.f), self.graph.node(body.x))
+        else:
+            out = self.mul(Poly({w: 1}), self.cached(term))
+        self._context[key] = (term, out)
+        return out
+
+    def _contextual(self, factor) -> bool:
+        """Worth forming after the word so far: a sum, or a total derivative down to a leaf."""
+        while isinstance(factor, Labelled):
+            factor = factor.body
+        return isinstance(factor, Sum) or (isinstance(factor, D) and not factor.explicit and self._to_leaf(factor))
+
+    def _to_leaf(self, term: D) -> bool:
+        g = self.graph
+        x = g.node(term.x)
+        return x in g.nodes and not g.nodes[x].parents and g.node(term.f) != x
+
+    def _seeded(self, w: int, f: NodeRef, x: NodeRef) -> Poly:
+        """w · ∂f/∂x for a leaf x: the sweep from f started from the word w instead of the empty word."""
+        g = self.graph
+        pf, px = g.position[f], g.position[x]
+        if pf < px:
+            return Poly()
+        sweep = _Sweep(pf, w)
+        self._push(sweep, px, self._reaches(x))
+        out = sweep.table.get(px)
+        if out is _TOO_MANY:
+            self._give_up(f"∂{f}/∂{x} is a sum over {count_paths(g, f, x)} paths (limit {MAX_WORDS})")
+        return out or Poly()
 
     def cached(self, term: Term) -> Poly:
         """The canonical form of a term, memoised by identity (the memo holds the term, so ids stay unique)."""

@@ -161,3 +161,27 @@ def test_within_the_budget_the_gated_proof_is_exact():
     c = lstm()
     report = verify(_total_loss(c, "W_f", total_loss_form(c, "W_f"), T=5), numeric=False)
     assert report.ok and [r.method for r in report.results] == ["exact"]
+
+
+@pytest.mark.parametrize("cell", [rnn, lstm], ids=["rnn", "lstm"])
+def test_a_form_built_after_a_word_is_that_word_times_the_form(cell):
+    """`Canon.in_context(term, w)` (sums distributed, sweeps seeded with w) equals w · (the term's form)."""
+    from derive import Brace
+    from derive.canon import Poly
+
+    c = cell()
+    g = unroll(c, 4)
+    state, theta = c.recurrent[0], c.params[0]
+    s_ = lambda i: node(state, i)  # noqa: E731
+    terms = [D(s_(3), node(theta)), D(s_(3), s_(1)), D(s_(2), node(theta), True), D(node("L"), node(theta)),
+             Sum((Brace(D(s_(3), node(theta), True), "explicit"),
+                  Brace(Prod((D(s_(3), s_(2)), D(s_(2), node(theta)))), "implicit"))),
+             Prod((D(s_(3), s_(2)), Sum((D(s_(2), node(theta)), D(s_(2), s_(1)))), D(s_(1), node(theta), True)))]
+    fresh = Canon(g, g.view())
+    words = [0] + sorted(fresh.paths(node("L", 4), s_(3)))[:3]
+    for term in terms:
+        for w in words:
+            canon = Canon(g, g.view())
+            canon.paths(node("L", 4), s_(3))   # the same word ids as in `fresh`
+            want = canon.mul(Poly({w: 1}), canon.cached(term))
+            assert canon.in_context(term, w) == want, (term, w)
