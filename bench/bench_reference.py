@@ -10,7 +10,13 @@ Prints, in one run (about half a minute on 2 cores):
    the column order of shared/MEASUREMENTS.md: T steps, d state size, n input
    size, k classes, batch B;
 3. LSTM forward + backward at (T, d, n, B) = (100, 64, 32, 16) and (500, 128, 64, 32),
-   with k = n classes.
+   with k = n classes;
+4. LSTM against PyTorch CPU autograd (float64, nn.LSTM -> Linear -> summed cross-entropy,
+   `bench/torch_peer.py`) at (T, d, n, k, B) = (100, 64, 32, 32, 16) and (50, 512, 256, 256, 64),
+   each side in its own process, alternating, median of the rounds.  torch is not a
+   dependency: the peer runs under the interpreter named by DERIVE_TORCH_PYTHON
+   (e.g. a venv with ``pip install torch==2.13.0 numpy``); without it the section says
+   "torch not available".
 
 GFLOP/s of a BPTT counts only the matrix products (per step and sequence:
 RNN 4nd + 6d^2 + 6dk, LSTM 16nd + 24d^2 + 6dk, forward + backward); the
@@ -21,7 +27,9 @@ process (MEASUREMENTS.md: the thread pools fight).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -81,7 +89,49 @@ def problem(T, n, k, B, seed=0):
     return rng.normal(size=(T, B, n)), rng.integers(0, k, size=(T, B))
 
 
+TORCH_SIZES = (((100, 64, 32, 32, 16), 20), ((50, 512, 256, 256, 64), 5))
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def numpy_lstm_child(T, d, n, k, B, repeats) -> None:
+    """One NumPy measurement in this process (run as a subprocess: a process of its own, like torch's)."""
+    params = lstm.init_params(n, d, k)
+    X, labels = problem(T, n, k, B)
+    print(json.dumps({"seconds": median_time(lambda: lstm.bptt(params, X, labels), repeats)}))
+
+
+def _child(cmd) -> "float | str":
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        return (out.stderr.strip().splitlines() or ["exit code %d" % out.returncode])[-1]
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def torch_comparison(rounds: int = 3) -> None:
+    print("LSTM vs PyTorch CPU autograd, float64, forward + backward, separate processes (T, d, n, k, batch)")
+    torch_python = os.environ.get("DERIVE_TORCH_PYTHON")
+    if not torch_python:
+        print("  torch not available: set DERIVE_TORCH_PYTHON to an interpreter with torch and numpy\n")
+        return
+    print(f"  {'size':<26} {'derive.numeric.reference':>16} {'torch':>10} {'torch/numpy':>12}")
+    for (T, d, n, k, B), repeats in TORCH_SIZES:
+        args = [str(v) for v in (T, d, n, k, B, repeats)]
+        ours, theirs = [], []
+        for _ in range(rounds):   # alternate, so both see the same load
+            ours.append(_child([sys.executable, os.path.abspath(__file__), "--numpy-child", *args]))
+            theirs.append(_child([torch_python, os.path.join(HERE, "torch_peer.py"), *args]))
+        if any(isinstance(v, str) for v in theirs):
+            print(f"  torch not available ({next(v for v in theirs if isinstance(v, str))})\n")
+            return
+        a, b = float(np.median(ours)), float(np.median(theirs))
+        print(f"  {str((T, d, n, k, B)):<26} {a * 1e3:>13.1f} ms {b * 1e3:>7.1f} ms {b / a:>11.2f}x")
+    print("  (torch/numpy > 1: the NumPy reference is faster)\n")
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--numpy-child":
+        numpy_lstm_child(*(int(v) for v in sys.argv[2:8]))
+        return
     print("NumPy", np.__version__, "| float64 | BLAS threads as configured by the environment")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if load > 0.5:
@@ -116,6 +166,8 @@ def main() -> None:
         ours = median_time(lambda: lstm.bptt(params, X, labels), repeats)
         gflops = T * B * (16 * n * d + 24 * d * d + 6 * d * k) / ours / 1e9
         print(f"  {str((T, d, n, B)):<26} {ours * 1e3:>13.1f} ms {gflops:>8.2f} {gflops / peak:>8.1%}")
+    print()
+    torch_comparison()
 
 
 if __name__ == "__main__":

@@ -70,13 +70,9 @@ class NodeInfo:
     expr: "Expr | None" = None
     inputs: "tuple[tuple[tuple[str, int], NodeRef], ...]" = ()  # (leaf key, node)
 
-    @property
+    @cached_property   # frozen: computed once, kept in the instance's __dict__
     def parents(self) -> "tuple[NodeRef, ...]":
-        out: list[NodeRef] = []
-        for _, ref in self.inputs:
-            if ref not in out:
-                out.append(ref)
-        return tuple(out)
+        return tuple(dict.fromkeys(ref for _, ref in self.inputs))   # first occurrence order, O(inputs)
 
 
 class Graph:

@@ -29,7 +29,7 @@ __all__ = [
     "bptt_form", "total_loss_form", "product_form", "enumerate_paths", "path_sum",
 ]
 
-MAX_EXPANSION_TERMS = 256
+MAX_EXPANSION_TERMS = 4096
 
 
 @dataclass(frozen=True)

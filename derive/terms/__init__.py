@@ -28,9 +28,17 @@ ALGEBRA = (D, Prod, Sum, Brace, Zero, SumOver, ProdOver)
 
 
 def is_algebra(term) -> bool:
-    """Only derivatives, products, sums: an identity of the free algebra of path sums."""
-    return isinstance(term, Term) and all(isinstance(t, ALGEBRA) for t in term.walk()) and \
-        all(isinstance(c, Term) for t in term.walk() for c in _operands(t))
+    """Only derivatives, products, sums: an identity of the free algebra of path sums.
+
+    Cached on each term (terms are immutable), so shared sub-terms are inspected once."""
+    if not isinstance(term, Term):
+        return False
+    hit = term.__dict__.get("_algebra_")
+    if hit is None:
+        hit = isinstance(term, ALGEBRA) and all(isinstance(c, Term) for c in _operands(term)) and \
+            all(is_algebra(c) for c in term.children())
+        object.__setattr__(term, "_algebra_", hit)
+    return hit
 
 
 def _operands(t):

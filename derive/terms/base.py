@@ -41,7 +41,13 @@ def sub_index(e, mapping):
         e = as_index(e)
         if isinstance(e, int):
             return e
-    v = e.subs(mapping) if mapping else e
+    if not mapping:
+        v = e
+    elif all(isinstance(k, sp.Symbol) for k in mapping):
+        # index symbols only: xreplace is subs, ten times faster
+        v = e.xreplace({k: sp.Integer(x) if isinstance(x, int) else x for k, x in mapping.items()})
+    else:
+        v = e.subs(mapping)
     return int(v) if v.is_Integer else v
 
 
@@ -107,6 +113,21 @@ class Term:
         for c in self.children():
             yield from c.walk()
 
+    def fixed(self) -> bool:
+        """No free index and nothing to write out: ``subs`` and ``expand_indexed`` return the term itself.
+
+        Cached on the term (terms are immutable), so a term shared by many
+        lines (the recursive expansion's) is inspected once: substituting in or
+        expanding such a line costs its length, not the size of its tree.
+        Conservative: a class with its own ``subs`` or ``expand_indexed`` is
+        never fixed, nor is a product with a product factor (it flattens).
+        """
+        hit = self.__dict__.get("_fixed_")
+        if hit is None:
+            hit = _fixed(self)
+            object.__setattr__(self, "_fixed_", hit)
+        return hit
+
     def map(self, fn) -> "Term":
         """The same term with ``fn`` applied to each direct sub-term."""
         changes = {name: _map_value(v, fn, lambda r: r, None) for name, v in self._fields()}
@@ -114,6 +135,8 @@ class Term:
 
     def subs(self, mapping: dict) -> "Term":
         """Substitute index symbols (``{k: 3}``) in times, bounds and exponents."""
+        if self.fixed():
+            return self
         changes = {name: _map_value(v, lambda t: t.subs(mapping), lambda r: sub_time(r, mapping),
                                     lambda e: sub_index(e, mapping))
                    for name, v in self._fields()}
@@ -126,6 +149,8 @@ class Term:
 
     def expand_indexed(self) -> "Term":
         """Indexed sums and products with numeric bounds written out."""
+        if self.fixed():
+            return self
         return self.map(expand)
 
     def times(self) -> set:
@@ -161,6 +186,34 @@ class Term:
 
     def _repr_latex_(self) -> str:
         return "$\\displaystyle " + render(self) + "$"
+
+
+def _fixed_value(v) -> bool:
+    if isinstance(v, Term):
+        return v.fixed()
+    if isinstance(v, NodeRef):
+        return v.t is None or (isinstance(v.t, int) and not isinstance(v.t, bool))
+    if isinstance(v, sp.Basic):
+        return False
+    if isinstance(v, tuple):
+        return all(_fixed_value(x) for x in v)
+    return True   # plain data: `_map_value` leaves it as it is
+
+
+def _fixed(term: Term) -> bool:
+    cls = type(term)
+    if cls.subs is not Term.subs or cls.expand_indexed not in _PLAIN_EXPAND:
+        return False
+    flat = getattr(cls, "_flattens", None)   # Prod: "factors", Sum: "terms" (`derive.terms.calculus`)
+    if flat is not None:
+        owner = next(c for c in cls.__mro__ if "_flattens" in c.__dict__)
+        if any(isinstance(x, owner) for x in getattr(term, flat)):
+            return False    # a product of products (a sum of sums) is flattened by expand_indexed
+    return all(_fixed_value(v) for _, v in term._fields())
+
+
+#: expand_indexed methods that only write out their sub-terms (filled in by `derive.terms.calculus`).
+_PLAIN_EXPAND: list = [Term.expand_indexed]
 
 
 def expand(x):
@@ -235,7 +288,8 @@ def sym_broadcast(a, b, a_scalar: bool, b_scalar: bool, what: str):
 def canon_of(x, ctx):
     """The canonical path sum of an operand (only terms have one)."""
     if isinstance(x, Term):
-        return x.canon(ctx)
+        cached = getattr(ctx, "cached", None)   # `derive.prove.canon.Canon` memoises by identity
+        return x.canon(ctx) if cached is None else cached(x)
     raise NotSupported(f"no canonical form for {x!r} ({type(x).__name__}): it is not a derivative term")
 
 

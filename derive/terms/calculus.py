@@ -18,7 +18,7 @@ import sympy as sp
 from ..errors import InvalidValue, ShapeError
 from derive.model.graph import NodeRef
 from ..indices import as_index, index_symbol
-from .base import (OPERATORS, Term, canon_of, expand, is_scalar, numeric_of, sub_time, sym_broadcast, sym_mul,
+from .base import (_PLAIN_EXPAND, OPERATORS, Term, canon_of, expand, is_scalar, numeric_of, sub_time, sym_broadcast, sym_mul,
                    symbolic_of)
 
 __all__ = ["D", "Zero", "Prod", "Sum", "Brace", "Labelled", "SumOver", "ProdOver",
@@ -45,6 +45,11 @@ def flat_factors(t: Term) -> list:
 
 def flat_terms(t: Term) -> list:
     return list(t.terms) if isinstance(t, Sum) else [t]
+
+
+def _children(items: tuple) -> "tuple | None":
+    """The operands as the sub-terms `Term.children` would list (None: not all terms; walk them)."""
+    return items if all(isinstance(x, Term) for x in items) else None
 
 
 def mul(a, b, where):
@@ -111,7 +116,12 @@ class Prod(Term):
 
     factors: tuple
 
+    def children(self) -> tuple:
+        return _children(self.factors) or super().children()
+
     def expand_indexed(self):
+        if self.fixed():
+            return self
         return Prod(tuple(x for f in self.factors for x in flat_factors(expand(f))))
 
     def numeric(self, ctx):
@@ -132,6 +142,9 @@ class Prod(Term):
         return out
 
     def canon(self, ctx):
+        product = getattr(ctx, "product", None)   # `derive.prove.canon.Canon`: word by word
+        if product is not None:
+            return product(self.factors)
         out = ctx.one()
         for factor in self.factors:
             out = ctx.mul(out, canon_of(factor, ctx))
@@ -149,7 +162,12 @@ class Sum(Term):
 
     terms: tuple
 
+    def children(self) -> tuple:
+        return _children(self.terms) or super().children()
+
     def expand_indexed(self):
+        if self.fixed():
+            return self
         return Sum(tuple(x for t in self.terms for x in flat_terms(expand(t))))
 
     def numeric(self, ctx):
@@ -173,7 +191,7 @@ class Sum(Term):
     def canon(self, ctx):
         out = ctx.zero()
         for t in self.terms:
-            out = out.add(canon_of(t, ctx))
+            out.iadd(canon_of(t, ctx))   # out is ours; the summands' forms may be shared
         return out
 
     def __str__(self):
@@ -212,6 +230,10 @@ class Brace(Labelled):
         return f"{{{self.body}}}_{self.label}"
 
 
+_PLAIN_EXPAND.extend([Prod.expand_indexed, Sum.expand_indexed])
+Prod._flattens, Sum._flattens = "factors", "terms"   # `Term.fixed`: what expand_indexed flattens
+
+
 def _bound(v):
     """An index bound as a SymPy expression (text is read by the index grammar, never by sympify)."""
     if isinstance(v, str):
@@ -223,10 +245,17 @@ def _bound(v):
     raise InvalidValue(f"index bound {v!r}: expected an integer, index text or a SymPy expression")
 
 
+def sub_bound(e, mapping):
+    """An index bound with index symbols substituted (xreplace: the keys are symbols)."""
+    if all(isinstance(k, sp.Symbol) for k in mapping):
+        return e.xreplace({k: sp.Integer(v) if isinstance(v, int) else v for k, v in mapping.items()})
+    return e.subs(mapping)
+
+
 def _bounds(lo, hi, mapping=None):
     lo, hi = _bound(lo), _bound(hi)
     if mapping:
-        lo, hi = lo.subs(mapping), hi.subs(mapping)
+        lo, hi = sub_bound(lo, mapping), sub_bound(hi, mapping)
     return lo, hi
 
 

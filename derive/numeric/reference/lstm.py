@@ -159,27 +159,96 @@ def forward(params: Mapping, X, labels, *, h0=None, s0=None, gate: str = "logist
     sg, sc, so = (activations.get(name) for name in (gate, cell, out))
     S, H = np.empty((T + 1, B, d)), np.empty((T + 1, B, d))
     S[0], H[0] = check_state("s0", s0, B, d), check_state("h0", h0, B, d)
-    A = affine(X, _stacked(p, "U"), _stacked(p, "b"))  # U x_t + b for all four maps, hoisted
-    Wt = _stacked(p, "W").T
-    G, C, O = np.empty((T, B, 3 * d)), np.empty((T, B, d)), np.empty((T, B, d))
-    for t in range(T):
-        A[t] += H[t] @ Wt                            # W_* h_{t-1} + U_* x_t + b_*
-        G[t] = sg.numpy(A[t, :, :3 * d])            # o_t, i_t, f_t
-        C[t] = sc.numpy(A[t, :, 3 * d:])            # s~_t
-        o, i, f = G[t, :, :d], G[t, :, d:2 * d], G[t, :, 2 * d:]
-        S[t + 1] = f * S[t] + i * C[t]               # s_t = f_t * s_{t-1} + i_t * s~_t
-        O[t] = so.numpy(S[t + 1])
-        H[t + 1] = o * O[t]                          # h_t = o_t * tanh(s_t)
+    if sg.name == "logistic" and sc.name == "tanh" and so.name == "tanh":
+        A, G, C, O = _forward_fused(p, X, S, H)
+    else:
+        A, G, C, O = _forward_any(p, X, S, H, sg, sc, so)
     Z, Y, step_losses = output_layer(p["V"], p["c"], H[1:], labels)
     names = {"gate": sg.name, "cell": sc.name, "out": so.name}
     return LSTMCache(X, labels, A, G, C, S, H, O, Z, Y, step_losses, float(step_losses.sum()), names)
 
 
+def _forward_fused(p, X, S, H):
+    """The default cell (logistic gates, tanh candidate and output): one tanh per step for all four maps.
+
+    sigma(a) = (1 + tanh(a / 2)) / 2, so the gate rows of W, U, b are halved up front (exact: a
+    power of two) and one tanh of the (B, 4d) pre-activations gives tanh(a/2) for the gates and
+    s~_t for the candidate; the gate pre-activations are doubled back (exactly) after the loop."""
+    T, B, _ = X.shape
+    d = S.shape[-1]
+    half = np.concatenate([np.full(3 * d, 0.5), np.ones(d)])
+    A = affine(X, _stacked(p, "U") * half[:, None], _stacked(p, "b") * half)   # hoisted U x_t + b
+    Wt = np.ascontiguousarray((_stacked(p, "W") * half[:, None]).T)            # one fused (d, 4d) matmul
+    GC, O = np.empty((T, B, 4 * d)), np.empty((T, B, d))
+    Wh, ic = np.empty((B, 4 * d)), np.empty((B, d))   # preallocated: the loop allocates nothing
+    for t in range(T):
+        At, g = A[t], GC[t, :, :3 * d]
+        np.matmul(H[t], Wt, out=Wh)
+        At += Wh                                     # (W_* h_{t-1} + U_* x_t + b_*) / 2 for the gates
+        np.tanh(At, out=GC[t])
+        g *= 0.5
+        g += 0.5                                     # o_t, i_t, f_t; GC[t, :, 3d:] = s~_t
+        o, i, f, c = GC[t, :, :d], GC[t, :, d:2 * d], GC[t, :, 2 * d:3 * d], GC[t, :, 3 * d:]
+        np.multiply(f, S[t], out=S[t + 1])           # s_t = f_t * s_{t-1} + i_t * s~_t
+        np.multiply(i, c, out=ic)
+        S[t + 1] += ic
+        np.tanh(S[t + 1], out=O[t])
+        np.multiply(o, O[t], out=H[t + 1])           # h_t = o_t * tanh(s_t)
+    A[..., :3 * d] *= 2.0
+    return A, GC[..., :3 * d], GC[..., 3 * d:], O
+
+
+def _forward_any(p, X, S, H, sg, sc, so):
+    """Any activations: the gates, candidate and output by the rule table, into preallocated buffers."""
+    T, B, _ = X.shape
+    d = S.shape[-1]
+    A = affine(X, _stacked(p, "U"), _stacked(p, "b"))  # U x_t + b for all four maps, hoisted
+    Wt = np.ascontiguousarray(_stacked(p, "W").T)   # one fused (d, 4d) matmul per step for the four maps
+    G, C, O = np.empty((T, B, 3 * d)), np.empty((T, B, d)), np.empty((T, B, d))
+    Wh, ic = np.empty((B, 4 * d)), np.empty((B, d))
+    gate_fn = _logistic_into if sg.name == "logistic" else (lambda x, out: np.copyto(out, sg.numpy(x)))
+    cell_fn = np.tanh if sc.name == "tanh" else (lambda x, out: np.copyto(out, sc.numpy(x)))
+    out_fn = np.tanh if so.name == "tanh" else (lambda x, out: np.copyto(out, so.numpy(x)))
+    for t in range(T):
+        At = A[t]
+        np.matmul(H[t], Wt, out=Wh)
+        At += Wh                                     # W_* h_{t-1} + U_* x_t + b_*
+        gate_fn(At[:, :3 * d], out=G[t])             # o_t, i_t, f_t
+        cell_fn(At[:, 3 * d:], out=C[t])             # s~_t
+        o, i, f = G[t, :, :d], G[t, :, d:2 * d], G[t, :, 2 * d:]
+        np.multiply(f, S[t], out=S[t + 1])           # s_t = f_t * s_{t-1} + i_t * s~_t
+        np.multiply(i, C[t], out=ic)
+        S[t + 1] += ic
+        out_fn(S[t + 1], out=O[t])
+        np.multiply(o, O[t], out=H[t + 1])           # h_t = o_t * tanh(s_t)
+    return A, G, C, O
+
+
+def _logistic_into(x: np.ndarray, out: np.ndarray) -> None:
+    """out = sigma(x) = (1 + tanh(x / 2)) / 2 in place: three passes, no temporaries, no exp overflow.
+    Within 2.3e-16 (absolute) of the exp-based form of `derive.model.activations`."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+
+
 def _derivatives(cache: LSTMCache):
-    """sigma'(a) of the gates (T, B, 3d), of the candidate and tanh'(s_t) (T, B, d)."""
+    """sigma'(a) of the gates (T, B, 3d), of the candidate and tanh'(s_t) (T, B, d).
+
+    For the logistic and tanh they come from the forward pass's outputs (sigma' = y(1 - y),
+    tanh' = 1 - y^2: the rule table of `derive.model.activations`), not from the pre-activations again."""
     d, acts = cache.d, {k: activations.get(v) for k, v in cache.activations.items()}
-    return (acts["gate"].numpy_prime(cache.a[..., :3 * d]), acts["cell"].numpy_prime(cache.a[..., 3 * d:]),
-            acts["out"].numpy_prime(cache.s[1:]))
+
+    def prime(name, x, y):
+        if acts[name].name == "logistic":
+            return y * (1.0 - y)
+        if acts[name].name == "tanh":
+            return 1.0 - y * y
+        return acts[name].numpy_prime(x)
+
+    return (prime("gate", cache.a[..., :3 * d], cache.gates), prime("cell", cache.a[..., 3 * d:], cache.s_tilde),
+            prime("out", cache.s[1:], cache.out_s))
 
 
 def forget_path(cache: LSTMCache) -> np.ndarray:
@@ -234,10 +303,10 @@ def backward(params: Mapping, cache: LSTMCache, *, truncate: "int | None" = None
 
     upstream = (np.zeros_like(dH_out), dH_out)                  # L_t reads h_t only
     if tau is None:
-        dpre, (grad_s0, grad_h0) = reverse_accumulate(local, upstream, T)
+        dA, grad_s0, grad_h0 = _full_backward(W_all, dgate, dcell, dout, cache, dH_out)
     else:
         dpre, (grad_s0, grad_h0) = truncated_accumulate(local, upstream, T, tau)
-    dA = dpre["a"]
+        dA = dpre["a"]
     # Hoisted: dW_* = sum_t dL/da_*,t h_{t-1}^T, dU_* = sum_t dL/da_*,t x_t^T, four blocks at once.
     dW = np.tensordot(dA, cache.h[:-1], axes=([0, 1], [0, 1]))
     dU = np.tensordot(dA, cache.X, axes=([0, 1], [0, 1]))
@@ -249,6 +318,32 @@ def backward(params: Mapping, cache: LSTMCache, *, truncate: "int | None" = None
     grads["V"], grads["c"] = dV, dc
     grads = {key: grads[key] for key in PARAM_SHAPES}
     return LSTMResult(cache.loss, cache.step_losses, grads, grad_s0, grad_h0, p, cache)
+
+
+def _full_backward(W_all, dgate, dcell, dout, cache: LSTMCache, dH_out):
+    """Full BPTT, `rnn.reverse_accumulate` with `backward`'s local step unrolled into preallocated
+    buffers: the step-independent factors of dL/da_t are formed for all t at once (K), so a step is
+    five element-wise products and one (B, 4d) x (4d, d) matmul, and allocates nothing."""
+    T, B, d = dH_out.shape
+    o, i, f = cache.o, cache.i, cache.f
+    K = np.empty((T, B, 4, d))                     # dL/da_t = [dh, ds, ds, ds] * K_t, blocks o, i, f, s~
+    np.multiply(cache.out_s, dgate[..., :d], out=K[:, :, 0])           # h_t = o_t tanh(s_t)
+    np.multiply(cache.s_tilde, dgate[..., d:2 * d], out=K[:, :, 1])    # s_t = f_t s_{t-1} + i_t s~_t
+    np.multiply(cache.s[:-1], dgate[..., 2 * d:], out=K[:, :, 2])
+    np.multiply(i, dcell, out=K[:, :, 3])
+    through_s = o * dout                           # dh_t/ds_t = diag(o_t tanh'(s_t))
+    dA = np.empty((T, B, 4, d))
+    ds, dh = np.empty((B, d)), np.empty((B, d))
+    carry_s, carry_h = np.zeros((B, d)), np.zeros((B, d))
+    for t in range(T - 1, -1, -1):
+        np.add(dH_out[t], carry_h, out=dh)         # dL/dh_t: explicit (L_t) + through step t+1
+        np.multiply(dh, through_s[t], out=ds)
+        ds += carry_s                              # dL/ds_t
+        np.multiply(dh, K[t, :, 0], out=dA[t, :, 0])
+        np.multiply(ds[:, None, :], K[t, :, 1:], out=dA[t, :, 1:])
+        np.multiply(ds, f[t], out=carry_s)         # ds_t/ds_{t-1} = diag(f_t)
+        np.matmul(dA[t].reshape(B, 4 * d), W_all, out=carry_h)   # every gate reads h_{t-1}
+    return dA.reshape(T, B, 4 * d), carry_s, carry_h
 
 
 def bptt(params: Mapping, X, labels, *, h0=None, s0=None, gate: str = "logistic", cell: str = "tanh",
