@@ -17,7 +17,11 @@ says so, and prints the wall times and their ratio side by side.  With
 whole pipeline (the exact check's linear-time canonical forms, issue 14
 item 5a) is measured against its predecessor under the same load.
 
-Run:  python bench/bench_verify.py [-k PATTERN] [--repeat 1] [--jobs 1] [--before REV]
+With ``--scaling`` it instead times the new mode with one worker and with one per
+CPU side by side (issue 14 item 5: `derive verify` uses worker processes only
+because this ratio says they pay).
+
+Run:  python bench/bench_verify.py [-k PATTERN] [--repeat 1] [--jobs 1] [--before REV] [--scaling]
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ sys.path.insert(0, HERE)  # this tree's derive and proofs, not an installed copy
 
 
 def child(mode: str, pattern, jobs: int) -> None:
-    from derive.numeric.evaluator import evaluator as numeric
+    from derive.numeric import evaluator as numeric
 
     numeric.CACHE["enabled"] = mode == "new"
     numeric.VECTOR_JACOBIANS["enabled"] = mode == "new"
@@ -65,9 +69,19 @@ def main(argv=None) -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--child", choices=("old", "new"), default=None)
     ap.add_argument("--before", default=None, metavar="REV", help="also time the new mode of this git revision")
+    ap.add_argument("--scaling", action="store_true", help="time 1 worker against one per CPU (new mode)")
     args = ap.parse_args(argv)
     if args.child:
         child(args.child, args.pattern, args.jobs)
+        return
+    if args.scaling:
+        cpus = os.cpu_count() or 1
+        one = [run("new", args.pattern, 1) for _ in range(args.repeat)]
+        many = [run("new", args.pattern, cpus) for _ in range(args.repeat)]
+        a, b = (statistics.median(r["seconds"] for r in rs) for rs in (one, many))
+        print(f"derive verify (new), median of {args.repeat}: 1 worker {a:.2f} s, {cpus} workers {b:.2f} s, "
+              f"speed-up {a / b:.2f}x; checks {one[0]['checks']} and {many[0]['checks']}, "
+              f"failures {len(one[0]['failed'])} and {len(many[0]['failed'])}")
         return
     rows = {}
     with tempfile.TemporaryDirectory() as before_tree:
