@@ -243,7 +243,7 @@ def test_deterministic_output(capsys):
 
 
 # -- the seeds: the lecture transcripts as a first corpus ------------------------------------------------
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parent / "seeds"  # the transcripts (tests/seeds/README.md)
 #: (seed, cell, notation, line, verdicts of the links on that line, the catalog claim(s) with that verdict)
 SEED_LINES = [
     ("000_7be57cb19668d348.txt", "rnn", "appliednlp", 42, ["holds", "holds"], "l59 dE5/dh0 product, both forms"),

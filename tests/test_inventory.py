@@ -18,9 +18,8 @@ from derive.content import collect_claims, collect_derivations
 
 ROOT = Path(__file__).resolve().parents[1]
 INVENTORY = ROOT / "proofs" / "catalog" / "inventory.toml"
-SEEDS = ROOT.parent / "shared" / "seeds"
-if not SEEDS.is_dir():                                   # a worktree beside the main checkout
-    SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = ROOT / "tests" / "seeds"  # the transcripts, copied from ../shared/seeds (tests/seeds/README.md)
+SHARED = ROOT.parent / "shared" / "seeds"
 
 
 def _flat(text: str) -> str:
@@ -144,3 +143,11 @@ def test_a_statement_with_neither_claim_nor_reason_is_reported(inventory, ids):
         e = next(e for e in st if "not_checkable" in e)
         del e["not_checkable"]
     assert any("neither a claim nor a reason" in p for p in problems(_mutant(inventory, strip), every, derivs, SEEDS))
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/seeds is not beside this checkout")
+def test_the_copied_transcripts_are_the_lectures_own():
+    ours = sorted(p.name for p in SEEDS.glob("*.txt"))
+    assert ours == sorted(p.name for p in SHARED.glob("*.txt")) and len(ours) == 5
+    for name in ours:
+        assert (SEEDS / name).read_bytes() == (SHARED / name).read_bytes(), name
