@@ -465,7 +465,7 @@ def derivation_piece(d, report, notation: str) -> Piece:
             body = " \\\\ &\\quad + ".join([first] + [_colour(p) for p in parts[1:]])
             lines.append(r"\uncover<%d->{%s}" % (k + 1, body))
         marks = "; ".join(f"step {i + 1} {text.escape(verdicts[i])}" for i, _ in steps)
-        frames.append((rf"{{\small {title}{' (continued)' if g else ''}}}" if title else "") + "\n"
+        frames.append((rf"{{\small {title}}}" if title else "") + "\n"
                       + r"\[\fit{$\displaystyle\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}$}\]"
                       + "\n" + rf"\hfill{{\footnotesize checked: {marks}}}")
     ok = all(v not in ("FAILED", "unchecked") for v in verdicts)
@@ -515,7 +515,7 @@ def _family(run: "list[Piece]") -> Piece:
         chunk = [r.split(r" \tag*", 1)[0] for r in rows[k:k + n]]
         marks = [r.split(r" \tag*", 1)[1] if r" \tag*" in r else "" for r in rows[k:k + n]]
         body = " \\\\\n".join(f"{c} && {m[1:-1] if m.startswith('{') else m}" for c, m in zip(chunk, marks))
-        frames.append((rf"{{\small {title}{' (continued)' if k else ''}}}" if title else "") + "\n"
+        frames.append((rf"{{\small {title}}}" if title else "") + "\n"
                       + r"\[\fit{$\displaystyle\begin{aligned}" + body + r"\end{aligned}$}\]")
     ok = all(p.verdict == "holds" for p in run)
     return Piece(run[0].id, "derivation", "holds" if ok else "fails", run[0].where, "\n".join(notes) + "\n",
