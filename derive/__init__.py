@@ -11,10 +11,10 @@ The pipeline, one stage after another; a stage imports only the stages above it
                 BPTT forms; the exact check in the free algebra and one step in SymPy
     numeric     derive.numeric (evaluator, instances, reference, clipping): numbers for every term,
                 alive-path instances, the NumPy BPTT references, finite differences
-    checks      derive.checks (verify, bounds, catalog, doccheck, pytest_plugin): every step of a
+    checks      derive.checks (results, verify, bounds, catalog, doccheck, pytest_plugin): every step of a
                 derivation, bounds, the lectures' claims, the equations of a course author's own notes
-    render      derive.render (latex, tikz, figures, codegen, documents, build, publish): LaTeX in a
-                course's notation, notes, slides and the book
+    render      derive.render (latex, tikz, figures, codegen, errata, documents, build, publish, tex,
+                worker): LaTeX in a course's notation, notes, slides and the book
     top         derive.cli (the command line); content lives in derive.proofs (proofs/ in a checkout)
 
 Module paths of the flat layout (``derive.verify``, ``derive.latex``, ...) still import, with a
