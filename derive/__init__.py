@@ -4,13 +4,14 @@ The pipeline, one stage after another; a stage imports only the stages above it
 (tests/test_imports.py checks the order and that there is no cycle):
 
     foundation  derive.errors, derive.indices, derive.notation, derive.display, derive.content
-    model       derive.model (cell, ir, activations, graph) and derive.cells (rnn, lstm, gru):
-                one time step, as the lecture writes it, and the graph unrolled over T steps
+    model       derive.model (cell, ir, activations, supremum, graph): one time step, as the lecture
+                writes it, and the graph unrolled over T steps
     terms       derive.terms: one language for ∂, ∂⁺, Π, Σ, diag, σ', ⊙, ᵀ, norms, ρ, γ, λ, relations
     prove       derive.prove (expand, paths, canon, local, structure, step): expansions, path sums,
                 BPTT forms; the exact check in the free algebra and one step in SymPy
     numeric     derive.numeric (evaluator, instances, reference, clipping): numbers for every term,
                 alive-path instances, the NumPy BPTT references, finite differences
+    cells       derive.cells (rnn, lstm, gru): the built-in cells, each with its NumPy reference
     checks      derive.checks (results, verify, bounds, catalog, doccheck, pytest_plugin): every step of a
                 derivation, bounds, the lectures' claims, the equations of a course author's own notes
     render      derive.render (latex, tikz, figures, codegen, errata, documents, build, publish, tex,
