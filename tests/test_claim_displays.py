@@ -172,9 +172,9 @@ def test_a_family_of_one_step_derivations_is_typeset_once_with_every_member_kept
     from derive.render.documents.write import summary
 
     def one(i, title="The total loss", verdict="holds"):
-        row = rf"\frac{{\partial J}}{{\partial W_{i}}} &= x_{i} \tag*{{\holds{{numeric}}}}"
+        body = rf"\frac{{\partial J}}{{\partial W_{i}}} &= x_{i}"
         return Piece(f"d{i}", "derivation", verdict, "", f"notes {i}", [f"frame {i}"], f"fragment {i}",
-                     rows=((row,), title, "steps"))
+                     line=(body, r"\holds{numeric}"), family=(title, "steps"))
 
     claim = Piece("c", "claim", "holds", "", "claim notes")
     pieces = [one(1), one(2), one(3), one(4, verdict="fails"), claim, one(5), one(6), one(7, title="Other")]
@@ -204,3 +204,12 @@ def test_a_reading_names_other_claims_by_their_lecture_and_place_not_by_id():
     assert [t for t in texts if leak.search(readable(t))] == []
     assert readable("as in l105-power; the same slide in seeds/002 (tests/test_catalog.py checks it)") == \
         "as in Lecture 105, slide 36/41; the same slide in Lecture 14"
+
+
+def test_an_exact_number_is_written_as_a_reader_writes_it():
+    import sympy as sp
+
+    from derive.checks.catalog.meaning_values import _exact_text
+
+    assert [_exact_text(x) for x in (sp.Integer(4), sp.Float(4.0, 17), sp.Rational(1, 4))] == ["4", "4", "1/4"]
+    assert _exact_text(sp.Rational(1, 2) ** 47) == "7.1054273576010019e-15"  # not a 15-digit denominator

@@ -139,8 +139,8 @@ class Computed(Meaning):
 
 def _exact_text(x) -> str:
     """An exact number as a reader writes it: 4 and 1/4 as themselves, anything else to 17 digits."""
-    x = sp.nsimplify(x) if isinstance(x, sp.Float) and sp.nsimplify(x).is_Rational and \
-        len(str(sp.nsimplify(x))) < 12 else x
+    if isinstance(x, sp.Float):
+        x = sp.nsimplify(x)
     if isinstance(x, sp.Rational) and x.q < 10 ** 6:
         return str(x)
     return str(sp.N(x, 17))

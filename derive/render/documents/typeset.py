@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from derive.errors import DeriveError
+from derive.terms import relation as relation_tex
 
 from ..latex import text
 from .refs import readable
@@ -86,7 +87,8 @@ class Piece:
     problem: str = ""  # a correction that could not be produced, said in the document and on stderr
     reason: str = ""   # an erratum's one sentence (TeX): why the printed equation fails
     members: tuple = ()  # a family of one-step derivations typeset together (`group_pieces`): its pieces
-    rows: tuple = ()     # a derivation's align rows and (title, steps line), for grouping
+    line: tuple = ()     # a one-row derivation's (lhs &= rhs, verdict mark), for `group_pieces`
+    family: tuple = ()   # what one-row derivations typeset together share: (title, steps line)
 
 
 def _latex(obj, notation: str, cell=None) -> str:
@@ -206,9 +208,6 @@ def _symbol(name) -> str:
     return r"\text{" + text.escape(name) + "}"
 
 
-_RELATION_TEX = {"<=": r"\leq", "<": "<", ">=": r"\geq", ">": ">", "!=": r"\neq", "≤": r"\leq", "≥": r"\geq"}
-
-
 def counterexample_table(cx, entry_note: str = "", relation: str = "=") -> str:
     """A small table: the instance (activation, sizes, T, seed, ...) and both sides' values.
 
@@ -231,27 +230,29 @@ def counterexample_table(cx, entry_note: str = "", relation: str = "=") -> str:
         rows.append(f"{name} & {shown}")
     import numpy as np
 
-    def side(v):
-        if cx.entry is not None and isinstance(v, np.ndarray) and v.ndim >= 1:
+    def side(v) -> "str | None":
+        """The value as maths (the counterexample's entry of an array), or None for text."""
+        if isinstance(v, str):
+            return None
+        if cx.entry is not None and isinstance(v, np.ndarray) and v.ndim == len(cx.entry):
             try:
-                return f"${_number(v[tuple(cx.entry)] if v.ndim == len(cx.entry) else v)}$"
+                return _number(v[tuple(cx.entry)])
             except (IndexError, TypeError):
                 pass
-        return f"${_number(v)}$" if not isinstance(v, str) else text.escape(v)
+        return _number(v)
 
     where = ""
     if cx.entry is not None:
         where = " (entry " + ", ".join(str(int(i) + 1) for i in cx.entry) + ")"
     if cx.lhs is not None and not isinstance(cx.lhs, str):
-        rel = _RELATION_TEX.get(relation)
-        if rel is None:
-            rows.append(f"as printed{where} & {side(cx.lhs)}")
-            rows.append(f"true value{where} & {side(cx.rhs)}")
+        a, b = side(cx.lhs), side(cx.rhs)
+        shown = [f"${x}$" if x is not None else text.escape(v) for x, v in ((a, cx.lhs), (b, cx.rhs))]
+        if relation in ("=", "=="):
+            rows += [f"as printed{where} & {shown[0]}", f"true value{where} & {shown[1]}"]
         else:
-            rows.append(f"left side{where} & {side(cx.lhs)}")
-            rows.append(f"right side{where} & {side(cx.rhs)}")
-            if side(cx.lhs).startswith("$") and side(cx.rhs).startswith("$"):
-                rows.append(rf"so & {side(cx.lhs)[:-1]} \not{rel} {side(cx.rhs)[1:]}")
+            rows += [f"left side{where} & {shown[0]}", f"right side{where} & {shown[1]}"]
+            if a is not None and b is not None:
+                rows.append(rf"so & ${a} \not{relation_tex(relation)} {b}$")
     body = " \\\\\n".join(rows)
     return ("{\\small\\begin{tabular}{@{}l>{\\raggedright\\arraybackslash}p{0.55\\linewidth}@{}}\\toprule\n" + body
             + " \\\\\n\\bottomrule\\end{tabular}}")
@@ -433,14 +434,16 @@ def derivation_piece(d, report, notation: str) -> Piece:
     """A derivation: lhs = step 1 = step 2 ..., each step with its verdict; on slides one step per overlay,
     continued on further frames when the rows do not fit."""
     lhs = _latex(d.lhs, notation, d.cell)
-    rows = []
+    rows, line = [], ()
     verdicts = [report.verdict(d.id, i) if report is not None else "unchecked" for i in range(len(d.steps))]
     for i, step in enumerate(d.steps):
         parts = rows_of(step.rhs, notation, d.cell)
         v = verdicts[i]
         mark = _mark("holds" if v not in ("FAILED", "unchecked") else "fails", v)
-        rows.append((lhs if i == 0 else "") + f" &= {_colour(parts[0])}" + rf" \tag*{{{mark}}}")
+        first = (lhs if i == 0 else "") + f" &= {_colour(parts[0])}"
+        rows.append(first + rf" \tag*{{{mark}}}")
         rows.extend(rf"&\quad + {_colour(p)} \notag" for p in parts[1:])
+        line = (first, mark) if len(d.steps) == 1 and len(parts) == 1 else ()
     title = heading(d.title, lhs)
     whys = [f"({i + 1}) {text.prose(s.why)}" for i, s in enumerate(d.steps) if s.why]
     notes = ([rf"\paragraph{{{title}}}"] if title else []) + [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
@@ -470,9 +473,8 @@ def derivation_piece(d, report, notation: str) -> Piece:
                       + "\n" + rf"\hfill{{\footnotesize checked: {marks}}}")
     ok = all(v not in ("FAILED", "unchecked") for v in verdicts)
     fragment = derivation_align(d, notation, report)
-    steps_line = notes[-1] if whys else ""
     return Piece(d.id, "derivation", "holds" if ok else "fails", text.prose(place(d.source)), "\n".join(notes) + "\n",
-                 frames, fragment, rows=(tuple(rows), title, steps_line))
+                 frames, fragment, line=line, family=(title, notes[-1] if whys else ""))
 
 
 GROUP_MIN = 3  # this many consecutive one-step derivations with one title are typeset as one family
@@ -493,10 +495,9 @@ def group_pieces(pieces: "list[Piece]") -> "list[Piece]":
         run.clear()
 
     for p in pieces:
-        one_step = p.kind == "derivation" and p.rows and len(p.rows[0]) == 1
-        if run and not (one_step and p.rows[1:] == run[0].rows[1:]):
+        if run and not (p.line and p.family == run[0].family):
             flush()
-        if one_step:
+        if p.line:
             run.append(p)
         else:
             out.append(p)
@@ -505,16 +506,14 @@ def group_pieces(pieces: "list[Piece]") -> "list[Piece]":
 
 
 def _family(run: "list[Piece]") -> Piece:
-    title, steps_line = run[0].rows[1], run[0].rows[2]
-    rows = [p.rows[0][0] for p in run]
+    title, steps_line = run[0].family
     notes = ([rf"\paragraph{{{title}}}"] if title else []) + [
-        r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"] + ([steps_line] if steps_line else [])
+        r"\begin{align*}", " \\\\\n".join(rf"{body} \tag*{{{mark}}}" for body, mark in (p.line for p in run)),
+        r"\end{align*}"] + ([steps_line] if steps_line else [])
     frames = []
     n = FAMILY_ROWS_PER_FRAME
-    for k in range(0, len(rows), n):
-        chunk = [r.split(r" \tag*", 1)[0] for r in rows[k:k + n]]
-        marks = [r.split(r" \tag*", 1)[1] if r" \tag*" in r else "" for r in rows[k:k + n]]
-        body = " \\\\\n".join(f"{c} && {m[1:-1] if m.startswith('{') else m}" for c, m in zip(chunk, marks))
+    for k in range(0, len(run), n):
+        body = " \\\\\n".join(rf"{line} && {mark}" for line, mark in (p.line for p in run[k:k + n]))
         frames.append((rf"{{\small {title}}}" if title else "") + "\n"
                       + r"\[\fit{$\displaystyle\begin{aligned}" + body + r"\end{aligned}$}\]")
     ok = all(p.verdict == "holds" for p in run)
