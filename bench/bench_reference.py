@@ -93,6 +93,14 @@ TORCH_SIZES = (((100, 64, 32, 32, 16), 20), ((50, 512, 256, 256, 64), 5))
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def numpy_gemm_child(T, d, n, k, B, repeats) -> None:
+    """The LSTM's matrix products alone, with NumPy's BLAS (`torch_peer.lstm_gemms`)."""
+    sys.path.insert(0, HERE)
+    from gemm_shapes import gemm_seconds
+    rng = np.random.default_rng(0)
+    print(json.dumps({"seconds": gemm_seconds(np.matmul, lambda shape: rng.normal(size=shape), T, d, n, k, B, repeats)}))
+
+
 def numpy_lstm_child(T, d, n, k, B, repeats) -> None:
     """One NumPy measurement in this process (run as a subprocess: a process of its own, like torch's)."""
     params = lstm.init_params(n, d, k)
@@ -113,24 +121,33 @@ def torch_comparison(rounds: int = 3) -> None:
     if not torch_python:
         print("  torch not available: set DERIVE_TORCH_PYTHON to an interpreter with torch and numpy\n")
         return
-    print(f"  {'size':<26} {'derive.numeric.reference':>16} {'torch':>10} {'torch/numpy':>12}")
+    print(f"  {'size':<26} {'derive.numeric.reference':>16} {'torch':>10} {'torch/numpy':>12}"
+          f" {'products alone: numpy':>22} {'torch':>8} {'torch/numpy':>12}")
     for (T, d, n, k, B), repeats in TORCH_SIZES:
         args = [str(v) for v in (T, d, n, k, B, repeats)]
-        ours, theirs = [], []
+        runs: "dict[str, list]" = {"ours": [], "theirs": [], "our_gemm": [], "their_gemm": []}
         for _ in range(rounds):   # alternate, so both see the same load
-            ours.append(_child([sys.executable, os.path.abspath(__file__), "--numpy-child", *args]))
-            theirs.append(_child([torch_python, os.path.join(HERE, "torch_peer.py"), *args]))
-        if any(isinstance(v, str) for v in theirs):
-            print(f"  torch not available ({next(v for v in theirs if isinstance(v, str))})\n")
+            runs["ours"].append(_child([sys.executable, os.path.abspath(__file__), "--numpy-child", *args]))
+            runs["theirs"].append(_child([torch_python, os.path.join(HERE, "torch_peer.py"), *args]))
+            runs["our_gemm"].append(_child([sys.executable, os.path.abspath(__file__), "--numpy-gemm", *args]))
+            runs["their_gemm"].append(_child([torch_python, os.path.join(HERE, "torch_peer.py"), "--gemm", *args]))
+        failed = [v for values in runs.values() for v in values if isinstance(v, str)]
+        if failed:
+            print(f"  torch not available ({failed[0]})\n")
             return
-        a, b = float(np.median(ours)), float(np.median(theirs))
-        print(f"  {str((T, d, n, k, B)):<26} {a * 1e3:>13.1f} ms {b * 1e3:>7.1f} ms {b / a:>11.2f}x")
-    print("  (torch/numpy > 1: the NumPy reference is faster)\n")
+        a, b, ga, gb = (float(np.median(runs[key])) for key in ("ours", "theirs", "our_gemm", "their_gemm"))
+        print(f"  {str((T, d, n, k, B)):<26} {a * 1e3:>13.1f} ms {b * 1e3:>7.1f} ms {b / a:>11.2f}x"
+              f" {ga * 1e3:>19.1f} ms {gb * 1e3:>5.1f} ms {gb / ga:>11.2f}x")
+    print("  (torch/numpy > 1: the NumPy reference is faster.  'products alone' times only the matrix")
+    print("  products both need, each with its own BLAS: MKL in torch's wheels, OpenBLAS in NumPy's.)\n")
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--numpy-child":
         numpy_lstm_child(*(int(v) for v in sys.argv[2:8]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--numpy-gemm":
+        numpy_gemm_child(*(int(v) for v in sys.argv[2:8]))
         return
     print("NumPy", np.__version__, "| float64 | BLAS threads as configured by the environment")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0

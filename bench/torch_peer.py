@@ -5,6 +5,11 @@ DERIVE_TORCH_PYTHON (torch is not a dependency of derive; thread pools of torch 
 NumPy in one process fight).  Needs only torch and NumPy; prints one JSON line.
 
     python bench/torch_peer.py T d n k B repeats
+    python bench/torch_peer.py --gemm T d n k B repeats   # only the LSTM's matrix products
+
+The ``--gemm`` mode times the matrix products an LSTM forward + backward needs
+(`lstm_gemms`), nothing else: the floor set by the BLAS library (MKL in torch's
+wheels, OpenBLAS in NumPy's).
 
 The model is the reference's: nn.LSTM (one layer) -> Linear(V, c) -> cross-entropy
 summed over steps and sequences; the timed work is the forward pass, the loss
@@ -18,8 +23,17 @@ import time
 import numpy as np
 import torch
 
+from gemm_shapes import gemm_seconds  # bench/, beside this script
+
 
 def main(argv) -> None:
+    if argv[1] == "--gemm":
+        T, d, n, k, B, repeats = (int(a) for a in argv[2:8])
+        with torch.no_grad():
+            seconds = gemm_seconds(torch.mm, lambda shape: torch.randn(*shape, dtype=torch.float64), T, d, n, k, B,
+                                   repeats)
+        print(json.dumps({"seconds": seconds}))
+        return
     T, d, n, k, B, repeats = (int(a) for a in argv[1:7])
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(n, d).double()

@@ -145,6 +145,20 @@ def test_lstm_forward_follows_lecture_111():
         np.testing.assert_allclose(cache.step_losses[:, b], losses, rtol=1e-13)
 
 
+@pytest.mark.parametrize("config", [{}, dict(gate="tanh", cell="logistic", out="identity")])
+def test_lstm_pre_activations_are_the_lectures_affine_maps(config):
+    # Lecture 111: a_t = W_* h_{t-1} + U_* x_t + b_*, blocks o, i, f, candidate.  The default cell
+    # forms them on first access (its backward does not need them); any other cell stores them.
+    params, X, labels, h0, s0 = lstm_problem(T=4, B=2, n=2, d=3, k=3)
+    cache = lstm.forward(params, X, labels, h0=h0, s0=s0, **config)
+    for t in range(4):
+        for j, sfx in enumerate(lstm.BLOCKS):
+            want = cache.h[t] @ params["W" + sfx].T + X[t] @ params["U" + sfx].T + params["b" + sfx]
+            np.testing.assert_allclose(cache.a[t, :, 3 * j:3 * (j + 1)], want, rtol=1e-13, atol=1e-14)
+    gate = lstm.activations.get(config.get("gate", "logistic"))
+    np.testing.assert_allclose(cache.gates, gate.numpy(cache.a[..., :9]), rtol=1e-13, atol=1e-15)
+
+
 @pytest.mark.parametrize("d, T, B, config", [
     (1, 1, 1, {}), (2, 4, 3, {}), (3, 6, 1, {}), (3, 4, 3, {}),
     (2, 5, 2, dict(gate="tanh", cell="logistic", out="identity")),

@@ -56,7 +56,7 @@ import numpy as np
 from derive.model import activations
 from derive.errors import UnknownName
 from .rnn import (affine, check_cache, check_params, check_sequence, check_state, check_truncate, diag_embed,
-                  output_backward, output_layer, random_params, reverse_accumulate, truncated_accumulate)
+                  outer_sum, output_backward, output_layer, random_params, reverse_accumulate, truncated_accumulate)
 
 __all__ = ["VARIANTS", "param_shapes", "GRUCache", "GRUResult", "init_params", "forward", "backward", "bptt",
            "step_jacobians", "carry_path"]
@@ -249,16 +249,16 @@ def backward(params: Mapping, cache: GRUCache, *, truncate: "int | None" = None)
         dpre, (grad_h0,) = truncated_accumulate(local, (dH_out,), T, tau)
     dA = dpre["a"]
     # Hoisted contractions over (t, batch).
-    dU = np.tensordot(dA, cache.X, axes=([0, 1], [0, 1]))
+    dU = outer_sum(dA, cache.X)
     db = dA.sum(axis=(0, 1))
-    dW_ur = np.tensordot(dA[..., :2 * d], h_prev, axes=([0, 1], [0, 1]))
+    dW_ur = outer_sum(dA[..., :2 * d], h_prev)
     grads = {"W_u": dW_ur[:d], "U_u": dU[:d], "b_u": db[:d],
              "W_r": dW_ur[d:], "U_r": dU[d:2 * d], "b_r": db[d:2 * d],
              "U_h": dU[2 * d:], "b_h": db[2 * d:], "V": dV, "c": dc}
     if n is None:
-        grads["W_h"] = np.tensordot(dA[..., 2 * d:], r * h_prev, axes=([0, 1], [0, 1]))
+        grads["W_h"] = outer_sum(dA[..., 2 * d:], r * h_prev)
     else:
-        grads["W_h"] = np.tensordot(dpre["n"], h_prev, axes=([0, 1], [0, 1]))
+        grads["W_h"] = outer_sum(dpre["n"], h_prev)
         grads["b_hn"] = dpre["n"].sum(axis=(0, 1))
     grads = {key: grads[key] for key in param_shapes(cache.variant)}
     return GRUResult(cache.loss, cache.step_losses, grads, grad_h0, p, cache)

@@ -49,7 +49,7 @@ import numpy as np
 
 from derive.model import activations
 from .rnn import (affine, real_number, check_cache, check_params, check_sequence, check_state, check_truncate, diag_embed,
-                  output_backward, output_layer, random_params, reverse_accumulate, truncated_accumulate)
+                  outer_sum, output_backward, output_layer, random_params, reverse_accumulate, truncated_accumulate)
 
 __all__ = ["PARAM_SHAPES", "BLOCKS", "LSTMCache", "LSTMResult", "init_params", "forward", "backward", "bptt",
            "step_jacobians", "forget_path"]
@@ -73,7 +73,8 @@ class LSTMCache:
     """The forward pass.  Steps t = 1..T are indices 0..T-1; state arrays start at index 0.
 
     Attributes:
-        a: pre-activations (T, B, 4d), blocks o, i, f, candidate.
+        a: pre-activations (T, B, 4d), blocks o, i, f, candidate (for the default cell, whose
+            backward needs only the gates' outputs, formed from h and X on first access).
         gates: sigma(a) for o, i, f (T, B, 3d); views ``o``, ``i``, ``f`` (T, B, d).
         s_tilde: candidate s~_t (T, B, d).
         s, h: states (T+1, B, d); ``s[0]`` = s0, ``h[0]`` = h0.
@@ -83,7 +84,7 @@ class LSTMCache:
 
     X: np.ndarray
     labels: np.ndarray
-    a: np.ndarray
+    pre: "np.ndarray | None"
     gates: np.ndarray
     s_tilde: np.ndarray
     s: np.ndarray
@@ -94,6 +95,15 @@ class LSTMCache:
     step_losses: np.ndarray
     loss: float
     activations: "dict[str, str]"
+    params: "dict[str, np.ndarray]" = field(repr=False)
+
+    @cached_property
+    def a(self) -> np.ndarray:
+        """W_* h_{t-1} + U_* x_t + b_*, all steps at once (two matrix products)."""
+        if self.pre is not None:
+            return self.pre
+        p = self.params
+        return affine(self.X, _stacked(p, "U"), _stacked(p, "b")) + affine(self.h[:-1], _stacked(p, "W"))
 
     @property
     def d(self) -> int:
@@ -153,6 +163,11 @@ def forward(params: Mapping, X, labels, *, h0=None, s0=None, gate: str = "logist
             cell: str = "tanh", out: str = "tanh") -> LSTMCache:
     """Run the LSTM over a batch: X (T, B, n), labels (T, B), h0/s0 (B, d) or None."""
     p, sizes = check_params(params, PARAM_SHAPES)
+    return _forward(p, sizes, X, labels, h0, s0, gate, cell, out)
+
+
+def _forward(p, sizes, X, labels, h0, s0, gate, cell, out) -> LSTMCache:
+    """`forward` on validated parameters ``p`` (a float64 copy) of sizes ``sizes``."""
     X, labels = check_sequence(X, labels, sizes["n"], sizes["k"])
     T, B, _ = X.shape
     d = sizes["d"]
@@ -165,7 +180,7 @@ def forward(params: Mapping, X, labels, *, h0=None, s0=None, gate: str = "logist
         A, G, C, O = _forward_any(p, X, S, H, sg, sc, so)
     Z, Y, step_losses = output_layer(p["V"], p["c"], H[1:], labels)
     names = {"gate": sg.name, "cell": sc.name, "out": so.name}
-    return LSTMCache(X, labels, A, G, C, S, H, O, Z, Y, step_losses, float(step_losses.sum()), names)
+    return LSTMCache(X, labels, A, G, C, S, H, O, Z, Y, step_losses, float(step_losses.sum()), names, p)
 
 
 def _forward_fused(p, X, S, H):
@@ -173,19 +188,23 @@ def _forward_fused(p, X, S, H):
 
     sigma(a) = (1 + tanh(a / 2)) / 2, so the gate rows of W, U, b are halved up front (exact: a
     power of two) and one tanh of the (B, 4d) pre-activations gives tanh(a/2) for the gates and
-    s~_t for the candidate; the gate pre-activations are doubled back (exactly) after the loop."""
+    s~_t for the candidate.  Everything after the hoisted U x_t is done one step at a time on
+    (B, 4d) blocks that stay in cache, and the pre-activations are not stored (`LSTMCache.a`
+    forms them on demand): a pass over a whole (T, B, 4d) array costs more than its arithmetic."""
     T, B, _ = X.shape
     d = S.shape[-1]
     half = np.concatenate([np.full(3 * d, 0.5), np.ones(d)])
-    A = affine(X, _stacked(p, "U") * half[:, None], _stacked(p, "b") * half)   # hoisted U x_t + b
+    UX = affine(X, _stacked(p, "U") * half[:, None])                           # hoisted U x_t, halved gates
+    bias = _stacked(p, "b") * half
     Wt = np.ascontiguousarray((_stacked(p, "W") * half[:, None]).T)            # one fused (d, 4d) matmul
     GC, O = np.empty((T, B, 4 * d)), np.empty((T, B, d))
     Wh, ic = np.empty((B, 4 * d)), np.empty((B, d))   # preallocated: the loop allocates nothing
     for t in range(T):
-        At, g = A[t], GC[t, :, :3 * d]
+        g = GC[t, :, :3 * d]
         np.matmul(H[t], Wt, out=Wh)
-        At += Wh                                     # (W_* h_{t-1} + U_* x_t + b_*) / 2 for the gates
-        np.tanh(At, out=GC[t])
+        Wh += UX[t]
+        Wh += bias                                   # (W_* h_{t-1} + U_* x_t + b_*) / 2 for the gates
+        np.tanh(Wh, out=GC[t])
         g *= 0.5
         g += 0.5                                     # o_t, i_t, f_t; GC[t, :, 3d:] = s~_t
         o, i, f, c = GC[t, :, :d], GC[t, :, d:2 * d], GC[t, :, 2 * d:3 * d], GC[t, :, 3 * d:]
@@ -194,8 +213,7 @@ def _forward_fused(p, X, S, H):
         S[t + 1] += ic
         np.tanh(S[t + 1], out=O[t])
         np.multiply(o, O[t], out=H[t + 1])           # h_t = o_t * tanh(s_t)
-    A[..., :3 * d] *= 2.0
-    return A, GC[..., :3 * d], GC[..., 3 * d:], O
+    return None, GC[..., :3 * d], GC[..., 3 * d:], O
 
 
 def _forward_any(p, X, S, H, sg, sc, so):
@@ -285,14 +303,20 @@ def backward(params: Mapping, cache: LSTMCache, *, truncate: "int | None" = None
     """
     p, sizes = check_params(params, PARAM_SHAPES)
     check_cache(sizes, cache, cache.s)
-    tau = check_truncate(truncate)
-    T, d = cache.a.shape[0], cache.d
+    return _backward(p, cache, check_truncate(truncate))
+
+
+def _backward(p, cache: LSTMCache, tau: "int | None") -> LSTMResult:
+    """`backward` on validated parameters ``p`` and window ``tau``."""
+    T, d = cache.gates.shape[0], cache.d
     dV, dc, dH_out = output_backward(p["V"], cache.h[1:], cache.y, cache.labels)
-    dgate, dcell, dout = _derivatives(cache)
     W_all = _stacked(p, "W")
+    default = cache.activations == {"gate": "logistic", "cell": "tanh", "out": "tanh"}
+    derivatives = None if default and tau is None else _derivatives(cache)
     o, i, f, s_prev, s_tilde, out_s = cache.o, cache.i, cache.f, cache.s[:-1], cache.s_tilde, cache.out_s
 
     def local(steps, dstate):
+        dgate, dcell, dout = derivatives
         ds, dh = dstate
         do = dh * out_s[steps]                                  # h_t = o_t * tanh(s_t)
         ds = ds + dh * o[steps] * dout[steps]
@@ -303,14 +327,13 @@ def backward(params: Mapping, cache: LSTMCache, *, truncate: "int | None" = None
 
     upstream = (np.zeros_like(dH_out), dH_out)                  # L_t reads h_t only
     if tau is None:
-        dA, grad_s0, grad_h0 = _full_backward(W_all, dgate, dcell, dout, cache, dH_out)
+        dA, grad_s0, grad_h0 = _full_backward(W_all, cache, dH_out, derivatives)
     else:
         dpre, (grad_s0, grad_h0) = truncated_accumulate(local, upstream, T, tau)
         dA = dpre["a"]
-    # Hoisted: dW_* = sum_t dL/da_*,t h_{t-1}^T, dU_* = sum_t dL/da_*,t x_t^T, four blocks at once.
-    dW = np.tensordot(dA, cache.h[:-1], axes=([0, 1], [0, 1]))
-    dU = np.tensordot(dA, cache.X, axes=([0, 1], [0, 1]))
-    db = dA.sum(axis=(0, 1))
+    # Hoisted: dW_* = sum_t dL/da_*,t h_{t-1}^T, dU_* = sum_t dL/da_*,t x_t^T, four blocks at once:
+    # one (4d, TB) x (TB, .) product each (`rnn.outer_sum`).
+    dW, dU, db = outer_sum(dA, cache.h[:-1]), outer_sum(dA, cache.X), dA.sum(axis=(0, 1))
     grads = {}
     for j, sfx in enumerate(BLOCKS):
         rows = slice(j * d, (j + 1) * d)
@@ -320,35 +343,52 @@ def backward(params: Mapping, cache: LSTMCache, *, truncate: "int | None" = None
     return LSTMResult(cache.loss, cache.step_losses, grads, grad_s0, grad_h0, p, cache)
 
 
-def _full_backward(W_all, dgate, dcell, dout, cache: LSTMCache, dH_out):
+def _full_backward(W_all, cache: LSTMCache, dH_out, derivatives=None):
     """Full BPTT, `rnn.reverse_accumulate` with `backward`'s local step unrolled into preallocated
-    buffers: the step-independent factors of dL/da_t are formed for all t at once (K), so a step is
-    five element-wise products and one (B, 4d) x (4d, d) matmul, and allocates nothing."""
+    buffers, one step at a time on (B, 4d) blocks that stay in cache: a step is a dozen element-wise
+    products and one (B, 4d) x (4d, d) matmul, and allocates nothing.  ``derivatives`` is
+    `_derivatives`' triple, or None for the logistic/tanh cell, whose sigma' = y(1 - y) and
+    tanh' = 1 - y^2 are formed per step from the forward pass's outputs (the rule table of
+    `derive.model.activations`)."""
     T, B, d = dH_out.shape
-    o, i, f = cache.o, cache.i, cache.f
-    K = np.empty((T, B, 4, d))                     # dL/da_t = [dh, ds, ds, ds] * K_t, blocks o, i, f, s~
-    np.multiply(cache.out_s, dgate[..., :d], out=K[:, :, 0])           # h_t = o_t tanh(s_t)
-    np.multiply(cache.s_tilde, dgate[..., d:2 * d], out=K[:, :, 1])    # s_t = f_t s_{t-1} + i_t s~_t
-    np.multiply(cache.s[:-1], dgate[..., 2 * d:], out=K[:, :, 2])
-    np.multiply(i, dcell, out=K[:, :, 3])
-    through_s = o * dout                           # dh_t/ds_t = diag(o_t tanh'(s_t))
-    dA = np.empty((T, B, 4, d))
-    ds, dh = np.empty((B, d)), np.empty((B, d))
+    gates, s_tilde, out_s, s_prev, i, f = cache.gates, cache.s_tilde, cache.out_s, cache.s[:-1], cache.i, cache.f
+    dA = np.empty((T, B, 4 * d))                   # dL/da_t, blocks o, i, f, s~
+    dh, ds, tmp = np.empty((B, d)), np.empty((B, d)), np.empty((B, d))
+    gprime = np.empty((B, 3 * d))
     carry_s, carry_h = np.zeros((B, d)), np.zeros((B, d))
     for t in range(T - 1, -1, -1):
+        da = dA[t]
+        if derivatives is None:                    # sigma'(a) = g (1 - g) for o, i, f; tanh' = 1 - y^2
+            np.subtract(1.0, gates[t], out=gprime)
+            gprime *= gates[t]
+            np.multiply(out_s[t], out_s[t], out=tmp)
+            np.subtract(1.0, tmp, out=tmp)
+        else:
+            np.copyto(gprime, derivatives[0][t])
+            np.copyto(tmp, derivatives[2][t])
+        tmp *= gates[t, :, :d]                     # h_t = o_t tanh(s_t): dh_t/ds_t = diag(o_t tanh'(s_t))
         np.add(dH_out[t], carry_h, out=dh)         # dL/dh_t: explicit (L_t) + through step t+1
-        np.multiply(dh, through_s[t], out=ds)
+        np.multiply(dh, tmp, out=ds)
         ds += carry_s                              # dL/ds_t
-        np.multiply(dh, K[t, :, 0], out=dA[t, :, 0])
-        np.multiply(ds[:, None, :], K[t, :, 1:], out=dA[t, :, 1:])
+        np.multiply(dh, out_s[t], out=da[:, :d])   # dL/da_o = dh tanh(s_t) sigma'(a_o)
+        np.multiply(ds, s_tilde[t], out=da[:, d:2 * d])      # s_t = f_t s_{t-1} + i_t s~_t
+        np.multiply(ds, s_prev[t], out=da[:, 2 * d:3 * d])
+        da[:, :3 * d] *= gprime
+        if derivatives is None:                    # dL/da_s~ = ds i_t tanh'(a_s~)
+            np.multiply(s_tilde[t], s_tilde[t], out=tmp)
+            np.subtract(1.0, tmp, out=tmp)
+        else:
+            np.copyto(tmp, derivatives[1][t])
+        tmp *= i[t]
+        np.multiply(ds, tmp, out=da[:, 3 * d:])
         np.multiply(ds, f[t], out=carry_s)         # ds_t/ds_{t-1} = diag(f_t)
-        np.matmul(dA[t].reshape(B, 4 * d), W_all, out=carry_h)   # every gate reads h_{t-1}
-    return dA.reshape(T, B, 4 * d), carry_s, carry_h
+        np.matmul(da, W_all, out=carry_h)          # every gate reads h_{t-1}
+    return dA, carry_s, carry_h
 
 
 def bptt(params: Mapping, X, labels, *, h0=None, s0=None, gate: str = "logistic", cell: str = "tanh",
          out: str = "tanh", truncate: "int | None" = None) -> LSTMResult:
     """`forward` then `backward`."""
     tau = check_truncate(truncate)
-    cache = forward(params, X, labels, h0=h0, s0=s0, gate=gate, cell=cell, out=out)
-    return backward(params, cache, truncate=tau)
+    p, sizes = check_params(params, PARAM_SHAPES)   # validated (and copied) once for both passes
+    return _backward(p, _forward(p, sizes, X, labels, h0, s0, gate, cell, out), tau)

@@ -199,14 +199,22 @@ def affine(X: np.ndarray, M: np.ndarray, bias: "np.ndarray | None" = None) -> np
     return out
 
 
+def outer_sum(G: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """sum_t G_t S_t^T over every leading axis of G (.., a) and S (.., b): one (a, TB) x (TB, b)
+    product, the transpose passed to BLAS as a flag (`np.tensordot` copies a transposed G first)."""
+    return G.reshape(-1, G.shape[-1]).T @ S.reshape(-1, S.shape[-1])
+
+
 def output_layer(V: np.ndarray, c: np.ndarray, H: np.ndarray, labels: np.ndarray):
     """Scores Z, probabilities Y (T, B, k) and per-step losses (T, B) for states H (T, B, d)."""
     Z = affine(H, V, c)
-    logp = Z - Z.max(axis=-1, keepdims=True)
-    logp -= np.log(np.exp(logp).sum(axis=-1, keepdims=True))
-    # L_t = -log y_{t, c_t}  (Lecture 14, Module 14.3)
-    step_losses = -np.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
-    return Z, np.exp(logp), step_losses
+    shifted = Z - Z.max(axis=-1, keepdims=True)
+    Y = np.exp(shifted)
+    total = Y.sum(axis=-1, keepdims=True)
+    Y /= total
+    # L_t = -log y_{t, c_t} = log sum_j exp(z_tj) - z_{t, c_t}  (Lecture 14, Module 14.3), shifted by max z_t
+    step_losses = np.log(total[..., 0]) - np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+    return Z, Y, step_losses
 
 
 def output_backward(V: np.ndarray, H: np.ndarray, Y: np.ndarray, labels: np.ndarray):
@@ -214,7 +222,7 @@ def output_backward(V: np.ndarray, H: np.ndarray, Y: np.ndarray, labels: np.ndar
     dZ = Y.copy()
     np.put_along_axis(dZ, labels[..., None], np.take_along_axis(Y, labels[..., None], axis=-1) - 1.0, axis=-1)
     # dL_t/dz_t = y_t - e_{c_t}; V and c see only the explicit path, one matmul for all steps.
-    dV = np.tensordot(dZ, H, axes=([0, 1], [0, 1]))
+    dV = outer_sum(dZ, H)
     return dV, dZ.sum(axis=(0, 1)), affine(dZ, V.T)
 
 
@@ -419,8 +427,8 @@ def backward(params: Mapping, cache: RNNCache, *, truncate: "int | None" = None)
     dA = dpre["a"]
     # Hoisted weight gradients: dW = sum_t dL/da_t s_{t-1}^T, dU = sum_t dL/da_t x_t^T.
     grads = {
-        "W": np.tensordot(dA, cache.s[:-1], axes=([0, 1], [0, 1])),
-        "U": np.tensordot(dA, cache.X, axes=([0, 1], [0, 1])),
+        "W": outer_sum(dA, cache.s[:-1]),
+        "U": outer_sum(dA, cache.X),
         "b": dA.sum(axis=(0, 1)),
         "V": dV,
         "c": dc,
