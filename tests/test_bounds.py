@@ -287,3 +287,23 @@ def test_truncation_definition_by_brute_force_path_sum():
 def test_truncation_error_rejects_bad_gamma_lambda():
     with pytest.raises(InvalidValue, match="gamma_lambda"):
         truncation_error(0.0)
+
+
+_XL = sp.Symbol("x", real=True)
+
+
+@pytest.mark.parametrize("expr", [
+    sp.exp(-_XL) / (1 + sp.exp(-_XL)) ** 2, 1 - sp.tanh(_XL) ** 2, 1 / (1 + sp.exp(-_XL)), sp.exp(_XL),
+    (2 * sp.exp(_XL) + 1) / (sp.exp(_XL) + 3), sp.exp(_XL / 2) / (1 + sp.exp(_XL)), sp.exp(_XL) - sp.exp(2 * _XL),
+    1 - sp.exp(-_XL), sp.exp(-3 * _XL) / (1 + sp.exp(-_XL)) ** 3,
+])
+def test_the_fast_limit_at_infinity_agrees_with_sympys_limit(expr):
+    # gamma's limits at +-oo of a rational function of exp(c x) are read off the leading terms; each must be
+    # SymPy's (Gruntz) limit, and anything else must be left to SymPy
+    from derive.model import supremum
+
+    e = expr.subs(_XL, supremum._X)
+    for end in (sp.oo, -sp.oo):
+        assert supremum._limit_at_infinity_of_exp_rational(e, end) == sp.limit(e, supremum._X, end)
+    for other in (supremum._X * sp.exp(-supremum._X), sp.sin(supremum._X), sp.exp(supremum._X ** 2)):
+        assert supremum._limit_at_infinity_of_exp_rational(other, sp.oo) is None

@@ -23,6 +23,7 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import UnknownName
+from derive.model.graph import NodeRef
 
 __all__ = ["compare", "Comparison", "Counterexample", "CheckResult", "Report", "OUTCOMES", "jsonable",
            "rounded", "format_where"]
@@ -206,6 +207,8 @@ def jsonable(x):
     """A value as JSON writes it: arrays as nested lists, non-finite floats as text, SymPy as text."""
     if isinstance(x, np.ndarray):
         return jsonable(x.tolist())
+    if isinstance(x, NodeRef):
+        return str(x)
     if isinstance(x, (list, tuple)):
         return [jsonable(v) for v in x]
     if isinstance(x, dict):
@@ -243,7 +246,7 @@ def format_where(v) -> str:
 
 
 def _fmt_value(x) -> str:
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, (list, tuple)) and not isinstance(x, NodeRef):
         return "(" + ", ".join(_fmt_value(y) for y in x) + ")"
     if isinstance(x, dict):
         return ", ".join(f"{a}={_fmt_value(b)}" for a, b in x.items())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from functools import cached_property
 
 import sympy as sp
@@ -35,12 +36,14 @@ CACHE = {"enabled": True}   # bench/bench_verify.py switches it off to measure t
 MAX_T = 100_000
 
 
-@dataclass(frozen=True, order=True)
-class NodeRef:
+class NodeRef(NamedTuple):
     """A node of the unrolled graph: ``name`` at time ``t`` (None for parameters and totals).
 
     ``t`` may be a SymPy expression (``k``, ``t - 1``) inside a general
-    derivation; it is an integer in a graph.
+    derivation; it is an integer in a graph.  A named pair, so that hashing and
+    comparing one (every dictionary of the evaluator is keyed by them) is done
+    in C; a `NodeRef` is still never taken for a plain tuple: code that walks
+    values tests ``isinstance(v, NodeRef)`` first.
     """
 
     name: str
@@ -172,7 +175,7 @@ class Graph:
 
     # -- addressing ------------------------------------------------------------
     def __getitem__(self, key) -> NodeRef:
-        if isinstance(key, tuple):
+        if isinstance(key, tuple) and not isinstance(key, NodeRef):
             return self.ref(*key)
         return self.node(key)
 

@@ -33,6 +33,7 @@ from derive.errors import ShapeError
 __all__ = [
     "Expr", "Sym", "MatMul", "Add", "Neg", "Hadamard", "OneMinus", "Apply",
     "Softmax", "NLL", "as_expr", "softmax", "nll", "fmt_shape", "jacobian", "jacobians",
+    "as_batch_layout", "evaluate_batch",
 ]
 
 Shape = tuple
@@ -407,66 +408,72 @@ def _flat2(v) -> np.ndarray:
     return np.asarray(v, dtype=np.float64).reshape(-1)
 
 
-def _dual(e: Expr, env: Mapping, key, memo: dict):
-    """(value, ∂value/∂leaf) of ``e``, the Jacobian 2-D (flat entries of e x flat entries of the leaf) or None for 0."""
+def _dual(e: Expr, env: Mapping, keys: frozenset, memo: dict):
+    """(value, {leaf key: ∂value/∂leaf}) of ``e`` for the leaves ``keys``, every Jacobian 2-D (flat
+    entries of e x flat entries of the leaf); a leaf e does not use is absent (an exact 0).  One
+    walk serves every leaf: the values are computed once."""
     hit = memo.get(id(e))
     if hit is not None:
         return hit
     if isinstance(e, Sym):
         v = np.asarray(env[e.key], dtype=np.float64)
-        out = (v, np.eye(v.size) if e.key == key else None)
+        out = (v, {e.key: np.eye(v.size)} if e.key in keys else {})
     elif isinstance(e, MatMul):
-        (A, dA), (B, dB) = _dual(e.A, env, key, memo), _dual(e.B, env, key, memo)
-        v = A @ B
+        (A, dA), (B, dB) = _dual(e.A, env, keys, memo), _dual(e.B, env, keys, memo)
         m, p = A.shape
         B2 = B.reshape(p, -1)
         q = B2.shape[1]
-        J = None
-        if dA is not None:  # C_ij = Σ_k A_ik B_kj: ∂C_ij = Σ_k ∂A_ik B_kj
-            J = np.einsum("kj,ikl->ijl", B2, dA.reshape(m, p, -1)).reshape(m * q, -1)
-        if dB is not None:  # ∂C_ij = Σ_k A_ik ∂B_kj
-            JB = np.einsum("ik,kjl->ijl", A, dB.reshape(p, q, -1)).reshape(m * q, -1)
-            J = JB if J is None else J + JB
-        out = (v, J)
+        J = {}
+        for k, d in dA.items():   # C_ij = Σ_k A_ik B_kj: ∂C_ij = Σ_k ∂A_ik B_kj
+            J[k] = np.einsum("kj,ikl->ijl", B2, d.reshape(m, p, -1)).reshape(m * q, -1)
+        for k, d in dB.items():   # ∂C_ij = Σ_k A_ik ∂B_kj
+            JB = np.einsum("ik,kjl->ijl", A, d.reshape(p, q, -1)).reshape(m * q, -1)
+            J[k] = J[k] + JB if k in J else JB
+        out = (A @ B, J)
     elif isinstance(e, Add):
-        (a, da), (b, db) = _dual(e.left, env, key, memo), _dual(e.right, env, key, memo)
-        out = (a + b, db if da is None else (da if db is None else da + db))
+        (a, da), (b, db) = _dual(e.left, env, keys, memo), _dual(e.right, env, keys, memo)
+        out = (a + b, _plus(da, db))
     elif isinstance(e, Neg):
-        a, da = _dual(e.x, env, key, memo)
-        out = (-a, None if da is None else -da)
+        a, da = _dual(e.x, env, keys, memo)
+        out = (-a, {k: -d for k, d in da.items()})
     elif isinstance(e, Hadamard):
-        (a, da), (b, db) = _dual(e.left, env, key, memo), _dual(e.right, env, key, memo)
-        J = None
-        if da is not None:
-            J = _flat2(b)[:, None] * da
-        if db is not None:
-            J = _flat2(a)[:, None] * db if J is None else J + _flat2(a)[:, None] * db
-        out = (a * b, J)
+        (a, da), (b, db) = _dual(e.left, env, keys, memo), _dual(e.right, env, keys, memo)
+        out = (a * b, _plus({k: _flat2(b)[:, None] * d for k, d in da.items()},
+                            {k: _flat2(a)[:, None] * d for k, d in db.items()}))
     elif isinstance(e, OneMinus):
-        a, da = _dual(e.x, env, key, memo)
-        out = (1.0 - a, None if da is None else -da)
+        a, da = _dual(e.x, env, keys, memo)
+        out = (1.0 - a, {k: -d for k, d in da.items()})
     elif isinstance(e, Apply):
-        a, da = _dual(e.x, env, key, memo)
-        v = e.act.numpy(a)
-        out = (v, None if da is None else _flat2(e.act.numpy_prime(a))[:, None] * da)
+        a, da = _dual(e.x, env, keys, memo)
+        prime = _flat2(e.act.numpy_prime(a))[:, None] if da else None
+        out = (e.act.numpy(a), {k: prime * d for k, d in da.items()})
     elif isinstance(e, Softmax):
-        z, dz = _dual(e.x, env, key, memo)
+        z, dz = _dual(e.x, env, keys, memo)
         y = _softmax(z)
         yf = _flat2(y)
-        out = (y, None if dz is None else (np.diag(yf) - np.outer(yf, yf)) @ dz)
+        S = np.diag(yf) - np.outer(yf, yf) if dz else None
+        out = (y, {k: S @ d for k, d in dz.items()})
     elif isinstance(e, NLL):
-        (y, dy), (lab, dl) = _dual(e.y, env, key, memo), _dual(e.label, env, key, memo)
+        (y, dy), (lab, dl) = _dual(e.y, env, keys, memo), _dual(e.label, env, keys, memo)
         yf, lf = _flat2(y), _flat2(lab)
-        J = None
-        if dy is not None:  # L = -Σ_i e_i log y_i (CS7015 Lecture 14, Module 14.3)
-            J = -(lf / yf)[None, :] @ dy
-        if dl is not None:
-            Jl = -np.log(yf)[None, :] @ dl
-            J = Jl if J is None else J + Jl
-        out = (np.asarray(-np.sum(lf * np.log(yf))), J)
+        # L = -Σ_i e_i log y_i (CS7015 Lecture 14, Module 14.3)
+        out = (np.asarray(-np.sum(lf * np.log(yf))),
+               _plus({k: -(lf / yf)[None, :] @ d for k, d in dy.items()},
+                     {k: -np.log(yf)[None, :] @ d for k, d in dl.items()}))
     else:
         raise TypeError(f"no vector-level Jacobian rule for {type(e).__name__}")
     memo[id(e)] = out
+    return out
+
+
+def _plus(a: dict, b: dict) -> dict:
+    if not b:
+        return a
+    if not a:
+        return b
+    out = dict(a)
+    for k, d in b.items():
+        out[k] = out[k] + d if k in out else d
     return out
 
 
@@ -475,14 +482,69 @@ def _softmax(z):
     return e / e.sum(axis=0, keepdims=True)
 
 
+# -- many values at once ----------------------------------------------------------------
+#
+# For finite differences: the 2n perturbed forward passes of a central difference in one pass
+# over the graph, every value carrying a leading batch axis.  The layout is 3-D throughout: a
+# scalar is (m, 1, 1), a vector (m, d, 1) (vectors are columns), a matrix (m, r, c); an
+# unperturbed value drops the batch axis and broadcasts.  `derive.numeric.evaluator` checks it
+# once per graph against the one-at-a-time ``evaluate`` before trusting it.
+
+def as_batch_layout(v) -> np.ndarray:
+    """A value in the batch layout without its batch axis: () -> (1, 1), (d,) -> (d, 1), (r, c) unchanged."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim == 0:
+        return v.reshape(1, 1)
+    if v.ndim == 1:
+        return v.reshape(-1, 1)
+    if v.ndim == 2:
+        return v
+    raise ShapeError(f"no batch layout for a value of shape {v.shape}")
+
+
+def evaluate_batch(e: Expr, env: Mapping, memo: "dict | None" = None) -> np.ndarray:
+    """``e.evaluate`` for leaf values in the batch layout (some with a leading batch axis)."""
+    memo = {} if memo is None else memo
+    hit = memo.get(id(e))
+    if hit is not None:
+        return hit
+    if isinstance(e, Sym):
+        out = env[e.key]
+    elif isinstance(e, MatMul):
+        out = np.matmul(evaluate_batch(e.A, env, memo), evaluate_batch(e.B, env, memo))
+    elif isinstance(e, Add):
+        out = evaluate_batch(e.left, env, memo) + evaluate_batch(e.right, env, memo)
+    elif isinstance(e, Neg):
+        out = -evaluate_batch(e.x, env, memo)
+    elif isinstance(e, Hadamard):
+        out = evaluate_batch(e.left, env, memo) * evaluate_batch(e.right, env, memo)
+    elif isinstance(e, OneMinus):
+        out = 1.0 - evaluate_batch(e.x, env, memo)
+    elif isinstance(e, Apply):
+        out = np.asarray(e.act.numpy(evaluate_batch(e.x, env, memo)), dtype=np.float64)
+    elif isinstance(e, Softmax):
+        z = evaluate_batch(e.x, env, memo)
+        ez = np.exp(z - np.max(z, axis=-2, keepdims=True))
+        out = ez / ez.sum(axis=-2, keepdims=True)
+    elif isinstance(e, NLL):
+        y, lab = evaluate_batch(e.y, env, memo), evaluate_batch(e.label, env, memo)
+        out = -np.sum(lab * np.log(y), axis=(-2, -1), keepdims=True)
+    else:
+        raise TypeError(f"no batched evaluation rule for {type(e).__name__}")
+    memo[id(e)] = out
+    return out
+
+
 def jacobian(e: Expr, env: Mapping, key) -> "np.ndarray | None":
     """∂e/∂leaf at the values ``env`` (leaf key -> array), from vector-level rules; None when e does not use the leaf."""
-    return _dual(e, env, key, {})[1]
+    return _dual(e, env, frozenset((key,)), {})[1].get(key)
 
 
 def jacobians(e: Expr, env: Mapping, keys) -> "dict":
-    """``jacobian`` for several leaves of one expression."""
-    return {k: _dual(e, env, k, {})[1] for k in keys}
+    """``jacobian`` for several leaves of one expression, in one walk (None for a leaf e does not use)."""
+    keys = list(keys)
+    found = _dual(e, env, frozenset(keys), {})[1]
+    return {k: found.get(k) for k in keys}
 
 
 # -- the structure of a local Jacobian ------------------------------------------------

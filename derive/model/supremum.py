@@ -201,6 +201,9 @@ def _discontinuities(e: sp.Expr, de: sp.Expr, interior: sp.Interval) -> str:
 
 
 def _limit(name: str, e: sp.Expr, end, direction: str) -> sp.Expr:
+    value = _limit_at_infinity_of_exp_rational(e, end) if end in (sp.oo, -sp.oo) else None
+    if value is not None:
+        return value
     try:
         value = sp.limit(e, _X, end, direction)
     except Exception as exc:
@@ -210,6 +213,42 @@ def _limit(name: str, e: sp.Expr, end, direction: str) -> sp.Expr:
             f"cannot prove gamma for {name!r}: sigma'(x) = {e} has no limit at x -> {end} (SymPy gives {value})"
         )
     return value
+
+
+def _limit_at_infinity_of_exp_rational(e: sp.Expr, end) -> "sp.Expr | None":
+    """lim_{x -> ±oo} e exactly when e is a rational function of exponentials exp(c x), c rational
+    (the logistic's and tanh's derivatives and their relatives); None for anything else.
+
+    With v = exp(x / q) (q the common denominator of the c's), e = P(v) / Q(v) with P, Q
+    polynomials, and x -> +oo is v -> oo, x -> -oo is v -> 0+: the limit is read off the
+    leading (highest, resp. lowest) terms of P and Q.  A fast path for SymPy's Gruntz limit,
+    which takes a quarter of a second for each of these."""
+    try:
+        g = e.rewrite(sp.exp)
+        rates = {t.args[0] / _X for t in g.atoms(sp.exp)}
+        if not rates or not all(c.is_Rational for c in rates):
+            return None
+        q = sp.ilcm(*[sp.Rational(c).q for c in rates]) if len(rates) > 1 else sp.Rational(next(iter(rates))).q
+        v = sp.Dummy("v", positive=True)
+        h = g.replace(lambda t: isinstance(t, sp.exp), lambda t: v ** (t.args[0] / _X * q))
+        if h.has(_X):
+            return None
+        num, den = sp.fraction(sp.cancel(sp.together(h)))
+        P, Q = sp.Poly(num, v), sp.Poly(den, v)
+    except (sp.PolynomialError, TypeError, ValueError, AttributeError):
+        return None
+    if Q.is_zero:
+        return None
+    if P.is_zero:
+        return sp.S.Zero
+    terms = lambda poly: sorted((m, c) for (m,), c in zip(poly.monoms(), poly.coeffs()) if c != 0)  # noqa: E731
+    # the dominant term: the highest power of v as v -> oo, the lowest as v -> 0+
+    (a, p0), (b, q0) = (terms(P)[-1], terms(Q)[-1]) if end == sp.oo else (terms(P)[0], terms(Q)[0])
+    if a == b:
+        return sp.nsimplify(p0 / q0)
+    if (a < b) == (end == sp.oo):                  # the denominator dominates
+        return sp.S.Zero
+    return sp.oo if (p0 / q0) > 0 else -sp.oo
 
 
 def _largest(name: str, candidates: "list[_Candidate]") -> _Candidate:

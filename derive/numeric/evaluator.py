@@ -65,6 +65,46 @@ class Instance:
         return cls(values, seed)
 
 
+SHARED = {"enabled": True}   # False: every Evaluator computes its own numbers (bench only)
+_CORES_PER_GRAPH = 64
+
+
+class _Core:
+    """The numbers of one (graph, instance): node values, local Jacobians, reverse sweeps, differences.
+
+    Shared by every `Evaluator` of the same graph on an instance with the same values (compared
+    exactly, byte for byte), whatever their views: many derivations check the same cell on the same
+    seeded instances and ask the same ∂L/∂W.  Every array a core holds is read-only, so a caller
+    that would change a shared number in place fails loudly instead of corrupting another check.
+    """
+
+    __slots__ = ("values", "atomic", "reverse", "asked", "differences")
+
+    def __init__(self, values):
+        self.values, self.atomic, self.reverse, self.asked, self.differences = values, {}, {}, set(), {}
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _instance_key(graph: Graph, instance: Instance):
+    """The instance's leaf values as exact bytes, in the graph's order (None: a value that is not an array)."""
+    leaves = graph.__dict__.get("_leaf_refs")
+    if leaves is None:
+        leaves = graph.__dict__["_leaf_refs"] = [r for r, i in graph.nodes.items() if i.kind not in ("node", "total")]
+    parts = []
+    for ref in leaves:
+        v = instance.values[ref]
+        if not isinstance(v, np.ndarray):
+            v = np.asarray(v)
+        if v.dtype.kind not in "biuf":
+            return None
+        parts.append((v.shape, v.dtype.str, v.tobytes()))
+    return tuple(parts)
+
+
 class Evaluator:
     """Numeric values of nodes and derivative terms on one instance of a graph."""
 
@@ -76,10 +116,18 @@ class Evaluator:
         missing = [str(r) for r, i in graph.nodes.items() if i.kind not in ("node", "total") and r not in instance.values]
         if missing:
             raise InvalidValue("the instance has no value for " + ", ".join(missing[:5]))
-        self.values = self.forward()
-        self._atomic: dict = {}
-        self._reverse: dict = {}
-        self._asked: set = set()
+        key = _instance_key(graph, instance) if SHARED["enabled"] else None
+        cores = graph.__dict__.setdefault("_numeric_cores", {})
+        core = cores.get(key) if key is not None else None
+        if core is None:
+            core = _Core({ref: _frozen(np.array(v, dtype=np.float64)) for ref, v in self.forward().items()})
+            if key is not None:
+                while len(cores) >= _CORES_PER_GRAPH:
+                    cores.pop(next(iter(cores)))
+                cores[key] = core
+        self._core = core
+        self.values = core.values
+        self._atomic, self._reverse, self._asked = core.atomic, core.reverse, core.asked
 
     # -- forward ---------------------------------------------------------------------
     def forward(self, overrides: "dict[NodeRef, np.ndarray] | None" = None) -> "dict[NodeRef, np.ndarray]":
@@ -99,26 +147,29 @@ class Evaluator:
 
     # -- local Jacobians -----------------------------------------------------------------
     def atomic(self, v: NodeRef, p: NodeRef) -> np.ndarray:
-        """∂v/∂p for p a direct input of v, from the vector-level rules of `derive.model.ir.jacobian`."""
+        """∂v/∂p for p a direct input of v, from the vector-level rules of `derive.model.ir.jacobian`
+        (the Jacobians with respect to all of v's inputs come from one walk of v's expression)."""
         key = (v, p)
         if key not in self._atomic:
             info = self.graph.nodes[v]
             if info.kind == "total":
-                J = np.ones((1, 1))
+                self._atomic[key] = _frozen(np.ones((1, 1)))
+                return self._atomic[key]
+            if not any(src == p for _, src in info.inputs):
+                raise InvalidValue(f"{p} is not a direct input of {v}")
+            if VECTOR_JACOBIANS["enabled"]:
+                env = {k: self.values[src] for k, src in info.inputs}
+                parts = ir.jacobians(info.expr, env, [k for k, _ in info.inputs])
+                for src in {src for _, src in info.inputs}:
+                    Js = [parts[k] for k, s in info.inputs if s == src and parts[k] is not None]
+                    J = sum(Js[1:], Js[0]) if Js else np.zeros((self.graph.size(v), self.graph.size(src)))
+                    self._atomic.setdefault((v, src), _frozen(np.array(J, dtype=np.float64)))
             else:
                 keys = [k for k, src in info.inputs if src == p]
-                if not keys:
-                    raise InvalidValue(f"{p} is not a direct input of {v}")
-                if VECTOR_JACOBIANS["enabled"]:
-                    env = {k: self.values[src] for k, src in info.inputs}
-                    parts = [ir.jacobian(info.expr, env, k) for k in keys]
-                    parts = [P for P in parts if P is not None]
-                    J = sum(parts[1:], parts[0]) if parts else np.zeros((self.graph.size(v), self.graph.size(p)))
-                else:
-                    leaf_values = {k: np.ravel(self.values[src]) for k, src in info.inputs}
-                    args = [leaf_values[k] for k in self.local.leaf_keys(v.name)]
-                    J = sum(self.local.function(v.name, k)(*args) for k in keys)
-            self._atomic[key] = np.asarray(J, dtype=np.float64)
+                leaf_values = {k: np.ravel(self.values[src]) for k, src in info.inputs}
+                args = [leaf_values[k] for k in self.local.leaf_keys(v.name)]
+                J = sum(self.local.function(v.name, k)(*args) for k in keys)
+                self._atomic[key] = _frozen(np.array(J, dtype=np.float64))
         return self._atomic[key]
 
     def explicit(self, f: NodeRef, x: NodeRef) -> np.ndarray:
@@ -145,7 +196,7 @@ class Evaluator:
         if f in self._reverse:
             G = self._reverse[f].get(x)
         elif f in self._asked:
-            self._reverse[f] = self._sweep(f)
+            self._reverse[f] = {k: _frozen(v) for k, v in self._sweep(f).items()}
             G = self._reverse[f].get(x)
         else:
             self._asked.add(f)
@@ -191,26 +242,30 @@ class Evaluator:
     def finite_difference(self, f: NodeRef, x: NodeRef, eps: float = 1e-5) -> np.ndarray:
         """Central differences of f with respect to x (a leaf, or any node by intervention)."""
         f, x = self.graph.node(f), self.graph.node(x)
-        base = np.asarray(self.values[x], dtype=np.float64)
-        flat = base.ravel()
-        J = np.empty((self.graph.size(f), flat.size))
-        for i in range(flat.size):
-            cols = []
-            for sign in (1.0, -1.0):
-                pert = flat.copy()
-                pert[i] += sign * eps
-                cols.append(np.ravel(self.forward_to(f, {x: pert.reshape(base.shape)})))
-            J[:, i] = (cols[0] - cols[1]) / (2 * eps)
-        return J
+        key = ("central", f, x, eps)
+        if key not in self._core.differences:
+            self._core.differences[key] = _frozen(self._central(f, x, self._todo(f, (x,)), eps))
+        return self._core.differences[key]
 
     def directional_difference(self, f: NodeRef, x: NodeRef, v: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-        """(f(x + eps v) - f(x - eps v)) / 2 eps: ∂f/∂x · v by two forward passes (as jax's check_grads does)."""
+        """(f(x + eps v) - f(x - eps v)) / 2 eps: ∂f/∂x · v by two forward passes (as jax's check_grads does).
+
+        ``v`` may also be several directions, the columns of a (size of x) x m matrix; the result is then
+        size of f x m."""
         f, x = self.graph.node(f), self.graph.node(x)
         base = np.asarray(self.values[x], dtype=np.float64)
-        v = np.asarray(v, dtype=np.float64).reshape(base.shape)
-        hi = np.ravel(self.forward_to(f, {x: base + eps * v}))
-        lo = np.ravel(self.forward_to(f, {x: base - eps * v}))
-        return (hi - lo) / (2 * eps)
+        V = np.asarray(v, dtype=np.float64)
+        many = V.ndim == 2 and V.shape[0] == base.size and base.size != V.size
+        V = V.reshape(base.size, -1) if many else V.reshape(base.size, 1)
+        key = ("directional", f, x, eps, V.shape, V.tobytes())
+        if key not in self._core.differences:
+            dirs = V.T.reshape((-1,) + base.shape)
+            perts = np.concatenate([base + eps * dirs, base - eps * dirs])
+            out = self._perturbed(f, x, perts, self._todo(f, (x,)))
+            m = dirs.shape[0]
+            self._core.differences[key] = _frozen(((out[:m] - out[m:]) / (2 * eps)).T)
+        J = self._core.differences[key]
+        return J if many else J[:, 0]
 
     def explicit_difference(self, f: NodeRef, x: NodeRef, eps: float = 1e-5) -> np.ndarray:
         """∂⁺f/∂x by central differences: x perturbed only where it enters f's folded nodes, every other parent held.
@@ -224,29 +279,99 @@ class Evaluator:
         if f == x:
             return np.eye(self.graph.size(f))
         chain = {v for path in self.view.inner_paths(f, x) for v in path[:-1]}
-        base = np.asarray(self.values[x], dtype=np.float64)
-        flat = base.ravel()
-        J = np.zeros((self.graph.size(f), flat.size))
         if not chain:
-            return J
+            return np.zeros((self.graph.size(f), self.graph.size(x)))
         todo = [r for r in self.graph.order if r in chain]
-        for i in range(flat.size):
-            cols = []
-            for sign in (1.0, -1.0):
-                pert = flat.copy()
-                pert[i] += sign * eps
-                local = {}
-                for ref in todo:
-                    info = self.graph.nodes[ref]
-                    env = {k: (pert.reshape(base.shape) if src == x else local.get(src, self.values[src]))
-                           for k, src in info.inputs}
-                    if info.kind == "total":
-                        local[ref] = np.asarray(sum(env.values()), dtype=np.float64)
-                    else:
-                        local[ref] = np.asarray(info.expr.evaluate(env), dtype=np.float64)
-                cols.append(np.ravel(local[f]))
-            J[:, i] = (cols[0] - cols[1]) / (2 * eps)
-        return J
+        key = ("explicit", f, x, eps, tuple(todo))
+        if key not in self._core.differences:
+            self._core.differences[key] = _frozen(self._central(f, x, todo, eps))
+        return self._core.differences[key]
+
+    def _central(self, f: NodeRef, x: NodeRef, todo: list, eps: float) -> np.ndarray:
+        """Central differences of f in every entry of x, recomputing the nodes ``todo``: all 2n
+        perturbed passes at once (`_perturbed`)."""
+        base = np.asarray(self.values[x], dtype=np.float64)
+        n = base.size
+        steps = (eps * np.eye(n)).reshape((n,) + base.shape)
+        out = self._perturbed(f, x, np.concatenate([base + steps, base - steps]), todo)
+        return ((out[:n] - out[n:]) / (2 * eps)).T
+
+    def _perturbed(self, f: NodeRef, x: NodeRef, perts: np.ndarray, todo: list) -> np.ndarray:
+        """f's flat value (m x size of f) with x replaced by each of ``perts`` (m values of x's shape),
+        recomputing the nodes ``todo`` (in order) and holding every other node.
+
+        One pass over the nodes with a leading batch axis (`derive.model.ir.evaluate_batch`); the
+        first time a graph asks for a given (f, x, todo), the batched numbers are compared with
+        one-at-a-time passes, and a graph whose expressions do not batch is run one at a time."""
+        flags = self.graph.__dict__.setdefault("_batch_ok", {})
+        key = (f, x, tuple(todo))
+        ok = flags.get(key)
+        if ok is not False:
+            try:
+                out = self._run_batch(f, x, perts, todo)
+            except (TypeError, ValueError, InvalidValue, NotSupported):
+                out, ok = None, False
+            if ok is None and out is not None:
+                serial = np.stack([self._run(f, x, perts[i], todo) for i in range(min(2, len(perts)))])
+                scale = max(1.0, float(np.max(np.abs(serial), initial=0.0)))
+                ok = out.shape == (len(perts), serial.shape[1]) and bool(
+                    np.all(np.abs(out[:len(serial)] - serial) <= 1e-13 * scale))
+            flags[key] = ok
+            if ok:
+                return out
+        return np.stack([self._run(f, x, p, todo) for p in perts])
+
+    def _run(self, f: NodeRef, x: NodeRef, value: np.ndarray, todo: list) -> np.ndarray:
+        local = {x: value}
+        for ref in todo:
+            info = self.graph.nodes[ref]
+            env = {k: (local[src] if src in local else self.values[src]) for k, src in info.inputs}
+            if info.kind == "total":
+                local[ref] = np.asarray(sum(env.values()), dtype=np.float64)
+            else:
+                local[ref] = np.asarray(info.expr.evaluate(env), dtype=np.float64)
+        return np.ravel(local[f] if f in local else self.values[f])
+
+    def _run_batch(self, f: NodeRef, x: NodeRef, perts: np.ndarray, todo: list) -> np.ndarray:
+        m = len(perts)
+        layout = {}
+
+        def held(src):
+            if src not in layout:
+                layout[src] = ir.as_batch_layout(self.values[src])
+            return layout[src]
+
+        local = {x: perts.reshape((m,) + ir.as_batch_layout(perts[0]).shape)}
+        for ref in todo:
+            info = self.graph.nodes[ref]
+            env = {k: (local[src] if src in local else held(src)) for k, src in info.inputs}
+            if info.kind == "total":
+                local[ref] = sum(env.values())
+            else:
+                local[ref] = ir.evaluate_batch(info.expr, env)
+        if f not in local:
+            return np.tile(np.ravel(self.values[f]), (m, 1))
+        out = np.broadcast_to(local[f], (m,) + local[f].shape[-2:])
+        return out.reshape(m, -1)
+
+    def _todo(self, f: NodeRef, xs) -> list:
+        """The nodes between the nodes ``xs`` and f, in order: what an intervention on xs recomputes."""
+        key = (f, tuple(sorted(xs)))
+        between = self.graph.__dict__.setdefault("_between", {})   # a property of the graph alone
+        todo = between.get(key)
+        if todo is None:
+            below = set()
+            for x in xs:
+                below |= self._descendants(x)
+            need, stack = {f}, [f]
+            while stack:
+                for p in self.graph.nodes[stack.pop()].parents:
+                    if p not in need and p in below:
+                        need.add(p)
+                        stack.append(p)
+            todo = [r for r in self.graph.order if r in need and r in below and r not in xs]
+            between[key] = todo
+        return todo
 
     def forward_to(self, f: NodeRef, overrides: "dict[NodeRef, np.ndarray]") -> np.ndarray:
         """f's value under an intervention, recomputing only the nodes between the overridden ones and f.
@@ -255,24 +380,9 @@ class Evaluator:
         its value from the unperturbed forward pass, which it would recompute
         identically), at a fraction of the cost for a perturbation near the end.
         """
-        key = (f, tuple(sorted(overrides)))
-        todo = self._between.get(key) if hasattr(self, "_between") else None
-        if todo is None:
-            self.__dict__.setdefault("_between", {})
-            below = set()
-            for x in overrides:
-                below |= self._descendants(x)
-            need, stack = {f}, [f]
-            while stack:
-                for p in self.graph.nodes[stack.pop()].parents:
-                    if p not in need and p in below:
-                        need.add(p)
-                        stack.append(p)
-            todo = [r for r in self.graph.order if r in need and r in below and r not in overrides]
-            self._between[key] = todo
         values = self.values
         local = dict(overrides)
-        for ref in todo:
+        for ref in self._todo(f, tuple(overrides)):
             info = self.graph.nodes[ref]
             if info.kind == "node":
                 env = {k: (local[src] if src in local else values[src]) for k, src in info.inputs}
