@@ -243,9 +243,11 @@ class Graph:
 
     def view(self, keep: "list[str] | None" = None) -> "View":
         """The ordered network over the named node kinds (default: states and losses)."""
-        if keep is None:
-            keep = self.cell.recurrent + self.cell.losses
-        return View(self, tuple(keep))
+        views = self.__dict__.setdefault("_views", {})   # a view holds only caches of the graph's structure
+        key = None if keep is None else tuple(keep)
+        if key not in views:
+            views[key] = View(self, tuple(self.cell.recurrent + self.cell.losses) if keep is None else key)
+        return views[key]
 
     def full_view(self) -> "View":
         return View(self, tuple(self.cell.nodes))
@@ -353,9 +355,11 @@ def dims_key(dims) -> tuple:
 def unrolled(cell, T: int, dims: "dict | None" = None) -> Graph:
     """``unroll(cell, T, dims)``, shared between derivations with structurally equal cells.
 
-    A graph is never modified after it is built (views and evaluators keep
-    their own state), so one graph per (cell structure, T, sizes) serves
-    every derivation; the cache keeps the most recent 256.
+    A graph's nodes are never modified after it is built, so one graph per
+    (cell structure, T, sizes) serves every derivation; the cache keeps the
+    most recent 256.  What a graph carries besides its nodes are caches of
+    numbers derived from them: its views, its local Jacobians, and the numeric
+    cores of `derive.numeric.evaluator` (one per instance, keyed by the values).
     """
     if not CACHE["enabled"]:
         return Graph(cell, T, dims)

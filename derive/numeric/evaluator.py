@@ -205,6 +205,14 @@ class Evaluator:
             return np.zeros((self.graph.size(f), self.graph.size(x)))
         return G
 
+    def totals(self, f: NodeRef, xs) -> "list[np.ndarray]":
+        """∂f/∂x for each x of ``xs``, by one reverse sweep through the nodes between them and f only."""
+        within: "set[NodeRef]" = set()
+        for x in xs:
+            within |= self._descendants(x)
+        G = self._sweep(f, within)
+        return [G[x] if x in G else np.zeros((self.graph.size(f), self.graph.size(x))) for x in xs]
+
     def _descendants(self, x: NodeRef) -> "set[NodeRef]":
         """x and every node that depends on x."""
         seen, stack = {x}, [x]

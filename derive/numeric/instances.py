@@ -15,8 +15,10 @@ every step, whatever the cell:
   0 for the logistic and tanh), by shifting the bias vector that is a summand
   of it (again found from the equations), so gates sit near 1/2, away from 0
   and 1, and states are not saturated;
-- c is chosen by the secant method in log c (a scan and bisection where the
-  norm saturates) so that the geometric mean over the steps of
+- c is chosen by the secant method in log c (where that fails, a scan of
+  gains, then regula falsi on the first crossing of the target, or a
+  golden-section search when the states saturate before it is reached) so
+  that the geometric mean over the steps of
   ‖∂states_t/∂states_{t-1}‖₂ is ``target`` (1 by default, to 0.1%), measured
   with the engine's Jacobians on a short unroll of the same cell and sizes
   (the parameters do not depend on T; inputs are drawn for every step).
@@ -180,7 +182,7 @@ def one_step_norm(ev) -> float:
     states = g.cell.recurrent
     logs = []
     for t in range(2, g.T + 1):
-        rows = [np.hstack([ev.total(NodeRef(a, t), NodeRef(b, t - 1)) for b in states]) for a in states]
+        rows = [np.hstack(ev.totals(NodeRef(a, t), [NodeRef(b, t - 1) for b in states])) for a in states]
         n = float(np.linalg.norm(np.vstack(rows), 2))
         logs.append(np.log(max(n, 1e-300)))
     return float(np.exp(np.mean(logs))) if logs else float("nan")
@@ -210,7 +212,7 @@ def _calibrate(cell, dims: dict, seed: int, target: float):
     elif rec:
         # ‖∂s_t/∂s_{t-1}‖ rises with the gain and falls again once the states saturate:
         # scan log-spaced gains, then bisect on the first crossing of the target.
-        gains = np.exp(np.linspace(np.log(0.05), np.log(MAX_GAIN), 17))
+        gains = np.exp(np.linspace(np.log(0.05), np.log(MAX_GAIN), 9))
         scan = [(float(c),) + build(float(c)) for c in gains]
         fin = [(c, v, n) for c, v, n in scan if np.isfinite(n)]
         if not fin:
@@ -218,19 +220,31 @@ def _calibrate(cell, dims: dict, seed: int, target: float):
         cross = next((i for i in range(1, len(scan)) if np.isfinite(scan[i - 1][2]) and np.isfinite(scan[i][2])
                       and scan[i - 1][2] <= target <= scan[i][2]), None)
         if cross is None:
-            gain, values, norm = min(fin, key=lambda r: abs(np.log(max(r[2], 1e-300) / target)))
+            # the target is out of reach (the states saturate first): the gain closest to it, refined
+            # by a golden-section search between the best scanned gain's neighbours
+            i = min(range(len(scan)), key=lambda j: abs(np.log(max(scan[j][2], 1e-300) / target))
+                    if np.isfinite(scan[j][2]) else np.inf)
+            gain, values, norm = _golden(build, target, scan, i)
         else:
-            lo, hi = np.log(scan[cross - 1][0]), np.log(scan[cross][0])
-            best = min((scan[cross - 1], scan[cross]), key=lambda r: abs(np.log(max(r[2], 1e-300) / target)))
+            # the first crossing of the target, bracketed: regula falsi (Illinois) in log gain
+            miss = lambda n: np.log(max(n, 1e-300) / target)  # noqa: E731
+            (lo, flo), (hi, fhi) = ((np.log(scan[j][0]), miss(scan[j][2])) for j in (cross - 1, cross))
+            best = min((scan[cross - 1], scan[cross]), key=lambda r: abs(miss(r[2])))
+            side = 0
             for _ in range(8):
-                mid = 0.5 * (lo + hi)
+                if abs(miss(best[2])) < SECANT_TOL or fhi == flo:
+                    break
+                mid = hi - fhi * (hi - lo) / (fhi - flo)
                 v, n = build(float(np.exp(mid)))
-                if abs(np.log(max(n, 1e-300) / target)) < abs(np.log(max(best[2], 1e-300) / target)):
+                fm = miss(n)
+                if abs(fm) < abs(miss(best[2])):
                     best = (float(np.exp(mid)), v, n)
-                if n > target:
-                    hi = mid
+                if fm > 0:
+                    hi, fhi = mid, fm
+                    flo, side = (flo / 2, side) if side == 1 else (flo, 1)
                 else:
-                    lo = mid
+                    lo, flo = mid, fm
+                    fhi, side = (fhi / 2, side) if side == -1 else (fhi, -1)
             gain, values, norm = best
     out = (gain, _params(probe, values), norm)
     _CACHE[key] = out
@@ -238,6 +252,33 @@ def _calibrate(cell, dims: dict, seed: int, target: float):
 
 
 SECANT_TOL = 1e-3   # |log(norm / target)|: the measured norm within 0.1% of the target
+
+
+def _golden(build, target: float, scan, i: int, steps: int = 5):
+    """Refine scan[i] (gain, values, norm), the scanned gain closest to ``target``, by golden-section
+    search in log gain between its neighbours on the distance |log(norm / target)|."""
+    miss = lambda n: abs(np.log(max(n, 1e-300) / target)) if np.isfinite(n) else np.inf  # noqa: E731
+    best = scan[i]
+    lo, hi = np.log(scan[max(i - 1, 0)][0]), np.log(scan[min(i + 1, len(scan) - 1)][0])
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = (build(float(np.exp(u))) for u in (a, b))
+    for _ in range(steps):
+        for u, (v, n) in ((a, fa), (b, fb)):
+            if miss(n) < miss(best[2]):
+                best = (float(np.exp(u)), v, n)
+        if miss(fa[1]) <= miss(fb[1]):
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = build(float(np.exp(a)))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = build(float(np.exp(b)))
+    for u, (v, n) in ((a, fa), (b, fb)):
+        if miss(n) < miss(best[2]):
+            best = (float(np.exp(u)), v, n)
+    return best
 
 
 def _secant(build, target: float, norm1: float, values1):

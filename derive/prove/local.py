@@ -115,9 +115,13 @@ def local_jacobians(graph: Graph) -> LocalJacobians:
             hit = LocalJacobians(graph.cell, graph.dims)
             _LOCAL_CACHE[key] = hit
         return hit
+    hit = graph.__dict__.get("_local_jacobians")
+    if hit is not None:
+        return hit
     key = ("structure", cell_fingerprint(graph.cell), dims_key(graph.dims))
     hit = _LOCAL_CACHE.get(key)
     if hit is None:
         hit = LocalJacobians(graph.cell, graph.dims)
         _LOCAL_CACHE[key] = hit
+    graph.__dict__["_local_jacobians"] = hit
     return hit

@@ -114,13 +114,18 @@ def symbolic_equal(a: sp.Matrix, b: sp.Matrix) -> "tuple[bool, str]":
                 return False, f"entry ({r}, {c}): left {a[r, c]}, right {b[r, c]}"
     for r in range(a.rows):
         for c in range(a.cols):
-            if not is_zero(a[r, c] - b[r, c]):
+            if not is_zero(a[r, c] - b[r, c], screened=True):
                 return False, f"entry ({r}, {c}): left {a[r, c]}, right {b[r, c]}"
     return True, "equal element by element"
 
 
 def _visibly_nonzero(expr, tries: int = 2) -> bool:
-    """expr is not 0 at some rational point, to 30 digits (a proof that it is not identically 0)."""
+    """expr is not 0 at some rational point (a proof that it is not identically 0).
+
+    The point's coordinates are binary fractions (floats, so exact rationals) near k/997; SymPy's evalf
+    gives the value there to 15 significant digits, raising its working precision through cancellations,
+    so a value above 1e-8 is a non-zero (the entries here are O(1) at such points).  A value the double
+    precision look cannot place, not a finite number, is evaluated again at the rational point to 30 digits."""
     if expr == 0:
         return False
     e = sp.sympify(expr).rewrite("elementary")
@@ -128,6 +133,11 @@ def _visibly_nonzero(expr, tries: int = 2) -> bool:
     rng = np.random.default_rng(0)
     for _ in range(tries):
         point = {x: sp.Rational(int(rng.integers(-900, 900)), 997) for x in symbols}
+        v = e.xreplace({x: sp.Float(float(p), 15) for x, p in point.items()}).evalf(15)
+        if v.is_number and v.is_finite:
+            if abs(v) > 1e-8:
+                return True
+            continue
         v = sp.N(e.xreplace(point), 30)
         if not v.is_number or abs(v) > 1e-20:
             return True
@@ -140,14 +150,14 @@ def textbook(expr):
                         lambda e: e.activation.prime(e.args[0], e.activation.function(e.args[0])))
 
 
-def is_zero(expr) -> bool:
+def is_zero(expr, *, screened: bool = False) -> bool:
     """expr == 0 identically: expanded to 0, or simplified to 0 after a numeric screen.
 
     A difference that is visibly non-zero at a random point (30 digits) is
     rejected at once; SymPy's simplify, slow on sums of tanh, is only asked
-    to prove the zeros.
+    to prove the zeros.  ``screened``: the caller has just run that screen.
     """
-    if _visibly_nonzero(expr):
+    if not screened and _visibly_nonzero(expr):
         return False
     e = sp.expand(expr)
     if e == 0:

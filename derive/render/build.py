@@ -3,9 +3,10 @@
 The stages, in order (each timed and reported on stderr, per lecture where it is long):
 
     derive   collect the derivations of `proofs/` and the lecture plans (derive.content)
-    verify   check every derivation step, exactly and numerically (derive.checks.verify), lecture by lecture
+    verify   check every derivation step, exactly and numerically (derive.checks.verify), lecture by lecture,
+             then draw the figures (derive.render.figures)
     audit    meanwhile, on the second core: every lecture claim as printed (derive.checks.catalog), typeset as
-             pieces (derive.render.documents.typeset), and the figures (derive.render.figures)
+             pieces (derive.render.documents.typeset); with one core, audit and figures run after verify
     print    each lecture's sections in its own notation and order (derive.render.documents.write)
     write    LECTURE/notes.tex, LECTURE/slides.tex, LECTURE/equations/<id>.tex, book.tex, figures/
     compile  the PDFs, two at a time, with latexmk or pdflatex when TeX Live is installed; TeX's logs go to
@@ -171,10 +172,12 @@ def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
         print(f"derive: {len(unplaced)} derivations are in no lecture's plan and appear in no document: "
               + ", ".join(unplaced[:8]) + (" ..." if len(unplaced) > 8 else ""), file=log)
 
-    # The audit of the lectures' claims and the figures do not depend on the derivations: on a second core.
+    # The audit of the lectures' claims does not depend on the derivations: on a second core, while this
+    # one verifies the derivations and then draws the figures (the two halves take about as long).
     wanted = {i: notation[lid] for lid, ids in claim_ids.items() for i in ids}
     want_figs = opts.figures and not opts.only
-    side = _start_side_work(pub, figures=want_figs, claims=wanted)
+    forked = (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
+    side = _start_side_work(pub, figures=want_figs and not forked, claims=wanted)
     try:
         t0 = time.perf_counter()
         report = Report()
@@ -191,13 +194,19 @@ def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
                     report.extend(verify(d))
         times["verify"] = time.perf_counter() - t0
         print(f"verify: {report.summary()} ({times['verify']:.1f} s)", file=log, flush=True)
+        own_figs, _, own_times = _side_work(pub.staging, want_figs and forked, {})
         t0 = time.perf_counter()
         fig_files, claim_pieces, side_times = side.result()
+        fig_files = own_figs or fig_files
     finally:
         side.cancel()
     times.update(side_times)
+    times.update(own_times)
     if "figures" in side_times:
         print(f"figures: {len(fig_files)} files ({side_times['figures']:.1f} s, beside verify)", file=log)
+    if "figures" in own_times:
+        print(f"figures: {len(fig_files)} files ({own_times['figures']:.1f} s, after verify, beside the audit)",
+              file=log)
     if "audit" in side_times:
         print(f"audit: {len(claim_pieces)} lecture claims ({side_times['audit']:.1f} s, beside verify)", file=log)
     times["wait"] = time.perf_counter() - t0

@@ -298,6 +298,8 @@ class Norm(Term):
             return float(np.linalg.norm(x.ravel()))
         if vector:
             return float(np.linalg.norm(x.ravel(), np.inf if self.ord == "inf" else 1))
+        if self.ord == 2:   # the largest singular value (np.linalg.norm(x, 2) is the same svd, with more overhead)
+            return float(np.linalg.svd(x, compute_uv=False)[0])
         return float(np.linalg.norm(x, np.inf if self.ord == "inf" else self.ord))
 
     def __str__(self):
@@ -342,7 +344,8 @@ class Lam(Term):
     _data = ("param",)
 
     def numeric(self, ctx):
-        return float(np.linalg.norm(ctx.node(NodeRef(self.param)), 2))
+        W = np.atleast_2d(np.asarray(ctx.node(NodeRef(self.param)), dtype=np.float64))
+        return float(np.linalg.svd(W, compute_uv=False)[0])
 
     def __str__(self):
         return "λ"
