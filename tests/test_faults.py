@@ -397,3 +397,34 @@ def test_a_read_only_parent_is_refused_before_any_work(tmp_path, capsys):
                                        f"{str(mnt / 'out')!r}: {str(mnt)!r} is not a writable folder")
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_a_stop_that_lands_while_tex_is_starting_still_stops_it(tmp_path, monkeypatch):
+    """The race behind a build that hung after SIGTERM: the signal's stop_tex ran after a compiling thread
+    had started TeX but before it recorded the process, so nothing killed it and the thread waited for it."""
+    from derive.render import tex
+
+    env = fake_tex(tmp_path, "exec sleep 60\n")
+    monkeypatch.setenv("PATH", env["PATH"])
+    monkeypatch.setenv("FAKE_TEX_PIDFILE", env["FAKE_TEX_PIDFILE"])
+    (tmp_path / "doc.tex").write_text("x")
+    real_popen = tex.subprocess.Popen
+
+    def popen_then_signal(*args, **kwargs):   # the signal arrives just after TeX has started
+        proc = real_popen(*args, **kwargs)
+        wait_for(tmp_path / "tex.pid", proc)
+        tex.stop_tex()
+        return proc
+
+    monkeypatch.setattr(tex.subprocess, "Popen", popen_then_signal)
+    tex.allow_tex()   # as a compile stage does first (an earlier test may have interrupted one)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(tex.TexError, match="interrupted"):
+            tex.run_tex("latexmk", tmp_path, "doc.tex", tmp_path, timeout=60)
+        assert time.monotonic() - t0 < 20, "run_tex waited for the TeX it should have stopped"
+        assert gone_soon(int((tmp_path / "tex.pid").read_text()))
+        with pytest.raises(tex.TexError, match="interrupted"):   # and no new TeX starts after the stop
+            tex.run_tex("latexmk", tmp_path, "doc.tex", tmp_path, timeout=60)
+    finally:
+        tex.allow_tex()

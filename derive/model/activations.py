@@ -160,7 +160,13 @@ def _np_logistic(x):
     # Stable for large |x|: exp of a non-positive number only.
     x = np.asarray(x, dtype=np.float64)
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def _np_logistic_prime(x):
+    y = _np_logistic(x)
+    return y * (1.0 - y)
 
 
 # ---------------------------------------------------------------------------
@@ -172,7 +178,7 @@ register(
     sympy=lambda x: 1 / (1 + sp.exp(-x)),
     prime=lambda x, y: y * (1 - y),
     numpy=_np_logistic,
-    numpy_prime=lambda x: _np_logistic(x) * (1.0 - _np_logistic(x)),
+    numpy_prime=_np_logistic_prime,
 )
 register(
     "tanh", r"\tanh",

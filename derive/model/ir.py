@@ -93,7 +93,10 @@ class Expr:
         return "$\\displaystyle " + render(self) + "$"
 
     def leaves(self) -> "list[Sym]":
-        """Leaf symbols in first-appearance order (deterministic)."""
+        """Leaf symbols in first-appearance order (deterministic); remembered, as an expression never changes."""
+        known = self.__dict__.get("_leaves")
+        if known is not None:
+            return list(known)
         out: list[Sym] = []
         stack = [self]
         while stack:
@@ -103,6 +106,7 @@ class Expr:
                     out.append(e)
             else:
                 stack.extend(reversed(e.children))
+        object.__setattr__(self, "_leaves", tuple(out))
         return out
 
 

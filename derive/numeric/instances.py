@@ -211,7 +211,7 @@ def _calibrate(cell, dims: dict, seed: int, target: float):
         gain, values, norm = found
     elif rec:
         # ‖∂s_t/∂s_{t-1}‖ rises with the gain and falls again once the states saturate:
-        # scan log-spaced gains, then bisect on the first crossing of the target.
+        # scan log-spaced gains, then close in on the first crossing of the target.
         gains = np.exp(np.linspace(np.log(0.05), np.log(MAX_GAIN), 9))
         scan = [(float(c),) + build(float(c)) for c in gains]
         fin = [(c, v, n) for c, v, n in scan if np.isfinite(n)]
@@ -285,7 +285,7 @@ def _secant(build, target: float, norm1: float, values1):
     """The gain whose one-step norm is ``target``, by the secant method in log gain from gain 1
     (the norm is about proportional to the gain until the states saturate): usually four or five
     builds.  None when it does not settle within 8 steps or leaves [0.05, MAX_GAIN] (saturation,
-    a non-monotone norm); the caller then scans and bisects."""
+    a non-monotone norm); the caller then scans."""
     if not (np.isfinite(norm1) and norm1 > 0):
         return None
     lo, hi = np.log(0.05), np.log(MAX_GAIN)
@@ -311,18 +311,23 @@ def alive(graph: Graph, seed: int = 0, target: float = 1.0) -> AliveInstance:
     """An alive-path instance of ``graph`` (concrete sizes needed): see the module docstring."""
     if not graph.dims and graph.cell.dims:
         raise InvalidValue("an alive-path instance needs concrete sizes, e.g. dims={'d': 2}")
-    gain, params, norm = _calibrate(graph.cell, {str(k): v for k, v in graph.dims.items()}, seed, target)
-    rec = set(recurrent_matrices(graph.cell))
-    values = _base(graph, seed, gain, rec, {})
-    for ref in values:
-        if graph.nodes[ref].kind == "param":
-            values[ref] = np.array(params[ref.name], dtype=np.float64)
-    return AliveInstance(values, seed, gain, norm)
+    made = graph.__dict__.setdefault("_alive", {})   # deterministic in (graph, seed, target): built once
+    if (seed, target) not in made:
+        gain, params, norm = _calibrate(graph.cell, {str(k): v for k, v in graph.dims.items()}, seed, target)
+        rec = set(recurrent_matrices(graph.cell))
+        values = _base(graph, seed, gain, rec, {})
+        for ref in values:
+            if graph.nodes[ref].kind == "param":
+                values[ref] = np.array(params[ref.name], dtype=np.float64)
+        made[(seed, target)] = (values, gain, norm)
+    values, gain, norm = made[(seed, target)]
+    return AliveInstance({ref: v.copy() for ref, v in values.items()}, seed, gain, norm)
 
 
 # ---------------------------------------------------------------------------
 # Adversarial instances for bounds, and a counterexample search (issue 14, item 6b).
 # ---------------------------------------------------------------------------
+PATIENCE = 12        # failed steps in a row (the step size has reached its floor of 1e-3) that end a climb
 ADVERSARIAL = ("pinned", "nonnormal", "nilpotent", "saturated", "gates_open", "gates_closed")
 GATE_BIAS = 5.0      # σ(±5) = 0.993 / 0.007: a gate near 1 or near 0
 SATURATION = 6.0     # pre-activations this far from σ''s peak: σ' ≈ 0 on the logistic and tanh
@@ -425,9 +430,11 @@ def search(graph: Graph, sides, *, seeds=(0, 1, 2), recipes=("random",) + ADVERS
     ‖∂h_3/∂h_1‖ > 0, issue 14); a non-finite side is skipped.
 
     Restarts: every recipe × seed × target (``random``: `Instance.random`);
-    the best few starts are then climbed: ``steps`` seeded random perturbations
+    the best few starts are then climbed: up to ``steps`` seeded random perturbations
     of the recurrent matrices and inputs, kept when the ratio grows, the step
-    size doubled on success and halved on failure.  A non-finite ratio is
+    size doubled on success and halved on failure; a climb ends early after
+    `PATIENCE` failures in a row (the step has shrunk to its floor without
+    finding anything better: a local maximum at the resolution probed).  A non-finite ratio is
     skipped (not a counterexample).  Deterministic for fixed arguments.
     """
     from derive.numeric.evaluator import Evaluator, Instance
@@ -462,8 +469,10 @@ def search(graph: Graph, sides, *, seeds=(0, 1, 2), recipes=("random",) + ADVERS
     best = starts[0]
     for r0, recipe, seed, values in starts[:3]:
         rng = np.random.default_rng(seed + 104729)
-        cur, step = r0, 0.1
+        cur, step, misses = r0, 0.1, 0
         for _ in range(steps):
+            if misses >= PATIENCE:   # the step is at its floor and nothing nearby is better: a local maximum
+                break
             trial = dict(values)
             for ref in movable:
                 v = values[ref]
@@ -471,9 +480,9 @@ def search(graph: Graph, sides, *, seeds=(0, 1, 2), recipes=("random",) + ADVERS
             r = value(trial)
             evaluations += 1
             if r > cur:
-                values, cur, step = trial, r, min(step * 2.0, 1.0)
+                values, cur, step, misses = trial, r, min(step * 2.0, 1.0), 0
             else:
-                step = max(step * 0.5, 1e-3)
+                step, misses = max(step * 0.5, 1e-3), misses + 1
         if cur > best[0]:
             best = (cur, recipe, seed, values)
     r, recipe, seed, values = best

@@ -104,18 +104,23 @@ class StepSymbols:
         return element_symbols(f"{ref.name}_at{ref.t}", 0, g.shape_of(sym.shape))
 
 
-def symbolic_equal(a: sp.Matrix, b: sp.Matrix) -> "tuple[bool, str]":
-    """Element by element, exactly; the detail names the first entry that differs."""
+def symbolic_equal(a: sp.Matrix, b: sp.Matrix, *, detail: bool = True) -> "tuple[bool, str]":
+    """Element by element, exactly; the detail names the first entry that differs (``detail=False``: no
+    detail, for a caller that only wants the answer: printing the entries costs more than comparing them)."""
     if a.shape != b.shape:
         return False, f"the left side is {a.shape[0]}x{a.shape[1]}, the right side {b.shape[0]}x{b.shape[1]}"
+
+    def differ(r, c):
+        return False, (f"entry ({r}, {c}): left {a[r, c]}, right {b[r, c]}" if detail else "")
+
     for r in range(a.rows):  # a cheap screen first: an entry visibly different at a rational point
         for c in range(a.cols):
             if _visibly_nonzero(a[r, c] - b[r, c]):
-                return False, f"entry ({r}, {c}): left {a[r, c]}, right {b[r, c]}"
+                return differ(r, c)
     for r in range(a.rows):
         for c in range(a.cols):
             if not is_zero(a[r, c] - b[r, c], screened=True):
-                return False, f"entry ({r}, {c}): left {a[r, c]}, right {b[r, c]}"
+                return differ(r, c)
     return True, "equal element by element"
 
 
@@ -210,7 +215,7 @@ class _Lowering:
                     J = st.value(cand)
                 except NotSupported:
                     continue
-                if symbolic_equal(J, M)[0]:
+                if symbolic_equal(J, M, detail=False)[0]:
                     hit = cand
                     break
             self.found[key] = hit

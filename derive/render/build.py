@@ -32,6 +32,7 @@ from derive.errors import InvalidValue, UnknownName
 from derive.prove.expand import Derivation
 from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, run_tex, stop_tex,
                       tex_tool)
+from .tex import allow_tex
 from derive.checks.verify import Report, verify
 
 __all__ = ["BuildOptions", "build", "render_derivation", "diagrams", "write_atomic", "compile_pdf"]
@@ -302,6 +303,7 @@ def _compile_all(pub: Publication, documents, timeout: float, log) -> "str | Non
 
     if tex_tool() is None:
         return None
+    allow_tex()   # a previous build in this process may have been interrupted
     workers = max(1, min(2, os.cpu_count() or 1))
     pool = ThreadPoolExecutor(workers)
     try:

@@ -16,7 +16,7 @@ from derive.errors import DeriveError, InvalidValue
 
 from .worker import die_with_parent
 
-__all__ = ["DEFAULT_TEX_TIMEOUT", "TexError", "tex_tool", "run_tex", "stop_tex", "first_error"]
+__all__ = ["DEFAULT_TEX_TIMEOUT", "TexError", "tex_tool", "run_tex", "stop_tex", "allow_tex", "first_error"]
 
 DEFAULT_TEX_TIMEOUT = 300.0  # seconds per document; the full article compiles in well under a minute
 
@@ -45,12 +45,21 @@ def _child_setup() -> None:  # runs in the forked child before exec
 
 _RUNNING: "set[subprocess.Popen]" = set()  # TeX processes of this build, for stop_tex
 _RUNNING_LOCK = threading.Lock()
+_STOPPED = threading.Event()               # set by stop_tex: a TeX process started after it is stopped at once
+
+
+def allow_tex() -> None:
+    """Let TeX run again (a new compile stage after an interrupted one, in the same process)."""
+    _STOPPED.clear()
 
 
 def stop_tex() -> None:
-    """Stop every TeX process this build started (their process groups): for a build interrupted while
-    documents compile in other threads."""
+    """Stop every TeX process this build started (their process groups), and any that a compiling thread
+    is starting at this moment (until `allow_tex`): for a build interrupted while documents compile in
+    other threads.  Without the second part, a signal that arrives between a thread's start of TeX and
+    its record of it would leave that TeX running and the thread waiting for it."""
     with _RUNNING_LOCK:
+        _STOPPED.set()
         procs = list(_RUNNING)
     for proc in procs:
         try:
@@ -74,6 +83,8 @@ def run_tex(tool: str, cwd: Path, name: str, outdir: Path, timeout: float = DEFA
     rel_out = os.path.relpath(outdir, cwd)
     deadline = time.monotonic() + timeout
     for cmd in _commands(tool, name, rel_out):
+        if _STOPPED.is_set():
+            raise TexError(f"{name}: not compiled: the build was interrupted")
         try:
             proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_child_setup)
@@ -81,6 +92,12 @@ def run_tex(tool: str, cwd: Path, name: str, outdir: Path, timeout: float = DEFA
             raise TexError(f"{name}: cannot run {tool}: {exc.strerror}") from None
         with _RUNNING_LOCK:
             _RUNNING.add(proc)
+            stopped = _STOPPED.is_set()      # stop_tex ran before the add: it could not see this process
+        if stopped:
+            _kill_group(proc)
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
+            raise TexError(f"{name}: {tool} stopped: the build was interrupted")
         try:
             output, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
