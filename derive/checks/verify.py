@@ -602,6 +602,13 @@ def _reference_gradient(ev: Evaluator, f, x):
     ref = getattr(ev.graph.cell, "reference", None)
     if ref is None or ev.graph.nodes[f].kind != "total" or ev.graph.nodes[x].kind not in ("param", "init"):
         return None
-    grads = ref(ev.graph, ev.instance)
+    def run():   # one BPTT per instance, shared by every derivation checked on it: read-only
+        out = {}
+        for key, value in ref(ev.graph, ev.instance).items():
+            out[key] = np.array(value, dtype=np.float64)
+            out[key].flags.writeable = False
+        return out
+
+    grads = ev.shared("reference gradients", run)
     g = grads.get(x)
     return None if g is None else np.ravel(g)[None, :]

@@ -65,6 +65,9 @@ class NodeRef(NamedTuple):
     __repr__ = __str__
 
 
+_SHAPES: dict = {}   # (shape, bound dimensions) -> concrete shape, for `Graph.shape_of`
+
+
 @dataclass(frozen=True)
 class NodeInfo:
     ref: NodeRef
@@ -107,11 +110,14 @@ class Graph:
         """Shape with the concrete dimensions substituted where known."""
         cache = self.__dict__.setdefault("_shapes", {})
         if shape not in cache:
-            out = []
-            for dim in shape:
-                v = sp.sympify(dim).subs(self.dims)
-                out.append(int(v) if v.is_Integer else v)
-            cache[shape] = tuple(out)
+            key = (shape, tuple(sorted(self.dims.items(), key=lambda kv: kv[0].name)))
+            if key not in _SHAPES:   # SymPy's subs is slow: remembered across graphs too
+                out = []
+                for dim in shape:
+                    v = sp.sympify(dim).subs(self.dims)
+                    out.append(int(v) if v.is_Integer else v)
+                _SHAPES[key] = tuple(out)
+            cache[shape] = _SHAPES[key]
         return cache[shape]
 
     def _add(self, ref, kind, shape, expr=None, inputs=()):

@@ -50,10 +50,9 @@ class Instance:
         """
         rng = np.random.default_rng(seed)
         values = {}
-        for ref, info in graph.nodes.items():
-            if info.kind in ("node", "total"):
-                continue
-            shape = tuple(graph.size(ref) and d for d in info.shape)
+        for ref in _leaf_refs(graph):
+            info = graph.nodes[ref]
+            shape = tuple(graph.size(ref) and d for d in info.shape)   # size() refuses unbound dimensions
             if info.kind == "label":
                 onehot = np.zeros(shape)
                 onehot[rng.integers(shape[0])] = 1.0
@@ -90,13 +89,18 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _instance_key(graph: Graph, instance: Instance):
-    """The instance's leaf values as exact bytes, in the graph's order (None: a value that is not an array)."""
+def _leaf_refs(graph: Graph) -> "list[NodeRef]":
+    """The graph's leaves (parameters, inputs, labels, initial states) in its node order, remembered."""
     leaves = graph.__dict__.get("_leaf_refs")
     if leaves is None:
         leaves = graph.__dict__["_leaf_refs"] = [r for r, i in graph.nodes.items() if i.kind not in ("node", "total")]
+    return leaves
+
+
+def _instance_key(graph: Graph, instance: Instance):
+    """The instance's leaf values as exact bytes, in the graph's order (None: a value that is not an array)."""
     parts = []
-    for ref in leaves:
+    for ref in _leaf_refs(graph):
         v = instance.values[ref]
         if not isinstance(v, np.ndarray):
             v = np.asarray(v)
@@ -145,6 +149,14 @@ class Evaluator:
             elif info.kind == "total":
                 values[ref] = np.asarray(sum(values[src] for _, src in info.inputs), dtype=np.float64)
         return values
+
+    def shared(self, name: str, make):
+        """``make()`` once per numeric core: a number that depends only on the graph and the instance's
+        values (the NumPy BPTT's gradients, say), shared by every evaluator of that instance."""
+        key = ("shared", name)
+        if key not in self._core.differences:
+            self._core.differences[key] = make()
+        return self._core.differences[key]
 
     # -- local Jacobians -----------------------------------------------------------------
     def atomic(self, v: NodeRef, p: NodeRef) -> np.ndarray:
@@ -216,7 +228,10 @@ class Evaluator:
         return [G[x] if x in G else np.zeros((self.graph.size(f), self.graph.size(x))) for x in xs]
 
     def _descendants(self, x: NodeRef) -> "set[NodeRef]":
-        """x and every node that depends on x."""
+        """x and every node that depends on x (a property of the graph: remembered there; do not modify it)."""
+        known = self.graph.__dict__.setdefault("_descendants", {})
+        if x in known:
+            return known[x]
         seen, stack = {x}, [x]
         children = self.graph.children
         while stack:
@@ -224,7 +239,8 @@ class Evaluator:
                 if c not in seen:
                     seen.add(c)
                     stack.append(c)
-        return seen
+        known[x] = frozenset(seen)
+        return known[x]
 
     def _sweep(self, f: NodeRef, within: "set[NodeRef] | None" = None) -> "dict[NodeRef, np.ndarray]":
         order = self.graph.order

@@ -86,9 +86,12 @@ def _verify_parallel(pattern, config, jobs: int) -> "list[CheckResult]":
         ctx = None
     if ctx is None or mp.current_process().daemon:  # a daemon (a pool worker) may not start processes
         return [r for g in groups for r in _verify_group(g, pattern, config)]
+    # Long groups first, so that the short ones fill the workers' last gaps: the catalog's groups hold the
+    # counterexample searches.  The results come back in the order of `_groups`, whatever the order of work.
+    order = sorted(range(len(groups)), key=lambda i: groups[i][0] != "claims")
     with ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=ctx) as pool:
-        futures = [pool.submit(_verify_group, g, pattern, config) for g in groups]
-        return [r for f in futures for r in f.result()]
+        futures = {i: pool.submit(_verify_group, groups[i], pattern, config) for i in order}
+        return [r for i in range(len(groups)) for r in futures[i].result()]
 
 
 def _as_check_results(r: ClaimResult) -> "list[CheckResult]":
