@@ -77,7 +77,7 @@ def bounded_activation_cases(rng=None):
             exact = sp.simplify(sp.diff(expr, _x).subs(_x, at) - 2 * at) == 0
             agree = agree and exact
             detail += f"; exactly σ'(sqrt(2πn)) = 2 sqrt(2πn) (= {float(2 * at):.4g} at n = 10^6)"
-        out.append(({"sigma": name, "sup |sigma| (R = 1000)": sf[-1], "sup |sigma'| (R = 1000)": sd[-1]},
+        out.append(({"σ": name, "sup |σ| on [-1000, 1000]": sf[-1], "sup |σ'| on [-1000, 1000]": sd[-1]},
                     bool(hyp) and agree, bool(concl), detail))
     return out
 
