@@ -15,9 +15,7 @@ import sympy as sp
 
 from derive.cells import gru, lstm, rnn
 from derive.model import activations
-from derive.model.cell import Cell
 from derive.model.graph import NodeRef, unrolled
-from derive.model.ir import nll, softmax
 from derive.numeric import evaluator as numeric
 from derive.numeric.evaluator import Evaluator, Instance
 
@@ -107,20 +105,6 @@ def test_sharing_can_be_switched_off_and_gives_the_same_numbers():
         numeric.SHARED["enabled"] = True
 
 
-def _cell_with(act) -> Cell:
-    cell = Cell("rnn_odd_" + act.name, dims=("n", "d", "k"), description="an RNN with a user activation")
-    n, d, k = cell.dims
-    W, U, b = cell.param("W", (d, d)), cell.param("U", (d, n)), cell.param("b", (d,))
-    V, c = cell.param("V", (k, d)), cell.param("c", (k,))
-    x, e = cell.input("x", (n,)), cell.label("e", k)
-    s = cell.state("s", (d,))
-    a = cell.define("a", W @ s.prev + U @ x + b)
-    cell.define("s", act(a))
-    y = cell.define("y", softmax(V @ s + c))
-    cell.loss("L", nll(y, e))
-    return cell
-
-
 def _vectors_only(x):
     x = np.asarray(x, dtype=float)
     if x.ndim != 1:
@@ -135,7 +119,7 @@ def _vectors_only(x):
 def test_an_expression_that_does_not_batch_is_run_one_at_a_time(numpy_fn, name):
     act = activations.register(name, r"\phi", sympy=sp.tanh, prime=lambda x, y: 1 - y ** 2, numpy=numpy_fn,
                                numpy_prime=lambda x: 1 - np.tanh(np.asarray(x, dtype=float)) ** 2, replace=True)
-    g = _graph(_cell_with(act), T=3)
+    g = _graph(rnn(act.name), T=3)
     ev = Evaluator(g, Instance.random(g, 0))
     got = ev.finite_difference("L", "W")
     np.testing.assert_allclose(got, _serial_central(ev, "L", "W"), rtol=1e-9, atol=1e-12)
