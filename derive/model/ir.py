@@ -431,7 +431,10 @@ def _dual(e: Expr, env: Mapping, keys: frozenset, memo: dict):
         for k, d in dA.items():   # C_ij = Σ_k A_ik B_kj: ∂C_ij = Σ_k ∂A_ik B_kj
             J[k] = np.einsum("kj,ikl->ijl", B2, d.reshape(m, p, -1)).reshape(m * q, -1)
         for k, d in dB.items():   # ∂C_ij = Σ_k A_ik ∂B_kj
-            JB = np.einsum("ik,kjl->ijl", A, d.reshape(p, q, -1)).reshape(m * q, -1)
+            if q == 1 and isinstance(e.B, Sym) and k == e.B.key:   # the vector itself (s in W s): ∂(A s)/∂s = A
+                JB = A.copy()
+            else:
+                JB = np.einsum("ik,kjl->ijl", A, d.reshape(p, q, -1)).reshape(m * q, -1)
             J[k] = J[k] + JB if k in J else JB
         out = (A @ B, J)
     elif isinstance(e, Add):
