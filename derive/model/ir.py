@@ -22,6 +22,7 @@ Scalars have shape ().
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
@@ -408,6 +409,14 @@ def nll(y: Expr, label: Expr) -> NLL:
 # SymPy's own derivative in tests/test_activations.py).  Values are flattened row
 # by row, as everywhere in `derive.numeric.evaluator`.
 
+@lru_cache(maxsize=256)
+def identity(n: int) -> np.ndarray:
+    """The n x n identity, shared and read-only (every rule makes new arrays from it, none writes into it)."""
+    eye = np.eye(n)
+    eye.flags.writeable = False
+    return eye
+
+
 def _flat2(v) -> np.ndarray:
     return np.asarray(v, dtype=np.float64).reshape(-1)
 
@@ -421,7 +430,7 @@ def _dual(e: Expr, env: Mapping, keys: frozenset, memo: dict):
         return hit
     if isinstance(e, Sym):
         v = np.asarray(env[e.key], dtype=np.float64)
-        out = (v, {e.key: np.eye(v.size)} if e.key in keys else {})
+        out = (v, {e.key: identity(v.size)} if e.key in keys else {})
     elif isinstance(e, MatMul):
         (A, dA), (B, dB) = _dual(e.A, env, keys, memo), _dual(e.B, env, keys, memo)
         m, p = A.shape

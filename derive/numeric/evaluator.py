@@ -244,7 +244,7 @@ class Evaluator:
 
     def _sweep(self, f: NodeRef, within: "set[NodeRef] | None" = None) -> "dict[NodeRef, np.ndarray]":
         order = self.graph.order
-        G = {f: np.eye(self.graph.size(f))}
+        G = {f: ir.identity(self.graph.size(f))}
         for v in reversed(order[: self.graph.position[f] + 1]):
             Gv = G.get(v)
             if Gv is None:
