@@ -10,6 +10,8 @@ U input), the engine's own names; the cell is `derive.cells.rnn`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import sympy as sp
 
@@ -48,19 +50,32 @@ STEP_LINKS = ("jacobian", "submultiplicative", "gamma", "lambda", "step")
 POWER_LINKS = ("product", "power")
 
 
+def _chain_report(act: str, n: int, seed: int):
+    """`check_bound_chain` on ``n`` seeded trajectories of ``act`` (d = 4, T = 12): the same instances serve
+    every claim about a link of the chain, so they are drawn and checked once (per checking function)."""
+    from derive.checks import bounds
+
+    return _chain_report_by(bounds.check_bound_chain, act, n, seed)
+
+
+@lru_cache(maxsize=16)
+def _chain_report_by(check, act: str, n: int, seed: int):
+    from derive.checks.bounds import make_instances
+
+    return check(make_instances(act, n, d=4, T=12, seed=seed))
+
+
 def _bound_chain(links, n: int = 2000):
     """Every link of slide 36/41's chain on ``n`` seeded trajectories per activation (`derive.checks.bounds`).
 
     Left: the number of violations of each link (tanh, then logistic); right: zeros.  The
     tightness (largest ratio left side / right side, 1 = attained) is reported with each check.
     """
-    from derive.checks.bounds import check_bound_chain, make_instances
-
     def fn(rng):
         seed = int(rng.integers(1 << 30))
         lhs, where = [], {"instances seed": seed, "instances": n}
         for act in BOTH:
-            report = check_bound_chain(make_instances(act, n, d=4, T=12, seed=seed))
+            report = _chain_report(act, n, seed)
             where[f"gamma ({act})"] = report.gamma
             for name in links:
                 c = report[name]
