@@ -16,7 +16,8 @@ Prints, in one run (about half a minute on 2 cores):
    each side in its own process, alternating, median of the rounds.  torch is not a
    dependency: the peer runs under the interpreter named by DERIVE_TORCH_PYTHON
    (e.g. a venv with ``pip install torch==2.13.0 numpy``); without it the section says
-   "torch not available".
+   "torch not available".  Beside each, the LSTM's matrix products alone (`bench/gemm_shapes.py`),
+   timed with each side's own BLAS: the floor that no element-wise work can go below.
 
 GFLOP/s of a BPTT counts only the matrix products (per step and sequence:
 RNN 4nd + 6d^2 + 6dk, LSTM 16nd + 24d^2 + 6dk, forward + backward); the
@@ -94,7 +95,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def numpy_gemm_child(T, d, n, k, B, repeats) -> None:
-    """The LSTM's matrix products alone, with NumPy's BLAS (`torch_peer.lstm_gemms`)."""
+    """The LSTM's matrix products alone, with NumPy's BLAS (`gemm_shapes.lstm_gemms`)."""
     sys.path.insert(0, HERE)
     from gemm_shapes import gemm_seconds
     rng = np.random.default_rng(0)

@@ -8,7 +8,7 @@ NumPy in one process fight).  Needs only torch and NumPy; prints one JSON line.
     python bench/torch_peer.py --gemm T d n k B repeats   # only the LSTM's matrix products
 
 The ``--gemm`` mode times the matrix products an LSTM forward + backward needs
-(`lstm_gemms`), nothing else: the floor set by the BLAS library (MKL in torch's
+(`gemm_shapes.lstm_gemms`), nothing else: the floor set by the BLAS library (MKL in torch's
 wheels, OpenBLAS in NumPy's).
 
 The model is the reference's: nn.LSTM (one layer) -> Linear(V, c) -> cross-entropy

@@ -358,6 +358,11 @@ def dims_key(dims) -> tuple:
     return tuple(sorted((str(k), int(v)) for k, v in (dims or {}).items()))
 
 
+def structure_key(cell, T: int, dims: "dict | None" = None) -> tuple:
+    """What an unrolled graph's numbers depend on: the cell's structure, T and the sizes."""
+    return (cell_fingerprint(cell), T, dims_key(dims))
+
+
 def unrolled(cell, T: int, dims: "dict | None" = None) -> Graph:
     """``unroll(cell, T, dims)``, shared between derivations with structurally equal cells.
 
@@ -369,7 +374,7 @@ def unrolled(cell, T: int, dims: "dict | None" = None) -> Graph:
     """
     if not CACHE["enabled"]:
         return Graph(cell, T, dims)
-    key = (cell_fingerprint(cell), T, dims_key(dims))
+    key = structure_key(cell, T, dims)
     g = _GRAPH_CACHE.pop(key, None)
     if g is None:
         g = Graph(cell, T, dims)

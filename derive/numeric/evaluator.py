@@ -23,7 +23,7 @@ from derive.model import activations
 from derive.errors import InvalidValue, NotSupported, UnknownName
 from derive.model.graph import Graph, NodeRef, View
 from derive.model import ir
-from derive.model.graph import CACHE, cell_fingerprint, dims_key, unrolled  # noqa: F401  (re-exported)
+from derive.model.graph import CACHE, cell_fingerprint, structure_key, unrolled  # noqa: F401  (re-exported)
 from derive.prove.canon import count_paths
 from derive.prove.local import LocalJacobians, local_jacobians  # noqa: F401  (re-exported)
 from derive.terms import D, Term
@@ -353,12 +353,17 @@ class Evaluator:
     def _structure(self) -> tuple:
         key = self.graph.__dict__.get("_structure_key")
         if key is None:
-            key = self.graph.__dict__["_structure_key"] = (cell_fingerprint(self.graph.cell), self.graph.T,
-                                                           dims_key(self.graph.dims))
+            key = self.graph.__dict__["_structure_key"] = structure_key(self.graph.cell, self.graph.T,
+                                                                        self.graph.dims)
         return key
 
     def _run(self, f: NodeRef, x: NodeRef, value: np.ndarray, todo: list) -> np.ndarray:
-        local = {x: value}
+        return np.ravel(self._recompute(f, {x: value}, todo))
+
+    def _recompute(self, f: NodeRef, overrides: dict, todo: list) -> np.ndarray:
+        """f's value with the nodes ``overrides`` replaced, recomputing the nodes ``todo`` (in order) and
+        holding every other node at its value."""
+        local = dict(overrides)
         for ref in todo:
             info = self.graph.nodes[ref]
             env = {k: (local[src] if src in local else self.values[src]) for k, src in info.inputs}
@@ -366,7 +371,7 @@ class Evaluator:
                 local[ref] = np.asarray(sum(env.values()), dtype=np.float64)
             else:
                 local[ref] = np.asarray(info.expr.evaluate(env), dtype=np.float64)
-        return np.ravel(local[f] if f in local else self.values[f])
+        return local[f] if f in local else self.values[f]
 
     def _run_batch(self, f: NodeRef, x: NodeRef, perts: np.ndarray, todo: list) -> np.ndarray:
         m = len(perts)
@@ -416,17 +421,7 @@ class Evaluator:
         its value from the unperturbed forward pass, which it would recompute
         identically), at a fraction of the cost for a perturbation near the end.
         """
-        values = self.values
-        local = dict(overrides)
-        for ref in self._todo(f, tuple(overrides)):
-            info = self.graph.nodes[ref]
-            if info.kind == "node":
-                env = {k: (local[src] if src in local else values[src]) for k, src in info.inputs}
-                local[ref] = np.asarray(info.expr.evaluate(env), dtype=np.float64)
-            elif info.kind == "total":
-                local[ref] = np.asarray(sum(local[src] if src in local else values[src] for _, src in info.inputs),
-                                        dtype=np.float64)
-        return local[f] if f in local else values[f]
+        return self._recompute(f, overrides, self._todo(f, tuple(overrides)))
 
 
 class Numbers:

@@ -214,38 +214,16 @@ def _calibrate(cell, dims: dict, seed: int, target: float):
         # scan log-spaced gains, then close in on the first crossing of the target.
         gains = np.exp(np.linspace(np.log(0.05), np.log(MAX_GAIN), 9))
         scan = [(float(c),) + build(float(c)) for c in gains]
-        fin = [(c, v, n) for c, v, n in scan if np.isfinite(n)]
-        if not fin:
+        if not any(np.isfinite(n) for _, _, n in scan):
             raise InvalidValue(f"cell {cell.name!r}: no finite one-step Jacobian norm for any gain in [0.05, {MAX_GAIN}]")
         cross = next((i for i in range(1, len(scan)) if np.isfinite(scan[i - 1][2]) and np.isfinite(scan[i][2])
                       and scan[i - 1][2] <= target <= scan[i][2]), None)
         if cross is None:
             # the target is out of reach (the states saturate first): the gain closest to it, refined
-            # by a golden-section search between the best scanned gain's neighbours
-            i = min(range(len(scan)), key=lambda j: abs(np.log(max(scan[j][2], 1e-300) / target))
-                    if np.isfinite(scan[j][2]) else np.inf)
+            i = min(range(len(scan)), key=lambda j: abs(_log_miss(scan[j][2], target)))
             gain, values, norm = _golden(build, target, scan, i)
         else:
-            # the first crossing of the target, bracketed: regula falsi (Illinois) in log gain
-            miss = lambda n: np.log(max(n, 1e-300) / target)  # noqa: E731
-            (lo, flo), (hi, fhi) = ((np.log(scan[j][0]), miss(scan[j][2])) for j in (cross - 1, cross))
-            best = min((scan[cross - 1], scan[cross]), key=lambda r: abs(miss(r[2])))
-            side = 0
-            for _ in range(8):
-                if abs(miss(best[2])) < SECANT_TOL or fhi == flo:
-                    break
-                mid = hi - fhi * (hi - lo) / (fhi - flo)
-                v, n = build(float(np.exp(mid)))
-                fm = miss(n)
-                if abs(fm) < abs(miss(best[2])):
-                    best = (float(np.exp(mid)), v, n)
-                if fm > 0:
-                    hi, fhi = mid, fm
-                    flo, side = (flo / 2, side) if side == 1 else (flo, 1)
-                else:
-                    lo, flo = mid, fm
-                    fhi, side = (fhi / 2, side) if side == -1 else (fhi, -1)
-            gain, values, norm = best
+            gain, values, norm = _regula_falsi(build, target, scan[cross - 1], scan[cross])
     out = (gain, _params(probe, values), norm)
     _CACHE[key] = out
     return out
@@ -254,30 +232,58 @@ def _calibrate(cell, dims: dict, seed: int, target: float):
 SECANT_TOL = 1e-3   # |log(norm / target)|: the measured norm within 0.1% of the target
 
 
+def _log_miss(norm: float, target: float) -> float:
+    """log(norm / target): 0 on target, signed; infinite for a norm that is not a finite number."""
+    return float(np.log(max(norm, 1e-300) / target)) if np.isfinite(norm) else np.inf
+
+
 def _golden(build, target: float, scan, i: int, steps: int = 5):
     """Refine scan[i] (gain, values, norm), the scanned gain closest to ``target``, by golden-section
     search in log gain between its neighbours on the distance |log(norm / target)|."""
-    miss = lambda n: abs(np.log(max(n, 1e-300) / target)) if np.isfinite(n) else np.inf  # noqa: E731
-    best = scan[i]
+    best = [scan[i]]
+
+    def at(u):
+        v, n = build(float(np.exp(u)))
+        if abs(_log_miss(n, target)) < abs(_log_miss(best[0][2], target)):
+            best[0] = (float(np.exp(u)), v, n)
+        return abs(_log_miss(n, target))
+
     lo, hi = np.log(scan[max(i - 1, 0)][0]), np.log(scan[min(i + 1, len(scan) - 1)][0])
     ratio = (np.sqrt(5.0) - 1.0) / 2.0
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fa, fb = (build(float(np.exp(u))) for u in (a, b))
+    fa, fb = at(a), at(b)
     for _ in range(steps):
-        for u, (v, n) in ((a, fa), (b, fb)):
-            if miss(n) < miss(best[2]):
-                best = (float(np.exp(u)), v, n)
-        if miss(fa[1]) <= miss(fb[1]):
+        if fa <= fb:
             hi, b, fb = b, a, fa
             a = hi - ratio * (hi - lo)
-            fa = build(float(np.exp(a)))
+            fa = at(a)
         else:
             lo, a, fa = a, b, fb
             b = lo + ratio * (hi - lo)
-            fb = build(float(np.exp(b)))
-    for u, (v, n) in ((a, fa), (b, fb)):
-        if miss(n) < miss(best[2]):
-            best = (float(np.exp(u)), v, n)
+            fb = at(b)
+    return best[0]
+
+
+def _regula_falsi(build, target: float, below, above, steps: int = 8):
+    """The gain between two scanned points (gain, values, norm) with norms below and above ``target``
+    whose norm is ``target`` to `SECANT_TOL`: regula falsi (Illinois) in log gain."""
+    (lo, flo), (hi, fhi) = ((np.log(p[0]), _log_miss(p[2], target)) for p in (below, above))
+    best = min((below, above), key=lambda p: abs(_log_miss(p[2], target)))
+    side = 0
+    for _ in range(steps):
+        if abs(_log_miss(best[2], target)) < SECANT_TOL or fhi == flo:
+            break
+        mid = hi - fhi * (hi - lo) / (fhi - flo)
+        v, n = build(float(np.exp(mid)))
+        fm = _log_miss(n, target)
+        if abs(fm) < abs(_log_miss(best[2], target)):
+            best = (float(np.exp(mid)), v, n)
+        if fm > 0:
+            hi, fhi = mid, fm
+            flo, side = (flo / 2, side) if side == 1 else (flo, 1)
+        else:
+            lo, flo = mid, fm
+            fhi, side = (fhi / 2, side) if side == -1 else (fhi, -1)
     return best
 
 

@@ -6,7 +6,7 @@ The stages, in order (each timed and reported on stderr, per lecture where it is
     verify   check every derivation step, exactly and numerically (derive.checks.verify), lecture by lecture,
              then draw the figures (derive.render.figures)
     audit    meanwhile, on the second core: every lecture claim as printed (derive.checks.catalog), typeset as
-             pieces (derive.render.documents.typeset); with one core, audit and figures run after verify
+             pieces (derive.render.documents.typeset); with one core, before verify
     print    each lecture's sections in its own notation and order (derive.render.documents.write)
     write    LECTURE/notes.tex, LECTURE/slides.tex, LECTURE/equations/<id>.tex, book.tex, figures/
     compile  the PDFs, two at a time, with latexmk or pdflatex when TeX Live is installed; TeX's logs go to
@@ -30,9 +30,8 @@ from derive.content import collect_derivations, select
 from .latex import text
 from derive.errors import InvalidValue, UnknownName
 from derive.prove.expand import Derivation
-from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, run_tex, stop_tex,
-                      tex_tool)
-from .tex import allow_tex
+from .publish import (DEFAULT_TEX_TIMEOUT, Publication, PublishError, SideWorker, TexError, allow_tex, run_tex,
+                      stop_tex, tex_tool)
 from derive.checks.verify import Report, verify
 
 __all__ = ["BuildOptions", "build", "render_derivation", "diagrams", "write_atomic", "compile_pdf"]
@@ -177,8 +176,7 @@ def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
     # one verifies the derivations and then draws the figures (the two halves take about as long).
     wanted = {i: notation[lid] for lid, ids in claim_ids.items() for i in ids}
     want_figs = opts.figures and not opts.only
-    forked = (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
-    side = _start_side_work(pub, figures=want_figs and not forked, claims=wanted)
+    side = _start_side_work(pub, claims=wanted)
     try:
         t0 = time.perf_counter()
         report = Report()
@@ -195,21 +193,20 @@ def _build(opts: BuildOptions, pub: Publication, log, lectures) -> int:
                     report.extend(verify(d))
         times["verify"] = time.perf_counter() - t0
         print(f"verify: {report.summary()} ({times['verify']:.1f} s)", file=log, flush=True)
-        own_figs, _, own_times = _side_work(pub.staging, want_figs and forked, {})
+        fig_files = []
+        if want_figs:
+            t0 = time.perf_counter()
+            fig_files = _figures(pub.staging)
+            times["figures"] = time.perf_counter() - t0
+            print(f"figures: {len(fig_files)} files ({times['figures']:.1f} s)", file=log, flush=True)
         t0 = time.perf_counter()
-        fig_files, claim_pieces, side_times = side.result()
-        fig_files = own_figs or fig_files
+        claim_pieces, side_times = side.result()
     finally:
         side.cancel()
     times.update(side_times)
-    times.update(own_times)
-    if "figures" in side_times:
-        print(f"figures: {len(fig_files)} files ({side_times['figures']:.1f} s, beside verify)", file=log)
-    if "figures" in own_times:
-        print(f"figures: {len(fig_files)} files ({own_times['figures']:.1f} s, after verify, beside the audit)",
-              file=log)
     if "audit" in side_times:
-        print(f"audit: {len(claim_pieces)} lecture claims ({side_times['audit']:.1f} s, beside verify)", file=log)
+        print(f"audit: {len(claim_pieces)} lecture claims ({side_times['audit']:.1f} s, "
+              f"{'beside verify' if isinstance(side, SideWorker) else 'before verify'})", file=log)
     times["wait"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -367,18 +364,14 @@ def diagrams(notation: str) -> "list[dict]":
     return out
 
 
-def _side_work(dest: Path, figures: bool, claims: "dict[str, str]"):
-    """The figures, and the audit of the lecture claims ``claims`` (id -> notation) typeset as pieces."""
-    times, fig_files, pieces = {}, [], {}
-    if figures:
-        t0 = time.perf_counter()
-        fig_files = _figures(dest)
-        times["figures"] = time.perf_counter() - t0
+def _side_work(claims: "dict[str, str]"):
+    """The audit of the lecture claims ``claims`` (id -> notation) typeset as pieces, and its time."""
+    times, pieces = {}, {}
     if claims:
         t0 = time.perf_counter()
         pieces = _claim_pieces(claims)
         times["audit"] = time.perf_counter() - t0
-    return fig_files, pieces, times
+    return pieces, times
 
 
 class _Done:
@@ -392,12 +385,12 @@ class _Done:
         pass
 
 
-def _start_side_work(pub: Publication, *, figures: bool, claims: "dict[str, str]"):
+def _start_side_work(pub: Publication, *, claims: "dict[str, str]"):
     """Run `_side_work` in a forked child (derive.render.publish.SideWorker: it dies with this process) when there is
-    a spare core; returns an object whose ``result()`` waits for it and ``cancel()`` stops it."""
-    if not (figures or claims) or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return _Done(_side_work(pub.staging, figures, claims))
-    return SideWorker(lambda: _side_work(pub.staging, figures, claims), pub.staging / ".side-result")
+    a spare core, else now; returns an object whose ``result()`` waits for it and ``cancel()`` stops it."""
+    if not claims or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return _Done(_side_work(claims))
+    return SideWorker(lambda: _side_work(claims), pub.staging / ".side-result")
 
 
 def _claim_pieces(claims: "dict[str, str]") -> dict:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from derive.errors import DeriveError, InvalidValue
 
-from .tex import DEFAULT_TEX_TIMEOUT, TexError, first_error, run_tex, stop_tex, tex_tool  # noqa: F401 (re-exported)
+from .tex import DEFAULT_TEX_TIMEOUT, TexError, allow_tex, first_error, run_tex, stop_tex, tex_tool  # noqa: F401 (re-exported)
 from .worker import _LIBC, SideWorker, die_with_parent  # noqa: F401 (re-exported)
 
 __all__ = ["OutputBusy", "PublishError", "TexError", "check_out", "Publication", "run_tex", "first_error",

@@ -275,6 +275,11 @@ class Power(Term):
         return f"({self.base})^{{{self.exponent}}}"
 
 
+def _spectral_norm(x: np.ndarray) -> float:
+    """‖x‖₂, the largest singular value (np.linalg.norm(x, 2) computes the same SVD with more overhead)."""
+    return float(np.linalg.svd(x, compute_uv=False)[0])
+
+
 @dataclass(frozen=True)
 class Norm(Term):
     """‖x‖: ``ord=2`` the lectures' norm (spectral for a matrix, Euclidean for a vector);
@@ -298,8 +303,8 @@ class Norm(Term):
             return float(np.linalg.norm(x.ravel()))
         if vector:
             return float(np.linalg.norm(x.ravel(), np.inf if self.ord == "inf" else 1))
-        if self.ord == 2:   # the largest singular value (np.linalg.norm(x, 2) is the same svd, with more overhead)
-            return float(np.linalg.svd(x, compute_uv=False)[0])
+        if self.ord == 2:
+            return _spectral_norm(x)
         return float(np.linalg.norm(x, np.inf if self.ord == "inf" else self.ord))
 
     def __str__(self):
@@ -344,8 +349,7 @@ class Lam(Term):
     _data = ("param",)
 
     def numeric(self, ctx):
-        W = np.atleast_2d(np.asarray(ctx.node(NodeRef(self.param)), dtype=np.float64))
-        return float(np.linalg.svd(W, compute_uv=False)[0])
+        return _spectral_norm(np.atleast_2d(np.asarray(ctx.node(NodeRef(self.param)), dtype=np.float64)))
 
     def __str__(self):
         return "λ"

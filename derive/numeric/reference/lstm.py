@@ -311,8 +311,9 @@ def _backward(p, cache: LSTMCache, tau: "int | None") -> LSTMResult:
     T, d = cache.gates.shape[0], cache.d
     dV, dc, dH_out = output_backward(p["V"], cache.h[1:], cache.y, cache.labels)
     W_all = _stacked(p, "W")
-    default = cache.activations == {"gate": "logistic", "cell": "tanh", "out": "tanh"}
-    derivatives = None if default and tau is None else _derivatives(cache)
+    # the default cell's forward pass (`_forward_fused`, the one that stores no pre-activations) lets the full
+    # backward form sigma' and tanh' from the outputs step by step
+    derivatives = None if cache.pre is None and tau is None else _derivatives(cache)
     o, i, f, s_prev, s_tilde, out_s = cache.o, cache.i, cache.f, cache.s[:-1], cache.s_tilde, cache.out_s
 
     def local(steps, dstate):
